@@ -1,0 +1,195 @@
+//! [`KvError`]: the typed errors every store returns.
+
+use std::path::PathBuf;
+
+/// A boxed error from a driver or the operating system.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The result type of every fedikv operation.
+pub type KvResult<T> = Result<T, KvError>;
+
+/// Everything that can go wrong, by what the caller should do about it (SPEC S4).
+///
+/// Messages say what to do next. No variant ever carries a password: URLs are
+/// redacted before they reach an error, and driver errors are only wrapped
+/// after the stores strip connection strings from them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KvError {
+    /// The key is not acceptable (empty, NUL, not a JSON array of strings).
+    #[error("invalid key: {reason}")]
+    InvalidKey {
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+
+    /// The key is larger than the backend can index (SPEC K3). Checked before
+    /// any round trip; nothing was changed.
+    #[error(
+        "key too long for {backend}: {len} {unit}, the limit is {max}; shorten the key or hash its longest component"
+    )]
+    KeyTooLong {
+        /// The backend whose limit applies.
+        backend: &'static str,
+        /// The key's size.
+        len: usize,
+        /// The backend's limit.
+        max: usize,
+        /// What `len` and `max` count ("bytes", "characters of JSON text").
+        unit: &'static str,
+    },
+
+    /// The value is larger than the backend accepts (SPEC V4). Nothing was changed.
+    #[error(
+        "value too large for {backend}: {len} bytes of JSON, the limit is {max} bytes; store less or split it"
+    )]
+    ValueTooLarge {
+        /// The backend whose limit applies.
+        backend: &'static str,
+        /// The value's serialized size in bytes.
+        len: usize,
+        /// The backend's limit in bytes.
+        max: usize,
+    },
+
+    /// A table, schema or key-prefix name was refused (SPEC S2).
+    #[error("invalid {what} {name:?}: {reason}")]
+    InvalidName {
+        /// "table name", "schema name", "key prefix", ...
+        what: &'static str,
+        /// The name as given.
+        name: String,
+        /// Which names are allowed.
+        reason: String,
+    },
+
+    /// A store URL or one of its options could not be understood. The message
+    /// never repeats a password.
+    #[error("invalid store URL: {reason}")]
+    InvalidUrl {
+        /// What is wrong, with credentials redacted.
+        reason: String,
+    },
+
+    /// The URL names a scheme fedikv does not know.
+    #[error(
+        "unknown store URL scheme {scheme:?}: use memory:, sqlite:PATH, postgres://, postgresql://, mysql://, mariadb://, redis:// or rediss://"
+    )]
+    UnsupportedScheme {
+        /// The scheme as given.
+        scheme: String,
+    },
+
+    /// The URL names a backend this build of fedikv was compiled without.
+    #[error(
+        "{scheme}: URLs need fedikv's `{feature}` feature; enable it in Cargo.toml (features = [\"{feature}\"])"
+    )]
+    FeatureDisabled {
+        /// The scheme as given.
+        scheme: String,
+        /// The Cargo feature that enables it.
+        feature: &'static str,
+    },
+
+    /// A value could not be turned into JSON, or JSON into the requested type
+    /// (SPEC V3). Nothing was changed.
+    #[error("value cannot be converted: {source}")]
+    Serde {
+        /// The serde_json error.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A stored entry could not be decoded (for example, a row another program
+    /// wrote that is not valid JSON). The entry is left as it is.
+    #[error("stored entry {key} cannot be decoded: {reason}; fix or delete that entry")]
+    Corrupt {
+        /// The key (or its raw encoded form) of the broken entry.
+        key: String,
+        /// What could not be decoded.
+        reason: String,
+    },
+
+    /// The server could not be reached, or the connection broke. The operation
+    /// may or may not have been applied if it was a write; retry it.
+    #[error(
+        "{backend} is unavailable: {source}; check that the server is running and reachable, then retry"
+    )]
+    Unavailable {
+        /// The backend.
+        backend: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The server refused the credentials or access.
+    #[error("{backend} refused access: {source}; check the user name, password and grants")]
+    AccessDenied {
+        /// The backend.
+        backend: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// Any other error reported by the backend or its driver.
+    #[error("{backend} error: {source}")]
+    Backend {
+        /// The backend.
+        backend: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A file could not be opened or created.
+    #[error("cannot open {}: {source}; check that the path is a writable file location", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A compare-and-swap retry loop ([`crate::KvStoreExt::update`]) lost the
+    /// race too many times.
+    #[error(
+        "gave up after {attempts} compare-and-swap attempts under contention; retry later or lower the contention on this key"
+    )]
+    Contention {
+        /// How many attempts were made.
+        attempts: u32,
+    },
+}
+
+impl KvError {
+    /// Wraps a driver error as [`KvError::Backend`].
+    pub fn backend(backend: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::Backend {
+            backend,
+            source: source.into(),
+        }
+    }
+
+    /// Wraps a driver error as [`KvError::Unavailable`].
+    pub fn unavailable(backend: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::Unavailable {
+            backend,
+            source: source.into(),
+        }
+    }
+
+    /// Whether retrying the same operation later may succeed (the server was
+    /// unreachable or the CAS loop lost a race).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable { .. } | Self::Contention { .. })
+    }
+}
+
+impl From<serde_json::Error> for KvError {
+    fn from(source: serde_json::Error) -> Self {
+        Self::Serde { source }
+    }
+}

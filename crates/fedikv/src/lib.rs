@@ -1,0 +1,56 @@
+//! # fedikv
+//!
+//! Fedify's key–value store family in Rust. One async [`KvStore`] trait with
+//! Fedify's operations (get, set with TTL, delete, compare-and-swap, prefix
+//! list) and backends that read and write exactly the tables and keys of
+//! Fedify's own stores, so a Rust service and a Fedify app can share one
+//! database.
+//!
+//! ```
+//! use std::time::Duration;
+//! use fedikv::{KvKey, KvStore, KvStoreExt, SetOptions};
+//! use serde_json::json;
+//!
+//! # #[tokio::main] async fn main() -> Result<(), fedikv::KvError> {
+//! let store = fedikv::open("memory:").await?;
+//! let key = KvKey::new(["_fedify", "remoteDocument", "https://example.com/"])?;
+//! store.set(&key, &json!({"id": "https://example.com/"}), SetOptions::ttl(Duration::from_secs(300))).await?;
+//! assert!(store.get(&key).await?.is_some());
+//! assert!(store.cas(&key, Some(&json!({"id": "https://example.com/"})), None, SetOptions::default()).await?);
+//! assert_eq!(store.get_as::<String>(&key).await?, None);
+//! # Ok(()) }
+//! ```
+//!
+//! Backends: [`MemoryKvStore`] always; `SqliteKvStore` (feature `sqlite`, on
+//! by default), `PostgresKvStore` (`postgres`), `MysqlKvStore` (`mysql`) and
+//! `RedisKvStore` (`redis`). [`open`] picks one from a URL.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
+
+mod duration;
+mod error;
+mod ext;
+mod json;
+mod key;
+mod memory;
+mod open;
+mod paging;
+mod store;
+mod sweep;
+
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+pub use duration::parse_duration;
+pub use error::{BoxError, KvError, KvResult};
+pub use ext::{KvStoreExt, UPDATE_MAX_ATTEMPTS};
+pub use json::{json_eq, json_opt_eq};
+pub use key::KvKey;
+pub use memory::MemoryKvStore;
+pub use open::{open, redact};
+pub use store::{KvEntry, KvStore, KvStream, SetOptions};
+pub use sweep::SweepPolicy;
+
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteKvStore;

@@ -1,0 +1,206 @@
+//! [`MemoryKvStore`]: an ordered in-process store, for tests and single
+//! processes.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::error::KvResult;
+use crate::json::json_opt_eq;
+use crate::key::KvKey;
+use crate::paging::{PAGE_SIZE, paged};
+use crate::store::{KvEntry, KvStore, KvStream, SetOptions};
+use crate::sweep::{SweepPolicy, SweepSchedule};
+
+#[derive(Debug)]
+struct Entry {
+    value: Value,
+    expires: Option<Instant>,
+}
+
+impl Entry {
+    fn is_live(&self, now: Instant) -> bool {
+        self.expires.is_none_or(|at| at > now)
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    map: RwLock<BTreeMap<KvKey, Entry>>,
+    schedule: SweepSchedule,
+}
+
+/// A [`KvStore`] in process memory, like Fedify's `MemoryKvStore`.
+///
+/// Entries live in a `BTreeMap` ordered component-wise, so `list` is a range
+/// over the prefix and yields keys in component-wise order
+/// (`["a"]`, `["a", ""]`, `["a", "b"]`, ...). Values are cloned in and out.
+/// The store is cheap to clone (clones share the data) and safe to use from
+/// many tasks; `cas` is atomic under a write lock. Expired entries are
+/// invisible at once and removed by sweeps ([`SweepPolicy`]).
+#[derive(Debug, Clone)]
+pub struct MemoryKvStore {
+    inner: Arc<Inner>,
+}
+
+impl Default for MemoryKvStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryKvStore {
+    /// An empty store with the default [`SweepPolicy`].
+    pub fn new() -> Self {
+        Self::with_sweep_policy(SweepPolicy::default())
+    }
+
+    /// An empty store with the given sweep policy.
+    pub fn with_sweep_policy(policy: SweepPolicy) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                map: RwLock::new(BTreeMap::new()),
+                schedule: SweepSchedule::new(policy),
+            }),
+        }
+    }
+
+    /// Number of live entries.
+    pub fn len(&self) -> usize {
+        let now = Instant::now();
+        self.read().values().filter(|e| e.is_live(now)).count()
+    }
+
+    /// Whether the store holds no live entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    // A poisoned lock only means another task panicked while holding it; the
+    // map itself is always left consistent, so keep serving.
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<KvKey, Entry>> {
+        self.inner.map.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<KvKey, Entry>> {
+        self.inner.map.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn entry(value: &Value, options: SetOptions) -> Entry {
+        Entry {
+            value: value.clone(),
+            expires: options.ttl.map(|ttl| Instant::now() + ttl),
+        }
+    }
+
+    fn after_write(&self) {
+        if self.inner.schedule.claim() {
+            self.remove_expired();
+        }
+    }
+
+    fn remove_expired(&self) -> u64 {
+        let now = Instant::now();
+        let mut map = self.write();
+        let before = map.len();
+        map.retain(|_, e| e.is_live(now));
+        (before - map.len()) as u64
+    }
+
+    fn page(&self, prefix: Option<&KvKey>, after: Option<&KvKey>) -> Vec<KvEntry> {
+        let now = Instant::now();
+        let map = self.read();
+        let start = match (after, prefix) {
+            (Some(after), _) => Bound::Excluded(after),
+            (None, Some(prefix)) => Bound::Included(prefix),
+            (None, None) => Bound::Unbounded,
+        };
+        map.range((start, Bound::Unbounded))
+            .take_while(|(k, _)| prefix.is_none_or(|p| k.starts_with(p)))
+            .filter(|(_, e)| e.is_live(now))
+            .take(PAGE_SIZE)
+            .map(|(k, e)| KvEntry {
+                key: k.clone(),
+                value: e.value.clone(),
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl KvStore for MemoryKvStore {
+    async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
+        let now = Instant::now();
+        Ok(self
+            .read()
+            .get(key)
+            .filter(|e| e.is_live(now))
+            .map(|e| e.value.clone()))
+    }
+
+    async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
+        let entry = Self::entry(value, options);
+        self.write().insert(key.clone(), entry);
+        self.after_write();
+        Ok(())
+    }
+
+    async fn delete(&self, key: &KvKey) -> KvResult<()> {
+        self.write().remove(key);
+        self.after_write();
+        Ok(())
+    }
+
+    async fn cas(
+        &self,
+        key: &KvKey,
+        expected: Option<&Value>,
+        new: Option<&Value>,
+        options: SetOptions,
+    ) -> KvResult<bool> {
+        let now = Instant::now();
+        {
+            let mut map = self.write();
+            let current = map.get(key).filter(|e| e.is_live(now)).map(|e| &e.value);
+            if !json_opt_eq(current, expected) {
+                return Ok(false);
+            }
+            match new {
+                Some(value) => {
+                    map.insert(key.clone(), Self::entry(value, options));
+                }
+                None => {
+                    map.remove(key);
+                }
+            }
+        }
+        self.after_write();
+        Ok(true)
+    }
+
+    fn list(&self, prefix: Option<&KvKey>) -> KvStream {
+        let store = self.clone();
+        let prefix = prefix.cloned();
+        paged(None, move |after: Option<KvKey>| {
+            let page = store.page(prefix.as_ref(), after.as_ref());
+            let next = if page.len() == PAGE_SIZE {
+                page.last().map(|e| Some(e.key.clone()))
+            } else {
+                None
+            };
+            async move { Ok((page, next)) }
+        })
+    }
+
+    async fn sweep(&self) -> KvResult<u64> {
+        Ok(self.remove_expired())
+    }
+
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+}

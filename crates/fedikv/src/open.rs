@@ -1,0 +1,203 @@
+//! [`open`]: a store from a URL, and the URL helpers the backends share.
+
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::error::{KvError, KvResult};
+use crate::memory::MemoryKvStore;
+use crate::store::KvStore;
+
+/// Opens the store a URL names (SPEC §3):
+///
+/// | URL | store |
+/// | --- | --- |
+/// | `memory:` | [`MemoryKvStore`] |
+/// | `sqlite:PATH`, `sqlite://PATH` | `SqliteKvStore` (feature `sqlite`, default) |
+/// | `postgres://…`, `postgresql://…` | `PostgresKvStore` (feature `postgres`) |
+/// | `mysql://…`, `mariadb://…` | `MysqlKvStore` (feature `mysql`) |
+/// | `redis://…`, `rediss://…` | `RedisKvStore` (feature `redis`) |
+///
+/// Options go in the query string (`?table=fedify_kv`, `?prefix=fedify::`,
+/// `?sweep=off`); each backend documents its own. Errors never repeat the
+/// URL's password.
+pub async fn open(url: &str) -> KvResult<Arc<dyn KvStore>> {
+    let scheme = url
+        .split_once(':')
+        .map(|(scheme, _)| scheme.to_ascii_lowercase())
+        .ok_or_else(|| KvError::InvalidUrl {
+            reason: format!(
+                "{:?} has no scheme; use e.g. sqlite:fedikv.sqlite3 or postgres://host/db",
+                redact(url)
+            ),
+        })?;
+    match scheme.as_str() {
+        "memory" => Ok(Arc::new(MemoryKvStore::new())),
+        #[cfg(feature = "sqlite")]
+        "sqlite" => Ok(Arc::new(crate::sqlite::SqliteKvStore::open_url(url).await?)),
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => Ok(Arc::new(
+            crate::postgres::PostgresKvStore::open_url(url).await?,
+        )),
+        #[cfg(feature = "mysql")]
+        "mysql" | "mariadb" => Ok(Arc::new(crate::mysql::MysqlKvStore::open_url(url).await?)),
+        #[cfg(feature = "redis")]
+        "redis" | "rediss" => Ok(Arc::new(crate::redis::RedisKvStore::open_url(url).await?)),
+        other => Err(disabled_or_unknown(other)),
+    }
+}
+
+fn disabled_or_unknown(scheme: &str) -> KvError {
+    let feature = match scheme {
+        "sqlite" => "sqlite",
+        "postgres" | "postgresql" => "postgres",
+        "mysql" | "mariadb" => "mysql",
+        "redis" | "rediss" => "redis",
+        _ => {
+            return KvError::UnsupportedScheme {
+                scheme: scheme.to_owned(),
+            };
+        }
+    };
+    KvError::FeatureDisabled {
+        scheme: scheme.to_owned(),
+        feature,
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages.
+pub fn redact(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        // Unparseable: drop everything between "//" and "@", where a
+        // password would be.
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(start), Some(at)) if at > start => {
+                format!("{}://***@{}", &url[..start], &url[at + 1..])
+            }
+            _ => url.to_owned(),
+        },
+    }
+}
+
+/// Parses a server URL, mapping errors to [`KvError::InvalidUrl`] without the
+/// password.
+#[cfg_attr(
+    not(any(feature = "postgres", feature = "mysql", feature = "redis")),
+    allow(dead_code)
+)]
+pub(crate) fn parse_url(url: &str) -> KvResult<Url> {
+    Url::parse(url).map_err(|e| KvError::InvalidUrl {
+        reason: format!("{:?} is not a valid URL: {e}", redact(url)),
+    })
+}
+
+/// The query options of a store URL, consumed one by one so that unknown
+/// options can be reported.
+#[derive(Debug, Default)]
+pub(crate) struct UrlOptions {
+    pairs: Vec<(String, String)>,
+}
+
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+impl UrlOptions {
+    /// The `key=value` pairs of a query string (without the `?`).
+    pub(crate) fn from_query(query: Option<&str>) -> Self {
+        let pairs = query
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self { pairs }
+    }
+
+    /// Removes and returns option `name`.
+    pub(crate) fn take(&mut self, name: &str) -> Option<String> {
+        let i = self.pairs.iter().position(|(k, _)| k == name)?;
+        Some(self.pairs.remove(i).1)
+    }
+
+    /// Removes and parses a boolean option (`true`/`false`/`1`/`0`/`yes`/`no`).
+    pub(crate) fn take_bool(&mut self, name: &str) -> KvResult<Option<bool>> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(v) => match v.as_str() {
+                "true" | "1" | "yes" | "on" => Ok(Some(true)),
+                "false" | "0" | "no" | "off" => Ok(Some(false)),
+                _ => Err(KvError::InvalidUrl {
+                    reason: format!("option {name}={v}: expected true or false"),
+                }),
+            },
+        }
+    }
+
+    /// Applies `sweep=` and `sweep_batch=` to a policy.
+    pub(crate) fn take_sweep(&mut self, policy: &mut crate::SweepPolicy) -> KvResult<()> {
+        let mut i = 0;
+        while i < self.pairs.len() {
+            let (k, v) = &self.pairs[i];
+            match policy.apply_option(k, v) {
+                Some(Ok(())) => {
+                    self.pairs.remove(i);
+                }
+                Some(Err(reason)) => return Err(KvError::InvalidUrl { reason }),
+                None => i += 1,
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails if any option was not consumed, naming the known ones.
+    pub(crate) fn finish(self, known: &str) -> KvResult<()> {
+        match self.pairs.first() {
+            None => Ok(()),
+            Some((k, _)) => Err(KvError::InvalidUrl {
+                reason: format!("unknown option {k:?}; known options: {known}"),
+            }),
+        }
+    }
+
+    /// The remaining pairs, for backends that pass them on to their driver.
+    #[cfg_attr(
+        not(any(feature = "postgres", feature = "mysql", feature = "redis")),
+        allow(dead_code)
+    )]
+    pub(crate) fn into_pairs(self) -> Vec<(String, String)> {
+        self.pairs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact("postgres://u:secret@127.0.0.1/db"),
+            "postgres://u:***@127.0.0.1/db"
+        );
+        assert!(!redact("redis://:hunter2@[bad/").contains("hunter2"));
+        assert_eq!(redact("memory:"), "memory:");
+    }
+
+    #[tokio::test]
+    async fn unknown_and_malformed_urls_are_typed_errors() {
+        assert!(matches!(
+            open("ftp://x").await,
+            Err(KvError::UnsupportedScheme { .. })
+        ));
+        assert!(matches!(
+            open("no-scheme").await,
+            Err(KvError::InvalidUrl { .. })
+        ));
+        assert_eq!(open("memory:").await.unwrap().backend(), "memory");
+    }
+}

@@ -1,0 +1,53 @@
+//! [`paged`]: turns "fetch one page after this cursor" into a [`KvStream`].
+//!
+//! Every backend lists this way, so memory stays bounded by one page however
+//! many entries match (SPEC O5).
+
+use std::collections::VecDeque;
+use std::future::Future;
+
+use futures::StreamExt;
+use futures::stream;
+
+use crate::error::KvResult;
+use crate::store::{KvEntry, KvStream};
+
+/// Number of entries a backend fetches per page when listing.
+pub const PAGE_SIZE: usize = 500;
+
+/// A stream that calls `fetch(cursor)` for each page. `fetch` returns the
+/// page's entries and the cursor of the next page, or `None` after the last
+/// page. An error ends the stream after it is yielded.
+pub fn paged<C, F, Fut>(first: C, fetch: F) -> KvStream
+where
+    C: Send + 'static,
+    F: FnMut(C) -> Fut + Send + 'static,
+    Fut: Future<Output = KvResult<(Vec<KvEntry>, Option<C>)>> + Send + 'static,
+{
+    struct State<C, F> {
+        buffer: VecDeque<KvEntry>,
+        next: Option<C>,
+        fetch: F,
+    }
+    let state = State {
+        buffer: VecDeque::new(),
+        next: Some(first),
+        fetch,
+    };
+    stream::unfold(state, |mut state| async move {
+        loop {
+            if let Some(entry) = state.buffer.pop_front() {
+                return Some((Ok(entry), state));
+            }
+            let cursor = state.next.take()?;
+            match (state.fetch)(cursor).await {
+                Ok((entries, next)) => {
+                    state.buffer.extend(entries);
+                    state.next = next;
+                }
+                Err(e) => return Some((Err(e), state)),
+            }
+        }
+    })
+    .boxed()
+}

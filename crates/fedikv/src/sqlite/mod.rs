@@ -1,0 +1,1 @@
+//! `SqliteKvStore`: placeholder until the SQLite backend lands.

@@ -1,0 +1,106 @@
+//! The [`KvStore`] trait: Fedify's five operations, dyn-compatible.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use serde_json::Value;
+
+use crate::error::KvResult;
+use crate::key::KvKey;
+
+/// An entry yielded by [`KvStore::list`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct KvEntry {
+    /// The key exactly as it was written.
+    pub key: KvKey,
+    /// The stored value.
+    pub value: Value,
+}
+
+/// The stream [`KvStore::list`] returns. It owns everything it needs, so it may
+/// outlive the borrow of the store.
+pub type KvStream = BoxStream<'static, KvResult<KvEntry>>;
+
+/// Options of a write ([`KvStore::set`], [`KvStore::cas`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use fedikv::SetOptions;
+/// let five_minutes = SetOptions::ttl(Duration::from_secs(300));
+/// let forever = SetOptions::default();
+/// assert_eq!(five_minutes.ttl, Some(Duration::from_secs(300)));
+/// assert_eq!(forever.ttl, None);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SetOptions {
+    /// Time to live, counted from this write, at millisecond precision. `None`
+    /// means the entry never expires (and clears any earlier expiry); zero
+    /// means it is expired at once.
+    pub ttl: Option<Duration>,
+}
+
+impl SetOptions {
+    /// Options with the given time to live.
+    pub fn ttl(ttl: Duration) -> Self {
+        Self { ttl: Some(ttl) }
+    }
+
+    /// Options with an optional time to live.
+    pub fn with_ttl(ttl: Option<Duration>) -> Self {
+        Self { ttl }
+    }
+}
+
+/// A key–value store with Fedify's `KvStore` contract (SPEC §1).
+///
+/// Every method is enforced by the `fedikv-conformance` suite, whose tests are
+/// named after the rules (`k1_…`, `o4_…`). The trait is object safe: use it as
+/// `Arc<dyn KvStore>`. Typed and convenience methods live in
+/// [`KvStoreExt`](crate::KvStoreExt).
+#[async_trait]
+pub trait KvStore: Send + Sync + Debug {
+    /// Returns the value stored under `key`, or `None` when the key is absent
+    /// or its entry has expired (O1). A stored `null` is `Some(Value::Null)`.
+    async fn get(&self, key: &KvKey) -> KvResult<Option<Value>>;
+
+    /// Stores `value` under `key`, replacing any entry (O2). With
+    /// `options.ttl` the entry expires that long after this write; without it
+    /// the entry never expires, whatever expiry it had before.
+    async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()>;
+
+    /// Removes the entry under `key`. Removing a missing key succeeds (O3).
+    async fn delete(&self, key: &KvKey) -> KvResult<()>;
+
+    /// Atomic compare-and-swap (O4). Swaps iff the current value deep-equals
+    /// `expected` (see [`json_eq`](crate::json_eq)), where an absent or expired
+    /// entry is `None`. On a swap, `new = None` deletes the entry, otherwise
+    /// `new` is written with `options.ttl` (no TTL means no expiry). Returns
+    /// whether it swapped; on `false` nothing changed.
+    async fn cas(
+        &self,
+        key: &KvKey,
+        expected: Option<&Value>,
+        new: Option<&Value>,
+        options: SetOptions,
+    ) -> KvResult<bool>;
+
+    /// Streams every live entry whose key starts with `prefix` component-wise
+    /// (the key equal to `prefix` included), or every live entry when `prefix`
+    /// is `None` (O5). Each entry appears once; no character is a wildcard and
+    /// case is significant. Memory use stays bounded however many entries
+    /// match. Each backend documents its order.
+    fn list(&self, prefix: Option<&KvKey>) -> KvStream;
+
+    /// Physically removes expired entries now and returns how many were
+    /// removed. Correctness never depends on this having run (S3); stores also
+    /// sweep on their own schedule. Stores whose server expires entries itself
+    /// (Redis) return 0.
+    async fn sweep(&self) -> KvResult<u64>;
+
+    /// A short name of the backend ("memory", "sqlite", ...), for messages and
+    /// benchmark output.
+    fn backend(&self) -> &'static str;
+}
