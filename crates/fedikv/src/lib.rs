@@ -39,6 +39,12 @@ mod paging;
 mod store;
 mod sweep;
 
+#[cfg(feature = "mysql")]
+pub mod mysql;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -52,5 +58,11 @@ pub use open::{open, redact};
 pub use store::{KvEntry, KvStore, KvStream, SetOptions};
 pub use sweep::SweepPolicy;
 
+#[cfg(feature = "mysql")]
+pub use mysql::MysqlKvStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresKvStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisKvStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteKvStore;

@@ -97,6 +97,7 @@ impl SweepSchedule {
         }
     }
 
+    #[allow(dead_code)] // used by the SQL backends
     pub(crate) fn policy(&self) -> SweepPolicy {
         self.policy
     }
