@@ -32,6 +32,8 @@ mod duration;
 mod error;
 mod ext;
 mod json;
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+mod jsonkey;
 mod key;
 mod memory;
 mod open;
