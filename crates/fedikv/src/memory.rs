@@ -97,6 +97,16 @@ impl MemoryKvStore {
         }
     }
 
+    /// Inserts or replaces, cloning the key only for a new entry.
+    fn put(map: &mut BTreeMap<KvKey, Entry>, key: &KvKey, entry: Entry) {
+        match map.get_mut(key) {
+            Some(slot) => *slot = entry,
+            None => {
+                map.insert(key.clone(), entry);
+            }
+        }
+    }
+
     fn after_write(&self) {
         if self.inner.schedule.claim() {
             self.remove_expired();
@@ -144,7 +154,7 @@ impl KvStore for MemoryKvStore {
 
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
         let entry = Self::entry(value, options);
-        self.write().insert(key.clone(), entry);
+        Self::put(&mut self.write(), key, entry);
         self.after_write();
         Ok(())
     }
@@ -170,9 +180,7 @@ impl KvStore for MemoryKvStore {
                 return Ok(false);
             }
             match new {
-                Some(value) => {
-                    map.insert(key.clone(), Self::entry(value, options));
-                }
+                Some(value) => Self::put(&mut map, key, Self::entry(value, options)),
                 None => {
                     map.remove(key);
                 }
