@@ -1,11 +1,28 @@
-//! The conformance tests, one public `async fn(Arc<dyn KvStore>)` each.
+//! The conformance tests, one public `async fn(Arc<dyn KvStore>)` each, named
+//! after the rule of SPEC §1 they check (`k1_…` keys, `v1_…` values, `o1_…`
+//! operations, `s3_…` sweeping).
 //!
 //! Each panics with a message naming the broken rule. They only touch keys
 //! under their own [`Namespace`](crate::Namespace), so they can run in
-//! parallel against one shared store.
+//! parallel against one shared store. Call them through
+//! [`conformance_tests!`](crate::conformance_tests), or one by one.
 
+mod cas;
+mod cas_concurrency;
+mod delete;
 mod get;
 mod keys;
+mod list;
+mod list_prefix;
+mod set;
+mod values;
 
+pub use cas::*;
+pub use cas_concurrency::*;
+pub use delete::*;
 pub use get::*;
 pub use keys::*;
+pub use list::*;
+pub use list_prefix::*;
+pub use set::*;
+pub use values::*;

@@ -1,0 +1,554 @@
+//! V1–V4: values.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use fedikv::{KvError, KvStore, KvStoreExt, SetOptions};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::Namespace;
+use crate::support::{Kv, assert_entries, assert_value};
+
+/// `null`, `false`, `0`, `""`, `[]`, `{}`: values that weak stores mistake for
+/// absence.
+fn falsy_values() -> [(&'static str, Value); 6] {
+    [
+        ("null", json!(null)),
+        ("false", json!(false)),
+        ("zero", json!(0)),
+        ("empty string", json!("")),
+        ("empty array", json!([])),
+        ("empty object", json!({})),
+    ]
+}
+
+/// V1: `null`, `false`, `0`, `""`, `[]` and `{}` are stored values: `get`
+/// returns them (not `None`), `list` lists them, `cas` matches them and
+/// create-if-absent refuses to overwrite them.
+pub async fn v1_falsy_values_are_values(store: Arc<dyn KvStore>) {
+    let ns = Namespace::new("v1_falsy_values_are_values");
+    let kv = Kv::new(store);
+    let mut expected = Vec::new();
+    for (name, value) in falsy_values() {
+        let key = ns.key([name]);
+        kv.set(&key, value.clone()).await;
+        assert_value(
+            &format!("V1: get of stored {name}"),
+            kv.get(&key).await,
+            Some(value.clone()),
+        );
+        assert!(
+            !kv.cas(&key, None, Some(json!("created"))).await,
+            "V1: cas(expected absent) must fail on a stored {name}"
+        );
+        assert_value(
+            &format!("V1: {name} after a failed create"),
+            kv.get(&key).await,
+            Some(value.clone()),
+        );
+        expected.push((key, value));
+    }
+    assert_entries(
+        "V1: list of falsy values",
+        &kv.list(Some(ns.prefix())).await,
+        &expected,
+    );
+    for (key, value) in &expected {
+        assert!(
+            kv.cas(key, Some(value.clone()), Some(json!("swapped")))
+                .await,
+            "V1: cas(expected {value}) must match the stored {value} under {key}"
+        );
+        assert_value(
+            &format!("V1: get({key}) after cas"),
+            kv.get(key).await,
+            Some(json!("swapped")),
+        );
+    }
+}
+
+/// V1, O4: Fedify's SQLite "complex values" test: nested objects, `null`,
+/// `""`, arrays, objects, `false` and `0` are stored and swapped by `cas`;
+/// create-if-absent on a never-written key succeeds.
+pub async fn v1_fedify_complex_values(store: Arc<dyn KvStore>) {
+    let ns = Namespace::new("v1_fedify_complex_values");
+    let kv = Kv::new(store);
+    let complex = ns.key(["complex"]);
+    kv.set(&complex, json!({"nested": {"value": "test"}})).await;
+    assert_value(
+        "V1: nested object",
+        kv.get(&complex).await,
+        Some(json!({"nested": {"value": "test"}})),
+    );
+
+    let undefined = ns.key(["undefined"]);
+    assert_value("V1: never-written key", kv.get(&undefined).await, None);
+    assert!(
+        kv.cas(&undefined, None, Some(json!("baz"))).await,
+        "O4: create-if-absent"
+    );
+    assert_value(
+        "V1: created value",
+        kv.get(&undefined).await,
+        Some(json!("baz")),
+    );
+
+    let steps = [
+        ("null", json!(null), json!("baz")),
+        ("empty string", json!(""), json!("baz")),
+        ("array", json!([1, 2, 3]), json!([1, 2, 3, 4])),
+        (
+            "object",
+            json!({"a": 1, "b": 2}),
+            json!({"a": 1, "b": 2, "c": 3}),
+        ),
+        ("falsy/false", json!(false), json!(true)),
+        ("falsy/0", json!(0), json!(1)),
+    ];
+    for (name, old, new) in steps {
+        let key = ns.key(name.split('/'));
+        kv.set(&key, old.clone()).await;
+        assert_value(
+            &format!("V1: get of {name}"),
+            kv.get(&key).await,
+            Some(old.clone()),
+        );
+        assert!(
+            kv.cas(&key, Some(old.clone()), Some(new.clone())).await,
+            "O4: cas({old} -> {new}) on {name} must swap"
+        );
+        assert_value(
+            &format!("V1: get of {name} after cas"),
+            kv.get(&key).await,
+            Some(new),
+        );
+    }
+    assert_value(
+        "V2: object keys in another order",
+        kv.get(&ns.key(["object"])).await,
+        Some(json!({"c": 3, "b": 2, "a": 1})),
+    );
+}
+
+/// Objects nested `depth` levels deep.
+fn nested(depth: usize) -> Value {
+    (0..depth).fold(
+        json!("bottom"),
+        |inner, i| json!({ "level": i, "inner": inner, "list": [i, null] }),
+    )
+}
+
+/// V2: what `get` and `list` return deep-equals what was set, for strings
+/// with escapes and astral characters, integers up to `u64::MAX` and down to
+/// `i64::MIN`, fractions and exponents, object keys that need escaping, many
+/// keys, deep nesting and arrays of mixed types (object key order may change).
+pub async fn v2_round_trip_is_deep_equal(store: Arc<dyn KvStore>) {
+    let ns = Namespace::new("v2_round_trip_is_deep_equal");
+    let kv = Kv::new(store);
+    let many_keys: serde_json::Map<String, Value> =
+        (0..300).map(|i| (format!("k{i:03}"), json!(i))).collect();
+    let values = [
+        ("string", json!("foobar")),
+        (
+            "escapes",
+            json!("quote \" backslash \\ slash / nl \n cr \r tab \t ctl \u{1}\u{1f} del \u{7f}"),
+        ),
+        (
+            "unicode",
+            json!("é e\u{301} 😀 🏳️‍🌈 \u{2028}\u{2029} \u{fffd} 中文 العربية"),
+        ),
+        ("true", json!(true)),
+        (
+            "integers",
+            json!([
+                0,
+                1,
+                -1,
+                42,
+                i64::MAX,
+                i64::MIN,
+                u64::MAX,
+                9_007_199_254_740_993_u64
+            ]),
+        ),
+        (
+            "fractions",
+            json!([
+                0.5,
+                -0.25,
+                1.5e-7,
+                std::f64::consts::PI,
+                1e300,
+                -2.5e-300,
+                1.0
+            ]),
+        ),
+        (
+            "mixed array",
+            json!([null, true, false, 0, "", [], {}, [[]], {"a": [{}]}]),
+        ),
+        (
+            "object keys",
+            json!({"": 1, "a.b": 2, "$ref": 3, "key with \"quotes\"": 4, "😀": 5, "__proto__": 6, "nl\n": 7}),
+        ),
+        ("many keys", Value::Object(many_keys)),
+        ("nested", nested(20)),
+        (
+            "activity",
+            json!({
+                "@context": ["https://www.w3.org/ns/activitystreams", {"toot": "http://joinmastodon.org/ns#"}],
+                "id": "https://example.com/users/alice",
+                "type": "Person",
+                "publicKey": {"id": "https://example.com/users/alice#main-key", "publicKeyPem": "-----BEGIN PUBLIC KEY-----\nMIIB...\n-----END PUBLIC KEY-----\n"},
+                "followers": null,
+                "discoverable": false,
+                "published": "2024-01-01T00:00:00Z"
+            }),
+        ),
+    ];
+    let mut expected = Vec::new();
+    for (name, value) in values {
+        let key = ns.key([name]);
+        kv.set(&key, value.clone()).await;
+        assert_value(
+            &format!("V2: round trip of {name}"),
+            kv.get(&key).await,
+            Some(value.clone()),
+        );
+        expected.push((key, value));
+    }
+    assert_entries(
+        "V2: list returns the values set",
+        &kv.list(Some(ns.prefix())).await,
+        &expected,
+    );
+    // json_eq compares integers beyond 2^53 through f64; the integers
+    // themselves must come back exactly.
+    let integers = kv.get(&ns.key(["integers"])).await;
+    let exact: Vec<String> = integers
+        .as_ref()
+        .and_then(Value::as_array)
+        .expect("V2: integers are an array")
+        .iter()
+        .map(|n| match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.to_string(),
+            (None, Some(u)) => u.to_string(),
+            (None, None) => format!("{n} (not an integer)"),
+        })
+        .collect();
+    let expected_integers = [0, 1, -1, 42, i64::MAX, i64::MIN]
+        .map(|i| i.to_string())
+        .into_iter()
+        .chain([u64::MAX.to_string(), "9007199254740993".to_owned()])
+        .collect::<Vec<_>>();
+    assert_eq!(
+        exact, expected_integers,
+        "V2: integers must round trip exactly, not through f64"
+    );
+    for (key, value) in &expected {
+        assert!(
+            kv.cas(key, Some(value.clone()), Some(json!("swapped")))
+                .await,
+            "V2/O4: cas with the value just read back must match under {key}"
+        );
+    }
+}
+
+/// A record as an application would store it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Actor {
+    id: String,
+    followers: u32,
+    tags: Vec<String>,
+    key: Option<String>,
+    fields: BTreeMap<String, f64>,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Kind {
+    Person,
+    Service { bot: bool },
+}
+
+fn actor() -> Actor {
+    Actor {
+        id: "https://example.com/users/alice".into(),
+        followers: 7,
+        tags: vec!["rust".into(), "".into()],
+        key: None,
+        fields: BTreeMap::from([("score".into(), 0.5)]),
+        kind: Kind::Service { bot: true },
+    }
+}
+
+/// V3: `KvStoreExt::set_as` / `get_as` round trip any `Serialize` /
+/// `DeserializeOwned` type (structs, enums, options, tuples, maps, unit), and
+/// `get_as` of an absent key is `Ok(None)`.
+pub async fn v3_typed_helpers_round_trip(store: Arc<dyn KvStore>) {
+    let ns = Namespace::new("v3_typed_helpers_round_trip");
+    let actor_key = ns.key(["actor"]);
+    store
+        .set_as(&actor_key, &actor(), SetOptions::default())
+        .await
+        .expect("V3: set_as(Actor)");
+    assert_eq!(
+        store
+            .get_as::<Actor>(&actor_key)
+            .await
+            .expect("V3: get_as(Actor)"),
+        Some(actor())
+    );
+    assert_eq!(
+        store
+            .get_as::<Value>(&actor_key)
+            .await
+            .expect("V3: get_as(Value)")
+            .map(|v| v["kind"].clone()),
+        Some(json!({"Service": {"bot": true}})),
+        "V3: the typed value is stored as its serde_json form"
+    );
+
+    let tuple_key = ns.key(["tuple"]);
+    let tuple = (String::from("a"), -3_i64, true, None::<u8>);
+    store
+        .set_as(&tuple_key, &tuple, SetOptions::default())
+        .await
+        .expect("V3: set_as(tuple)");
+    assert_eq!(
+        store.get_as(&tuple_key).await.expect("V3: get_as(tuple)"),
+        Some(tuple)
+    );
+
+    let map_key = ns.key(["map"]);
+    let map = HashMap::from([(String::from("x"), vec![1_u8, 2]), (String::new(), vec![])]);
+    store
+        .set_as(&map_key, &map, SetOptions::default())
+        .await
+        .expect("V3: set_as(map)");
+    assert_eq!(
+        store.get_as(&map_key).await.expect("V3: get_as(map)"),
+        Some(map)
+    );
+
+    let kinds_key = ns.key(["kinds"]);
+    let kinds = vec![Kind::Person, Kind::Service { bot: false }];
+    store
+        .set_as(&kinds_key, &kinds, SetOptions::default())
+        .await
+        .expect("V3: set_as(enums)");
+    assert_eq!(
+        store.get_as(&kinds_key).await.expect("V3: get_as(enums)"),
+        Some(kinds)
+    );
+
+    let unit_key = ns.key(["unit"]);
+    store
+        .set_as(&unit_key, &(), SetOptions::default())
+        .await
+        .expect("V3: set_as(())");
+    assert_eq!(
+        store.get(&unit_key).await.expect("get"),
+        Some(json!(null)),
+        "V3: () is stored as null"
+    );
+    assert_eq!(
+        store.get_as::<()>(&unit_key).await.expect("V3: get_as(())"),
+        Some(())
+    );
+    assert_eq!(
+        store
+            .get_as::<Option<u8>>(&unit_key)
+            .await
+            .expect("V3: get_as(Option)"),
+        Some(None),
+        "V3: a stored null is Some(None) for Option<T>, not absence"
+    );
+
+    assert_eq!(
+        store
+            .get_as::<Actor>(&ns.key(["absent"]))
+            .await
+            .expect("V3: get_as(absent)"),
+        None
+    );
+}
+
+/// V3: a value with no JSON form (a map with non-string keys) fails with
+/// `KvError::Serde` and writes nothing: an absent key stays absent, an
+/// existing value is kept.
+pub async fn v3_unrepresentable_value_is_a_typed_error(store: Arc<dyn KvStore>) {
+    let ns = Namespace::new("v3_unrepresentable_value_is_a_typed_error");
+    let kv = Kv::new(store.clone());
+    let bad: HashMap<(i32, i32), i32> = HashMap::from([((1, 2), 3)]);
+    let fresh = ns.key(["fresh"]);
+    let result = store.set_as(&fresh, &bad, SetOptions::default()).await;
+    assert!(
+        matches!(result, Err(KvError::Serde { .. })),
+        "V3: set_as of a map with tuple keys must fail with KvError::Serde, got {result:?}"
+    );
+    assert_value(
+        "V3: nothing written after a failed set_as",
+        kv.get(&fresh).await,
+        None,
+    );
+
+    let existing = ns.key(["existing"]);
+    kv.set(&existing, json!("kept")).await;
+    let result = store.set_as(&existing, &bad, SetOptions::default()).await;
+    assert!(
+        matches!(result, Err(KvError::Serde { .. })),
+        "V3: expected KvError::Serde, got {result:?}"
+    );
+    assert_value(
+        "V3: old value kept after a failed set_as",
+        kv.get(&existing).await,
+        Some(json!("kept")),
+    );
+    assert_entries(
+        "V3: list after failed writes",
+        &kv.list(Some(ns.prefix())).await,
+        &[(existing, json!("kept"))],
+    );
+}
+
+/// V3: reading a stored value into a type it does not fit fails with
+/// `KvError::Serde` and leaves the value as it is.
+pub async fn v3_stored_value_of_another_type_is_a_typed_error(store: Arc<dyn KvStore>) {
+    let ns = Namespace::new("v3_stored_value_of_another_type_is_a_typed_error");
+    let key = ns.key(["k"]);
+    store
+        .set(&key, &json!("not a number"), SetOptions::default())
+        .await
+        .expect("set");
+    let result = store.get_as::<u32>(&key).await;
+    assert!(
+        matches!(result, Err(KvError::Serde { .. })),
+        "V3: get_as::<u32> of a string must fail with KvError::Serde, got {result:?}"
+    );
+    store
+        .set(&key, &json!(-1), SetOptions::default())
+        .await
+        .expect("set");
+    let result = store.get_as::<u32>(&key).await;
+    assert!(
+        matches!(result, Err(KvError::Serde { .. })),
+        "V3: -1 is no u32, got {result:?}"
+    );
+    store
+        .set(&key, &json!({"id": "x"}), SetOptions::default())
+        .await
+        .expect("set");
+    let result = store.get_as::<Actor>(&key).await;
+    assert!(
+        matches!(result, Err(KvError::Serde { .. })),
+        "V3: missing fields, got {result:?}"
+    );
+    assert_eq!(
+        store.get(&key).await.expect("get"),
+        Some(json!({"id": "x"})),
+        "V3: value kept"
+    );
+}
+
+/// V3, O4: `KvStoreExt::update` creates, modifies and deletes through CAS, and
+/// 5 tasks × 10 concurrent increments through it end at exactly 50.
+pub async fn v3_update_is_a_cas_loop(store: Arc<dyn KvStore>) {
+    let ns = Namespace::new("v3_update_is_a_cas_loop");
+    let key = ns.key(["counter"]);
+    let written = store
+        .update(&key, SetOptions::default(), |current| {
+            assert_eq!(current, None, "V3: update sees an absent key as None");
+            Some(json!(0))
+        })
+        .await
+        .expect("V3: update (create)");
+    assert_eq!(written, Some(json!(0)));
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let store = store.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                for _ in 0..10 {
+                    store
+                        .update(&key, SetOptions::default(), |current| {
+                            let n = current.and_then(Value::as_i64).expect("a number");
+                            Some(json!(n + 1))
+                        })
+                        .await
+                        .expect("V3: update (increment)");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("an increment task panicked");
+    }
+    assert_eq!(
+        store.get(&key).await.expect("get"),
+        Some(json!(50)),
+        "O4: 5 × 10 increments through update"
+    );
+    let written = store
+        .update(&key, SetOptions::default(), |_| None)
+        .await
+        .expect("V3: update (delete)");
+    assert_eq!(written, None);
+    assert_eq!(
+        store.get(&key).await.expect("get"),
+        None,
+        "V3: update returning None deletes"
+    );
+}
+
+/// V4: values of at least 1 MiB (a long string, multi-byte text and an object
+/// of many fields) round trip through `set`, `get`, `list` and `cas`.
+pub async fn v4_one_mib_values_round_trip(store: Arc<dyn KvStore>) {
+    const MIB: usize = 1 << 20;
+    let ns = Namespace::new("v4_one_mib_values_round_trip");
+    let kv = Kv::new(store);
+    let long_string = json!("x".repeat(MIB + 1));
+    let multibyte = json!("é😀".repeat(MIB / 6 + 1));
+    let fields: serde_json::Map<String, Value> = (0..1100)
+        .map(|i| {
+            (
+                format!("field{i:04}"),
+                json!({"text": "y".repeat(1000), "n": i}),
+            )
+        })
+        .collect();
+    let object = Value::Object(fields);
+    let values = [
+        ("string", long_string),
+        ("multibyte", multibyte),
+        ("object", object),
+    ];
+    let mut expected = Vec::new();
+    for (name, value) in values {
+        let size = value.to_string().len();
+        assert!(
+            size >= MIB,
+            "the {name} test value must be at least 1 MiB, is {size} bytes"
+        );
+        let key = ns.key([name]);
+        kv.set(&key, value.clone()).await;
+        assert_value(
+            &format!("V4: 1 MiB {name}"),
+            kv.get(&key).await,
+            Some(value.clone()),
+        );
+        expected.push((key, value));
+    }
+    assert_entries(
+        "V4: list of 1 MiB values",
+        &kv.list(Some(ns.prefix())).await,
+        &expected,
+    );
+    let (key, value) = &expected[2];
+    assert!(
+        kv.cas(key, Some(value.clone()), Some(json!("small"))).await,
+        "V4: cas comparing a 1 MiB value must swap"
+    );
+    assert_value("V4: after cas", kv.get(key).await, Some(json!("small")));
+}
