@@ -1,0 +1,55 @@
+//! Expiry on the server clock: TTL parameters and batched sweeping.
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+
+use super::Inner;
+use super::error::map;
+use crate::error::KvResult;
+
+/// TTLs are capped at about 1000 years so that `NOW(6) + INTERVAL` stays
+/// inside `DATETIME`'s range (year 9999).
+const MAX_TTL: Duration = Duration::from_secs(1000 * 366 * 86_400);
+
+/// The microseconds bound to `NOW(6) + INTERVAL ? MICROSECOND`: the TTL at
+/// millisecond precision (SPEC O2), capped at [`MAX_TTL`].
+pub(crate) fn ttl_micros(ttl: Duration) -> u64 {
+    let millis = ttl.min(MAX_TTL).as_millis();
+    // MAX_TTL in microseconds is about 3.2e16, far below u64::MAX.
+    u64::try_from(millis * 1000).unwrap_or(u64::MAX)
+}
+
+impl Inner {
+    /// Deletes expired rows in batches of the policy's size, through the
+    /// `expires` index, until a batch comes back short. Returns the number of
+    /// rows removed.
+    pub(crate) async fn sweep_expired(&self) -> KvResult<u64> {
+        let batch = self.schedule.policy().batch_size as u64;
+        let mut conn = self.conn().await?;
+        let mut total = 0;
+        loop {
+            conn.exec_drop(self.sql.sweep.as_str(), ())
+                .await
+                .map_err(map)?;
+            let removed = conn.affected_rows();
+            total += removed;
+            if removed < batch {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_is_whole_milliseconds_and_capped() {
+        assert_eq!(ttl_micros(Duration::ZERO), 0);
+        assert_eq!(ttl_micros(Duration::from_micros(1999)), 1000);
+        assert_eq!(ttl_micros(Duration::from_secs(3600)), 3_600_000_000);
+        assert_eq!(ttl_micros(Duration::MAX), ttl_micros(MAX_TTL));
+    }
+}

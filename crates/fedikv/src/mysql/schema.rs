@@ -1,0 +1,79 @@
+//! Creating and dropping the table (SPEC S1), and learning about the server.
+
+use std::sync::atomic::Ordering;
+
+use mysql_async::Conn;
+use mysql_async::prelude::Queryable;
+
+use super::Inner;
+use super::error::{DUPLICATE_KEY_NAME, map, server_code};
+use super::sql::Dialect;
+use crate::error::{KvError, KvResult};
+
+/// What the store needs to know about the server it talks to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServerInfo {
+    pub(crate) dialect: Dialect,
+    /// The session's `max_allowed_packet`, which bounds a value's size.
+    pub(crate) max_allowed_packet: usize,
+}
+
+impl ServerInfo {
+    /// Asks the server for its version and packet limit.
+    pub(crate) async fn query(conn: &mut Conn) -> KvResult<Self> {
+        let row: Option<(String, u64)> = conn
+            .query_first("SELECT VERSION(), @@max_allowed_packet")
+            .await
+            .map_err(map)?;
+        let (version, packet) = row.ok_or_else(|| {
+            KvError::backend(super::error::BACKEND, "SELECT VERSION() returned no row")
+        })?;
+        Ok(Self {
+            dialect: Dialect::from_version(&version),
+            max_allowed_packet: usize::try_from(packet).unwrap_or(usize::MAX),
+        })
+    }
+}
+
+impl Inner {
+    /// Creates the table and its `expires` index unless they exist. Safe to
+    /// run concurrently from several stores or processes: `CREATE TABLE IF
+    /// NOT EXISTS` is atomic and a concurrent duplicate index is ignored
+    /// (MySQL has no `CREATE INDEX IF NOT EXISTS`).
+    pub(crate) async fn create_schema(&self, conn: &mut Conn) -> KvResult<()> {
+        conn.query_drop(self.sql.create_table.as_str())
+            .await
+            .map_err(map)?;
+        match conn.query_drop(self.sql.create_index.as_str()).await {
+            Err(e) if server_code(&e) != Some(DUPLICATE_KEY_NAME) => Err(map(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs [`create_schema`](Self::create_schema) once, until the table is
+    /// dropped through this store.
+    pub(crate) async fn ensure_schema(&self) -> KvResult<()> {
+        if self.initialized.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _guard = self.schema_lock.lock().await;
+        if self.initialized.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut conn = self.pool.get_conn().await.map_err(map)?;
+        self.create_schema(&mut conn).await?;
+        self.initialized.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Drops the table; the next use creates it again.
+    pub(crate) async fn drop_schema(&self) -> KvResult<()> {
+        let _guard = self.schema_lock.lock().await;
+        let mut conn = self.pool.get_conn().await.map_err(map)?;
+        conn.query_drop(self.sql.drop_table.as_str())
+            .await
+            .map_err(map)?;
+        self.initialized.store(false, Ordering::Release);
+        Ok(())
+    }
+}

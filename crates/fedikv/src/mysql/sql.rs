@@ -1,0 +1,247 @@
+//! The SQL text of every statement, built once per store from the validated
+//! table name and the server's dialect.
+
+use crate::error::{KvError, KvResult};
+
+/// Fedify's default table name.
+pub const DEFAULT_TABLE: &str = "fedify_kv";
+
+/// Longest accepted table name: `idx_<table>_expires` must fit MySQL's
+/// 64-character identifier limit (Fedify's rule).
+pub const MAX_TABLE_NAME_LEN: usize = 50;
+
+/// Checks a table name against Fedify's rule `^[A-Za-z_][A-Za-z0-9_]*$`, at
+/// most [`MAX_TABLE_NAME_LEN`] characters, so it can be spliced into SQL.
+pub(crate) fn validate_table_name(name: &str) -> KvResult<()> {
+    let mut chars = name.chars();
+    let valid_start = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let valid_rest = chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid_start && valid_rest && name.len() <= MAX_TABLE_NAME_LEN {
+        Ok(())
+    } else {
+        Err(KvError::InvalidName {
+            what: "table name",
+            name: name.to_owned(),
+            reason: format!(
+                "use 1 to {MAX_TABLE_NAME_LEN} ASCII letters, digits and underscores, not starting with a digit"
+            ),
+        })
+    }
+}
+
+/// Which server family the store talks to. Only the CAS value guard differs:
+/// MariaDB's `JSON` is `LONGTEXT`, compared as text; MySQL's `JSON` is a
+/// binary type that a string only equals after `CAST(? AS JSON)`, which
+/// MariaDB lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// MariaDB 10.6+ (tested).
+    MariaDb,
+    /// MySQL 8.0+ (not available on the test machines: the MySQL branch of
+    /// the CAS guard is untested).
+    MySql,
+}
+
+impl Dialect {
+    /// The dialect of a server from its `VERSION()` text, e.g.
+    /// `10.11.19-MariaDB-0+deb12u1` or `8.0.40`.
+    pub(crate) fn from_version(version: &str) -> Self {
+        if version.to_ascii_lowercase().contains("mariadb") {
+            Self::MariaDb
+        } else {
+            Self::MySql
+        }
+    }
+
+    /// An expression true iff column `value` holds the JSON text bound to the
+    /// placeholder: the exact text on MariaDB, the same JSON value on MySQL.
+    fn value_equals_param(self) -> &'static str {
+        match self {
+            Self::MariaDb => "`value` = ?",
+            Self::MySql => "`value` = CAST(? AS JSON)",
+        }
+    }
+}
+
+/// Liveness of a row, on the server clock.
+const LIVE: &str = "(`expires` IS NULL OR `expires` > NOW(6))";
+/// Expiry of a physically present row, on the server clock.
+const EXPIRED: &str = "(`expires` IS NOT NULL AND `expires` <= NOW(6))";
+/// The `expires` of a write with a TTL given in microseconds.
+const EXPIRES_IN: &str = "NOW(6) + INTERVAL ? MICROSECOND";
+
+/// A statement in two forms: for a write without TTL (`expires = NULL`) and
+/// for one with a TTL (one more placeholder, microseconds, right after the
+/// value's).
+#[derive(Debug)]
+pub(crate) struct WithTtl {
+    pub(crate) forever: String,
+    pub(crate) ttl: String,
+}
+
+impl WithTtl {
+    fn new(template: impl Fn(&str) -> String) -> Self {
+        Self {
+            forever: template("NULL"),
+            ttl: template(EXPIRES_IN),
+        }
+    }
+
+    /// The form for a write with or without a TTL.
+    pub(crate) fn pick(&self, has_ttl: bool) -> &str {
+        if has_ttl { &self.ttl } else { &self.forever }
+    }
+}
+
+/// Every statement a store runs, with the table name spliced in.
+#[derive(Debug)]
+pub(crate) struct Statements {
+    pub(crate) create_table: String,
+    pub(crate) create_index: String,
+    pub(crate) drop_table: String,
+    /// `key` → live `value`.
+    pub(crate) get: String,
+    /// `key`, `value`[, µs] → upsert.
+    pub(crate) set: WithTtl,
+    /// `key` → delete.
+    pub(crate) delete: String,
+    /// `key` → `value`, `live` of the row whatever its expiry.
+    pub(crate) read_row: String,
+    /// `key`, `value`[, µs] → plain insert (duplicate-key error if present).
+    pub(crate) insert: WithTtl,
+    /// `value`[, µs], `key`, `guard value` → replace a live row holding the guard.
+    pub(crate) replace_live: WithTtl,
+    /// `value`[, µs], `key` → replace a row that is expired.
+    pub(crate) replace_expired: WithTtl,
+    /// `key`, `guard value` → delete a live row holding the guard.
+    pub(crate) delete_live: String,
+    /// `exact`, `from`, `to`, `after` → one page of a prefix listing.
+    pub(crate) list_prefix: String,
+    /// `after` → one page of a full listing.
+    pub(crate) list_all: String,
+    /// → delete one batch of expired rows.
+    pub(crate) sweep: String,
+}
+
+impl Statements {
+    /// The statements for `table` (already validated) on `dialect`, listing
+    /// `page_size` rows per page and sweeping `sweep_batch` rows per batch.
+    pub(crate) fn new(table: &str, dialect: Dialect, page_size: usize, sweep_batch: usize) -> Self {
+        let t = format!("`{table}`");
+        let guard = dialect.value_equals_param();
+        Self {
+            create_table: format!(
+                "CREATE TABLE IF NOT EXISTS {t} (\
+                 `key` VARCHAR(768) NOT NULL, \
+                 `value` JSON NOT NULL, \
+                 `expires` DATETIME(6) NULL DEFAULT NULL, \
+                 PRIMARY KEY (`key`)\
+                 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+            ),
+            create_index: format!("CREATE INDEX `idx_{table}_expires` ON {t} (`expires`)"),
+            drop_table: format!("DROP TABLE IF EXISTS {t}"),
+            get: format!("SELECT `value` FROM {t} WHERE `key` = ? AND {LIVE}"),
+            // VALUES() is deprecated (not removed) since MySQL 8.0.20; its
+            // replacement (`AS new`) does not exist in MariaDB.
+            set: WithTtl::new(|expires| {
+                format!(
+                    "INSERT INTO {t} (`key`, `value`, `expires`) VALUES (?, ?, {expires}) \
+                     ON DUPLICATE KEY UPDATE `value` = VALUES(`value`), `expires` = VALUES(`expires`)"
+                )
+            }),
+            delete: format!("DELETE FROM {t} WHERE `key` = ?"),
+            read_row: format!("SELECT `value`, {LIVE} FROM {t} WHERE `key` = ?"),
+            insert: WithTtl::new(|expires| {
+                format!("INSERT INTO {t} (`key`, `value`, `expires`) VALUES (?, ?, {expires})")
+            }),
+            replace_live: WithTtl::new(|expires| {
+                format!(
+                    "UPDATE {t} SET `value` = ?, `expires` = {expires} \
+                     WHERE `key` = ? AND {guard} AND {LIVE}"
+                )
+            }),
+            replace_expired: WithTtl::new(|expires| {
+                format!(
+                    "UPDATE {t} SET `value` = ?, `expires` = {expires} WHERE `key` = ? AND {EXPIRED}"
+                )
+            }),
+            delete_live: format!("DELETE FROM {t} WHERE `key` = ? AND {guard} AND {LIVE}"),
+            list_prefix: format!(
+                "SELECT `key`, `value` FROM {t} \
+                 WHERE (`key` = ? OR (`key` >= ? AND `key` < ?)) AND `key` > ? AND {LIVE} \
+                 ORDER BY `key` LIMIT {page_size}"
+            ),
+            list_all: format!(
+                "SELECT `key`, `value` FROM {t} WHERE `key` > ? AND {LIVE} \
+                 ORDER BY `key` LIMIT {page_size}"
+            ),
+            sweep: format!(
+                "DELETE FROM {t} WHERE `expires` <= NOW(6) ORDER BY `expires` LIMIT {sweep_batch}"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_follow_fedify() {
+        for good in [
+            "fedify_kv",
+            "valid_name",
+            "_leading_underscore",
+            "CamelCase123",
+        ] {
+            assert!(validate_table_name(good).is_ok(), "{good}");
+        }
+        assert!(validate_table_name(&"a".repeat(50)).is_ok());
+        for bad in [
+            "",
+            "bad-name!",
+            "1_starts_digit",
+            "has space",
+            "x`; DROP TABLE y; --",
+            "tablé",
+            &"a".repeat(51),
+        ] {
+            assert!(
+                matches!(
+                    validate_table_name(bad),
+                    Err(KvError::InvalidName {
+                        what: "table name",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn dialect_from_version_text() {
+        assert_eq!(
+            Dialect::from_version("10.11.19-MariaDB-0+deb12u1"),
+            Dialect::MariaDb
+        );
+        assert_eq!(
+            Dialect::from_version("5.5.5-10.6.4-MariaDB"),
+            Dialect::MariaDb
+        );
+        assert_eq!(Dialect::from_version("8.0.40"), Dialect::MySql);
+        assert_eq!(Dialect::from_version("8.4.3-commercial"), Dialect::MySql);
+    }
+
+    #[test]
+    fn guards_differ_by_dialect_only() {
+        let maria = Statements::new("t", Dialect::MariaDb, 500, 1000);
+        let mysql = Statements::new("t", Dialect::MySql, 500, 1000);
+        assert!(maria.delete_live.contains("`value` = ? AND"));
+        assert!(mysql.delete_live.contains("`value` = CAST(? AS JSON) AND"));
+        assert_eq!(maria.get, mysql.get);
+        assert!(!maria.set.pick(false).contains("CAST"));
+    }
+}

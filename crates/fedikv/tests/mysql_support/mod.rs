@@ -1,0 +1,126 @@
+//! Helpers shared by the MySQL/MariaDB test binaries.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use fedikv::SweepPolicy;
+use fedikv::mysql::{MysqlKvStore, MysqlOptions};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+
+pub const URL_VAR: &str = "FEDIKV_TEST_MYSQL_URL";
+
+/// The server URL, or `None` (after saying why) when the variable is unset.
+/// Panics instead when `FEDIKV_TEST_REQUIRE_SERVERS=1`, so CI never skips.
+pub fn server_url() -> Option<String> {
+    match std::env::var(URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("FEDIKV_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") {
+                panic!("{URL_VAR} is unset but FEDIKV_TEST_REQUIRE_SERVERS=1");
+            }
+            eprintln!(
+                "skipping: set {URL_VAR}=mysql://root@127.0.0.1:3306/test to run the MySQL tests"
+            );
+            None
+        }
+    }
+}
+
+/// A table name no other test or run uses.
+pub fn unique_table() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "fedikv_test_{}_{}_{}",
+        std::process::id(),
+        nanos,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A pool configured as `MysqlKvStore::open_url` configures its own.
+pub fn pool(url: &str) -> Pool {
+    let opts = Opts::from_url(url).expect("test URL");
+    let pool_opts = PoolOpts::default()
+        .with_constraints(PoolConstraints::new(1, 10).unwrap())
+        .with_reset_connection(false);
+    Pool::new(
+        OptsBuilder::from_opts(opts)
+            .client_found_rows(true)
+            .pool_opts(pool_opts),
+    )
+}
+
+/// A store on a fresh table, with automatic sweeping off unless `sweep` says
+/// otherwise; dropped by [`TestTable::cleanup`].
+pub struct TestTable {
+    pub store: MysqlKvStore,
+    pub table: String,
+    pub pool: Pool,
+}
+
+impl TestTable {
+    pub async fn new(url: &str) -> Self {
+        Self::with_sweep(url, SweepPolicy::disabled()).await
+    }
+
+    pub async fn with_sweep(url: &str, sweep: SweepPolicy) -> Self {
+        let table = unique_table();
+        let pool = pool(url);
+        let options = MysqlOptions::default().table(&table).sweep(sweep);
+        let store = MysqlKvStore::from_pool(pool.clone(), options)
+            .await
+            .expect("store");
+        Self { store, table, pool }
+    }
+
+    /// Runs raw SQL (with `{t}` replaced by the table name) and returns the rows.
+    pub async fn rows<T: mysql_async::prelude::FromRow + Send + 'static>(
+        &self,
+        sql: &str,
+        params: impl Into<mysql_async::Params> + Send,
+    ) -> Vec<T> {
+        let sql = sql.replace("{t}", &format!("`{}`", self.table));
+        let mut conn = self.pool.get_conn().await.expect("conn");
+        conn.exec(sql.as_str(), params).await.expect(&sql)
+    }
+
+    /// Runs raw SQL without results.
+    pub async fn exec(&self, sql: &str, params: impl Into<mysql_async::Params> + Send) {
+        let sql = sql.replace("{t}", &format!("`{}`", self.table));
+        let mut conn = self.pool.get_conn().await.expect("conn");
+        conn.exec_drop(sql.as_str(), params).await.expect(&sql);
+    }
+
+    pub async fn cleanup(self) {
+        self.store.drop_table().await.expect("drop table");
+        self.pool.disconnect().await.expect("disconnect");
+    }
+}
+
+impl TestTable {
+    /// Inserts `(key text, value text)` rows directly, all with the SQL
+    /// expression `expires`, in multi-row statements (portable: no MariaDB
+    /// sequence tables, no deep recursive CTEs).
+    pub async fn insert_raw(&self, rows: Vec<(String, String)>, expires: &str) {
+        let mut conn = self.pool.get_conn().await.expect("conn");
+        for chunk in rows.chunks(500) {
+            let placeholders = vec![format!("(?, ?, {expires})"); chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO `{}` (`key`, `value`, `expires`) VALUES {placeholders}",
+                self.table
+            );
+            let params: Vec<mysql_async::Value> = chunk
+                .iter()
+                .flat_map(|(k, v)| [k.as_str().into(), v.as_str().into()])
+                .collect();
+            conn.exec_drop(sql.as_str(), params).await.expect(&sql);
+        }
+    }
+}
