@@ -1,1 +1,71 @@
-fn main() {}
+//! `fedikv`: read and write Fedify-compatible key-value stores from the shell,
+//! and benchmark them (`fedikv bench`).
+//!
+//! Exit codes: 0 done, 1 absent (`get`) or not swapped (`cas`), 2 error. An
+//! error is one line on stderr, `fedikv: <message>`, that never shows a
+//! password.
+
+mod bench;
+mod cli;
+mod commands;
+mod error;
+mod input;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::error::{CliError, ERROR_EXIT_CODE};
+
+fn main() -> ExitCode {
+    report_panics_as_errors();
+    // Usage errors print clap's usage text and exit with code 2.
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            return fail(&CliError::new(format!(
+                "cannot start the async runtime: {e}"
+            )));
+        }
+    };
+    let result = runtime.block_on(commands::run(cli));
+    // Stores are closed by now; give driver background tasks a moment to end.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    match result {
+        Ok(outcome) => outcome.into(),
+        Err(error) => fail(&error),
+    }
+}
+
+fn fail(error: &CliError) -> ExitCode {
+    eprintln!("fedikv: {}", error.one_line());
+    ExitCode::from(ERROR_EXIT_CODE)
+}
+
+/// A panic is a bug, but the user still gets one `fedikv:` line and exit code
+/// 2, not a backtrace.
+fn report_panics_as_errors() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("unknown cause");
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let error = CliError::new(format!(
+            "internal error (a bug in fedikv, please report it): {payload}{place}"
+        ));
+        eprintln!("fedikv: {}", error.one_line());
+        std::process::exit(i32::from(ERROR_EXIT_CODE));
+    }));
+}

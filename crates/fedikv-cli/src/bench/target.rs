@@ -1,0 +1,260 @@
+//! [`Target`]: a store to benchmark, moved to a dedicated table, key prefix or
+//! file so the benchmark never touches the user's data, and wiped before and
+//! after the run.
+//!
+//! | URL given | benchmarked |
+//! | --- | --- |
+//! | `memory:` | a fresh in-process store |
+//! | `sqlite:` (no path) | table `fedify_kv_bench` in a temporary file, deleted afterwards |
+//! | `sqlite:PATH` | table `fedify_kv_bench` in `PATH` |
+//! | `postgres://…`, `mysql://…`, `mariadb://…` | table `fedify_kv_bench` |
+//! | `redis://host:port` | database 15 (unless the URL names one), key prefix `fedify-bench::` |
+//!
+//! A `table=` or `prefix=` option in the URL overrides these defaults (and is
+//! then wiped as well).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use fedikv::{KvKey, KvResult, KvStore};
+use futures::{StreamExt, TryStreamExt};
+use url::Url;
+
+use crate::error::CliError;
+
+/// The table of SQL stores under benchmark.
+pub const BENCH_TABLE: &str = "fedify_kv_bench";
+/// The Redis database benchmarked when the URL names none (as the peer's).
+const BENCH_REDIS_DB: &str = "15";
+/// The Redis key prefix of the benchmark (as the peer's).
+pub const BENCH_REDIS_PREFIX: &str = "fedify-bench::";
+/// Keys deleted per round when wiping through the `KvStore` API.
+const WIPE_BATCH: usize = 1000;
+
+/// A store to benchmark.
+#[derive(Debug)]
+pub struct Target {
+    /// The URL opened; may hold a password, so it is never shown.
+    url: String,
+    /// The row label: "sqlite", "postgres", "mysql", "redis" or "memory".
+    pub backend: &'static str,
+    /// The driver and its version.
+    pub driver: Option<String>,
+    /// The server or library and where it is, without credentials.
+    pub server: String,
+    /// A temporary database file to delete afterwards.
+    temp_file: Option<PathBuf>,
+}
+
+impl Target {
+    /// The benchmark's version of the store `given` names.
+    pub fn new(given: &str) -> Result<Self, CliError> {
+        let scheme = given
+            .split_once(':')
+            .map(|(scheme, _)| scheme.to_ascii_lowercase())
+            .unwrap_or_default();
+        match scheme.as_str() {
+            "memory" => Ok(Self {
+                url: given.to_owned(),
+                backend: "memory",
+                driver: None,
+                server: "in-process".into(),
+                temp_file: None,
+            }),
+            "sqlite" => Ok(Self::sqlite(given)),
+            "postgres" | "postgresql" => Self::server(given, "postgres", "PostgreSQL"),
+            "mysql" | "mariadb" => Self::server(given, "mysql", "MySQL/MariaDB"),
+            "redis" | "rediss" => Self::server(given, "redis", "Redis"),
+            _ => Err(CliError::new(format!(
+                "cannot benchmark {:?}: use memory:, sqlite:[PATH], postgres://, mysql://, mariadb:// or redis:// URLs",
+                fedikv::redact(given)
+            ))),
+        }
+    }
+
+    /// `sqlite:PATH` with the bench table; a temporary file when no path is given.
+    fn sqlite(given: &str) -> Self {
+        let rest = &given["sqlite:".len()..];
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let bare_path = path.strip_prefix("//").unwrap_or(path);
+        let (url, file, temp_file) = if bare_path.is_empty() {
+            let file = temp_database_path();
+            let url = format!("sqlite:{}", file.display());
+            (url, file.display().to_string(), Some(file))
+        } else {
+            (format!("sqlite:{path}"), bare_path.to_owned(), None)
+        };
+        Self {
+            url: with_default_option(&url, query, "table", BENCH_TABLE),
+            backend: "sqlite",
+            driver: Some(format!("rusqlite {}", env!("FEDIKV_LOCKED_RUSQLITE"))),
+            server: format!("SQLite {} (bundled), file {file}", rusqlite::version()),
+            temp_file,
+        }
+    }
+
+    /// A server URL with the bench table (SQL) or database and prefix (Redis).
+    fn server(given: &str, backend: &'static str, product: &str) -> Result<Self, CliError> {
+        let mut url = Url::parse(given).map_err(|e| {
+            CliError::new(format!(
+                "invalid store URL {:?}: {e}; use e.g. postgres://user@127.0.0.1:5432/db",
+                fedikv::redact(given)
+            ))
+        })?;
+        let (option, value, driver) = match backend {
+            "postgres" => (
+                "table",
+                BENCH_TABLE,
+                format!(
+                    "tokio-postgres {} + deadpool-postgres {}",
+                    env!("FEDIKV_LOCKED_TOKIO_POSTGRES"),
+                    env!("FEDIKV_LOCKED_DEADPOOL_POSTGRES")
+                ),
+            ),
+            "mysql" => (
+                "table",
+                BENCH_TABLE,
+                format!("mysql_async {}", env!("FEDIKV_LOCKED_MYSQL_ASYNC")),
+            ),
+            _ => {
+                if matches!(url.path(), "" | "/") {
+                    url.set_path(BENCH_REDIS_DB);
+                }
+                (
+                    "prefix",
+                    BENCH_REDIS_PREFIX,
+                    format!("redis-rs {} ConnectionManager", env!("FEDIKV_LOCKED_REDIS")),
+                )
+            }
+        };
+        if !url.query_pairs().any(|(k, _)| k == option) {
+            url.query_pairs_mut().append_pair(option, value);
+        }
+        let server = format!(
+            "{product} at {}:{}{}",
+            url.host_str().unwrap_or("localhost"),
+            url.port()
+                .map_or_else(|| "default port".into(), |p| p.to_string()),
+            url.path()
+        );
+        Ok(Self {
+            url: url.to_string(),
+            backend,
+            driver: Some(driver),
+            server,
+            temp_file: None,
+        })
+    }
+
+    /// Opens the store.
+    pub async fn open(&self) -> KvResult<Arc<dyn KvStore>> {
+        fedikv::open(&self.url).await
+    }
+
+    /// Removes every entry of the benchmark's table or prefix.
+    pub async fn wipe(&self, store: &dyn KvStore) -> KvResult<()> {
+        loop {
+            let keys: Vec<KvKey> = store
+                .list(None)
+                .take(WIPE_BATCH)
+                .map_ok(|entry| entry.key)
+                .try_collect()
+                .await?;
+            if keys.is_empty() {
+                return Ok(());
+            }
+            for key in &keys {
+                store.delete(key).await?;
+            }
+        }
+    }
+
+    /// Deletes the temporary database file, if there is one.
+    pub fn remove_files(&self) {
+        if let Some(file) = &self.temp_file {
+            remove_database_files(file);
+        }
+    }
+}
+
+/// A fresh path for a temporary benchmark database.
+pub fn temp_database_path() -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("fedikv-bench-{}-{n}.sqlite3", std::process::id()))
+}
+
+/// Deletes an SQLite database file and its `-wal`, `-shm` and `-journal` files.
+pub fn remove_database_files(file: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut path = file.as_os_str().to_owned();
+        path.push(suffix);
+        // Missing files are fine: not every mode creates every file.
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// `url` with `query`, plus `name=value` unless `query` sets `name`.
+fn with_default_option(url: &str, query: &str, name: &str, value: &str) -> String {
+    let has_option = url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == name);
+    let extra = if has_option {
+        String::new()
+    } else {
+        format!("{name}={value}")
+    };
+    let query: Vec<&str> = [query, extra.as_str()]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect();
+    if query.is_empty() {
+        url.to_owned()
+    } else {
+        format!("{url}?{}", query.join("&"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_stores_get_the_bench_table() {
+        let t = Target::new("postgres://u:secret@127.0.0.1:5432/test").unwrap();
+        assert_eq!(
+            t.url,
+            "postgres://u:secret@127.0.0.1:5432/test?table=fedify_kv_bench"
+        );
+        assert!(!t.server.contains("secret"));
+        let t = Target::new("mysql://root@127.0.0.1:3306/test?table=mine").unwrap();
+        assert_eq!(t.url, "mysql://root@127.0.0.1:3306/test?table=mine");
+        let t = Target::new("sqlite:data/x.sqlite3?sweep=off").unwrap();
+        assert_eq!(
+            t.url,
+            "sqlite:data/x.sqlite3?sweep=off&table=fedify_kv_bench"
+        );
+        assert!(t.temp_file.is_none());
+    }
+
+    #[test]
+    fn sqlite_without_a_path_is_a_temporary_file() {
+        let t = Target::new("sqlite:").unwrap();
+        let file = t.temp_file.clone().unwrap();
+        assert!(t.url.starts_with(&format!("sqlite:{}", file.display())));
+        assert!(t.url.ends_with("?table=fedify_kv_bench"));
+    }
+
+    #[test]
+    fn redis_gets_database_15_and_the_bench_prefix() {
+        let t = Target::new("redis://127.0.0.1:6379").unwrap();
+        assert_eq!(t.url, "redis://127.0.0.1:6379/15?prefix=fedify-bench%3A%3A");
+        let t = Target::new("redis://127.0.0.1:6379/3").unwrap();
+        assert!(t.url.starts_with("redis://127.0.0.1:6379/3?"));
+    }
+
+    #[test]
+    fn unknown_schemes_are_refused() {
+        assert!(Target::new("ftp://x").is_err());
+        assert!(Target::new("nothing").is_err());
+    }
+}

@@ -1,0 +1,196 @@
+//! The workload's data, identical to the peer harness's: keys, the 1 KiB
+//! cached-document values, the sizes of each phase, and the warm-up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fedikv::{KvKey, KvResult, KvStore, SetOptions};
+use serde_json::{Value, json};
+
+/// The listed prefix of phase (f).
+pub const LIST_PREFIX: [&str; 2] = ["_fedify", "bench-list"];
+
+/// Size of each value's compact JSON, bytes.
+pub const VALUE_BYTES: usize = 1024;
+
+/// Text the values' `summary` is cut from to reach [`VALUE_BYTES`].
+const PAD_SENTENCE: &str = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ";
+
+/// The sizes of a run.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// Operations (and keys) per phase.
+    pub n: usize,
+    /// In-flight operations of the concurrent phase.
+    pub concurrency: usize,
+    /// Time cap of each phase.
+    pub phase_max: Duration,
+    /// Keys under [`LIST_PREFIX`].
+    pub list_keys: usize,
+    /// Timed `list` calls.
+    pub list_repeat: usize,
+    /// Warm-up set+get pairs.
+    pub warmup: usize,
+    /// `values[i]` is the value of key `i` (`make_value(i)`), built up front.
+    pub values: Arc<Vec<Value>>,
+}
+
+impl Workload {
+    /// The peer's defaults (1000 list keys, 50 list calls, 500 warm-up pairs)
+    /// with `n` operations per phase.
+    pub fn new(n: usize, concurrency: usize, phase_max: Duration) -> Self {
+        Self {
+            n,
+            concurrency,
+            phase_max,
+            list_keys: 1000,
+            list_repeat: 50,
+            warmup: 500,
+            values: Arc::new((0..n).map(make_value).collect()),
+        }
+    }
+
+    /// The value of key `i` (values repeat every `n` keys).
+    pub fn value(&self, i: usize) -> &Value {
+        &self.values[i % self.values.len()]
+    }
+}
+
+/// `["_fedify","remoteDocument","https://example.com/users/<i>"]`.
+pub fn doc_key(i: usize) -> KvResult<KvKey> {
+    KvKey::new([
+        "_fedify",
+        "remoteDocument",
+        &format!("https://example.com/users/{i}"),
+    ])
+}
+
+/// `["_fedify","remoteDocument","https://example.com/missing/<i>"]`.
+pub fn miss_key(i: usize) -> KvResult<KvKey> {
+    KvKey::new([
+        "_fedify",
+        "remoteDocument",
+        &format!("https://example.com/missing/{i}"),
+    ])
+}
+
+/// `["_fedify","bench-ttl","https://example.com/users/<i>"]`.
+pub fn ttl_key(i: usize) -> KvResult<KvKey> {
+    KvKey::new([
+        "_fedify",
+        "bench-ttl",
+        &format!("https://example.com/users/{i}"),
+    ])
+}
+
+/// `["_fedify","bench-list","https://example.com/notes/<i>"]`.
+pub fn list_key(i: usize) -> KvResult<KvKey> {
+    KvKey::new([
+        LIST_PREFIX[0],
+        LIST_PREFIX[1],
+        &format!("https://example.com/notes/{i}"),
+    ])
+}
+
+/// `["_fedify","bench-warmup","https://example.com/users/<i>"]`.
+pub fn warm_key(i: usize) -> KvResult<KvKey> {
+    KvKey::new([
+        "_fedify",
+        "bench-warmup",
+        &format!("https://example.com/users/{i}"),
+    ])
+}
+
+/// `["_fedify","bench","counter"]`, the key of the `cas` phase.
+pub fn counter_key() -> KvResult<KvKey> {
+    KvKey::new(["_fedify", "bench", "counter"])
+}
+
+/// A cached remote document as Fedify's document loader stores it
+/// (`{contextUrl, documentUrl, document}`), padded so that its compact JSON
+/// is exactly [`VALUE_BYTES`] long.
+pub fn make_value(i: usize) -> Value {
+    let id = format!("https://example.com/users/{i}");
+    let mut value = json!({
+        "contextUrl": null,
+        "documentUrl": id,
+        "document": {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": id,
+            "type": "Person",
+            "preferredUsername": format!("user{i}"),
+            "name": format!("User {i}"),
+            "inbox": format!("{id}/inbox"),
+            "outbox": format!("{id}/outbox"),
+            "followers": format!("{id}/followers"),
+            "following": format!("{id}/following"),
+            "publicKey": {
+                "id": format!("{id}#main-key"),
+                "owner": id,
+                "publicKeyPem": format!(
+                    "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA{}\n-----END PUBLIC KEY-----\n",
+                    "x".repeat(180)
+                ),
+            },
+            "summary": "",
+        },
+    });
+    let base = value.to_string().len();
+    let pad = PAD_SENTENCE.repeat(8);
+    let summary = &pad[..VALUE_BYTES.saturating_sub(base).min(pad.len())];
+    value["document"]["summary"] = Value::String(summary.to_owned());
+    value
+}
+
+/// The peer's warm-up: `warmup` × (set, get) of warm-up keys, then a
+/// deep-equality round-trip check. Returns a note when the value read back
+/// differs from the one written.
+pub async fn warm_up(store: &dyn KvStore, workload: &Workload) -> KvResult<Option<String>> {
+    for i in 0..workload.warmup {
+        let key = warm_key(i)?;
+        store
+            .set(&key, workload.value(i), SetOptions::default())
+            .await?;
+        store.get(&key).await?;
+    }
+    let probe = store.get(&warm_key(0)?).await?;
+    Ok(
+        (!fedikv::json_opt_eq(probe.as_ref(), Some(workload.value(0)))).then(|| {
+            let text = probe
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "nothing".into());
+            format!(
+                "get() returned {}..., not the stored value",
+                text.chars().take(40).collect::<String>()
+            )
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_is_exactly_1024_bytes_of_compact_json() {
+        for i in (0..20_000).chain([99_999, 999_999, 1_999_999]) {
+            assert_eq!(make_value(i).to_string().len(), VALUE_BYTES, "value {i}");
+        }
+    }
+
+    #[test]
+    fn keys_are_the_peers() {
+        assert_eq!(
+            doc_key(7).unwrap().to_json(),
+            r#"["_fedify","remoteDocument","https://example.com/users/7"]"#
+        );
+        assert_eq!(
+            list_key(3).unwrap().to_json(),
+            r#"["_fedify","bench-list","https://example.com/notes/3"]"#
+        );
+        assert_eq!(
+            counter_key().unwrap().to_json(),
+            r#"["_fedify","bench","counter"]"#
+        );
+    }
+}

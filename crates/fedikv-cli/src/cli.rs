@@ -1,0 +1,154 @@
+//! The command line: arguments and subcommands (clap derive).
+//!
+//! Keys, values and durations are taken as plain text here and parsed by the
+//! commands ([`crate::input`]), so that a malformed one is reported as one
+//! `fedikv: ...` line with exit code 2 instead of clap's usage text.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
+/// The store a command uses when neither `--store` nor `FEDIKV_STORE` names one.
+pub const DEFAULT_STORE: &str = "sqlite:fedikv.sqlite3";
+
+/// Read and write Fedify-compatible key-value stores, and benchmark them.
+///
+/// Keys are JSON arrays of strings ('["app","item"]'), values are any JSON
+/// ('"text"', '42', '{"a":1}', 'null'). Exit codes: 0 done, 1 absent / not
+/// swapped, 2 error.
+#[derive(Debug, Parser)]
+#[command(name = "fedikv", version, about, long_about = None)]
+pub struct Cli {
+    /// Store URL: memory:, sqlite:PATH, postgres://..., mysql://..., mariadb://...,
+    /// redis://... [default: sqlite:fedikv.sqlite3]. `bench` takes it several times.
+    #[arg(
+        long = "store",
+        value_name = "URL",
+        global = true,
+        env = "FEDIKV_STORE",
+        hide_env_values = true
+    )]
+    pub stores: Vec<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The commands that work on one store.
+    #[command(flatten)]
+    Data(DataCommand),
+    /// Benchmark stores with Fedify's workload; prints JSON Lines results.
+    Bench(BenchArgs),
+}
+
+/// The commands that work on the one store `--store` names.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Print the value stored under KEY as JSON; exit 1 when it is absent or expired.
+    Get {
+        /// The key, a JSON array of strings, e.g. '["app","item"]'.
+        key: String,
+    },
+    /// Store VALUE under KEY, replacing any entry.
+    Set {
+        /// The key, a JSON array of strings, e.g. '["app","item"]'.
+        key: String,
+        /// The value as JSON, e.g. '"text"' or '{"a":1}'; `-` reads it from stdin.
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+        /// Expire the entry this long after the write: 500ms, 30s, 5m, 1h30m, 1d.
+        #[arg(long, value_name = "DURATION")]
+        ttl: Option<String>,
+    },
+    /// Remove the entry under KEY (succeeds when there is none).
+    Delete {
+        /// The key, a JSON array of strings, e.g. '["app","item"]'.
+        key: String,
+    },
+    /// Compare-and-swap: replace (or delete) the value under KEY only if it
+    /// currently equals the expected one. Prints true or false; exit 1 when not swapped.
+    #[command(group(ArgGroup::new("expected").required(true).args(["expect", "absent"])))]
+    #[command(group(ArgGroup::new("replacement").required(true).args(["new", "delete"])))]
+    Cas(CasArgs),
+    /// Print every live entry under PREFIX as JSON Lines: {"key":[...],"value":...}.
+    List {
+        /// A key prefix, e.g. '["app"]'; omitted or '[]' lists everything.
+        prefix: Option<String>,
+    },
+    /// Remove expired entries now and print how many were removed.
+    Sweep,
+}
+
+/// Arguments of `fedikv cas`.
+#[derive(Debug, Args)]
+pub struct CasArgs {
+    /// The key, a JSON array of strings, e.g. '["app","item"]'.
+    pub key: String,
+    /// Swap only if the current value deep-equals this JSON.
+    #[arg(long, value_name = "JSON", allow_hyphen_values = true)]
+    pub expect: Option<String>,
+    /// Swap only if the key is absent (or expired).
+    #[arg(long)]
+    pub absent: bool,
+    /// The JSON value to write on a swap.
+    #[arg(long, value_name = "JSON", allow_hyphen_values = true)]
+    pub new: Option<String>,
+    /// Delete the entry on a swap (compare-and-delete).
+    #[arg(long)]
+    pub delete: bool,
+    /// Expiry of the new value: 500ms, 30s, 5m, 1h30m, 1d.
+    #[arg(long, value_name = "DURATION", conflicts_with = "delete")]
+    pub ttl: Option<String>,
+}
+
+/// Arguments of `fedikv bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Operations (and keys) per phase.
+    #[arg(short = 'n', long = "n", value_name = "N", default_value_t = 20_000)]
+    pub n: usize,
+    /// In-flight gets in the concurrent phase.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Stop a phase after this long and report the operations done (`capped`).
+    #[arg(long, value_name = "DURATION", default_value = "8s")]
+    pub phase_max: String,
+    /// Append the JSON Lines results to FILE instead of printing them.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also run the raw-driver floor: the SQLite backend's statements through
+    /// rusqlite alone, on a temporary file (`impl` "rusqlite-raw").
+    #[arg(long)]
+    pub raw_sqlite: bool,
+    /// Which workload to run.
+    #[arg(long, value_enum, default_value_t = Scenario::Standard)]
+    pub scenario: Scenario,
+    /// Rows in the table for `--scenario large-table` (half of them expired).
+    #[arg(long, value_name = "ROWS", default_value_t = 1_000_000)]
+    pub rows: usize,
+}
+
+/// The workloads of `fedikv bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// Fedify's workload (SPEC §5): set, get_hit, get_miss, get_hit_c64, cas,
+    /// list, set_ttl, delete.
+    Standard,
+    /// Writes and lists on an empty table, then on a table of `--rows` rows of
+    /// which half are expired.
+    LargeTable,
+}
+
+impl Scenario {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::LargeTable => "large-table",
+        }
+    }
+}
