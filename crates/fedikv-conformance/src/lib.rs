@@ -11,6 +11,8 @@
 
 mod cases;
 mod macros;
+#[cfg(test)]
+mod mutants;
 mod namespace;
 mod runtime;
 mod server;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -149,11 +150,11 @@ pub(crate) struct TooSlow;
 
 /// Runs `attempt(ttl)`, doubling `ttl` after each [`TooSlow`], at most 4
 /// times. `attempt` must use keys of its own per TTL.
-pub(crate) async fn with_ttl(
-    what: &str,
-    ttl: Duration,
-    mut attempt: impl AsyncFnMut(Duration) -> Result<(), TooSlow>,
-) {
+pub(crate) async fn with_ttl<F, Fut>(what: &str, ttl: Duration, mut attempt: F)
+where
+    F: FnMut(Duration) -> Fut,
+    Fut: Future<Output = Result<(), TooSlow>>,
+{
     let mut ttl = ttl;
     for _ in 0..4 {
         if attempt(ttl).await.is_ok() {

@@ -364,10 +364,11 @@ pub async fn o4_compare_and_delete_removes_the_entry(store: Arc<dyn KvStore>) {
 pub async fn o4_cas_applies_the_ttl(store: Arc<dyn KvStore>) {
     let ns = Namespace::new("o4_cas_applies_the_ttl");
     let kv = Kv::new(store);
+    let (kv, ns) = (&kv, &ns);
     with_ttl(
         "O4: cas with TTL",
         Duration::from_millis(300),
-        async |ttl| {
+        move |ttl| async move {
             let ms = ttl.as_millis().to_string();
             let created = ns.key(["created", &ms]);
             let replaced = ns.key(["replaced", &ms]);
@@ -409,10 +410,11 @@ pub async fn o4_cas_applies_the_ttl(store: Arc<dyn KvStore>) {
 pub async fn o4_cas_without_ttl_clears_expiry(store: Arc<dyn KvStore>) {
     let ns = Namespace::new("o4_cas_without_ttl_clears_expiry");
     let kv = Kv::new(store);
+    let (kv, ns) = (&kv, &ns);
     with_ttl(
         "O4: cas without TTL",
         Duration::from_millis(300),
-        async |ttl| {
+        move |ttl| async move {
             let key = ns.key(["k", &ttl.as_millis().to_string()]);
             let before = Instant::now();
             kv.set_ttl(&key, json!("expiring"), ttl).await;

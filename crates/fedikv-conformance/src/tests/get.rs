@@ -71,10 +71,11 @@ pub async fn o1_fedify_set_and_get(store: Arc<dyn KvStore>) {
 pub async fn o1_get_expired_is_none(store: Arc<dyn KvStore>) {
     let ns = Namespace::new("o1_get_expired_is_none");
     let kv = Kv::new(store);
+    let (kv, ns) = (&kv, &ns);
     with_ttl(
         "O1: get of an expired entry",
         Duration::from_millis(200),
-        async |ttl| {
+        move |ttl| async move {
             let key = ns.key(["ttl", &ttl.as_millis().to_string()]);
             let keep = ns.key(["keep", &ttl.as_millis().to_string()]);
             kv.set(&keep, json!("kept")).await;

@@ -151,10 +151,12 @@ pub async fn o5_expired_entries_are_never_listed(store: Arc<dyn KvStore>) {
         &expected,
     );
 
+    let (kv, ns) = (&kv, &ns);
+
     with_ttl(
         "O5: entry expiring between listings",
         Duration::from_millis(300),
-        async |ttl| {
+        move |ttl| async move {
             let prefix = ns.key(["expiring", &ttl.as_millis().to_string()]);
             let key = prefix.child("k").expect("valid key");
             let before = Instant::now();

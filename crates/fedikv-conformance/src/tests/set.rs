@@ -42,20 +42,25 @@ pub async fn o2_set_is_an_upsert(store: Arc<dyn KvStore>) {
 pub async fn o2_ttl_has_millisecond_precision(store: Arc<dyn KvStore>) {
     let ns = Namespace::new("o2_ttl_has_millisecond_precision");
     let kv = Kv::new(store);
-    with_ttl("O2: 300 ms TTL", Duration::from_millis(300), async |ttl| {
-        let key = ns.key(["precise", &ms(ttl)]);
-        let before = Instant::now();
-        kv.set_ttl(&key, json!("v"), ttl).await;
-        let written = Instant::now();
-        kv.expect_live(&key, &json!("v"), before, ttl).await?;
-        sleep_past(written, ttl).await;
-        assert_value(
-            &format!("O2: entry with a {ttl:?} TTL after {:?}", written.elapsed()),
-            kv.get(&key).await,
-            None,
-        );
-        Ok::<(), TooSlow>(())
-    })
+    let (kv, ns) = (&kv, &ns);
+    with_ttl(
+        "O2: 300 ms TTL",
+        Duration::from_millis(300),
+        move |ttl| async move {
+            let key = ns.key(["precise", &ms(ttl)]);
+            let before = Instant::now();
+            kv.set_ttl(&key, json!("v"), ttl).await;
+            let written = Instant::now();
+            kv.expect_live(&key, &json!("v"), before, ttl).await?;
+            sleep_past(written, ttl).await;
+            assert_value(
+                &format!("O2: entry with a {ttl:?} TTL after {:?}", written.elapsed()),
+                kv.get(&key).await,
+                None,
+            );
+            Ok::<(), TooSlow>(())
+        },
+    )
     .await;
 
     let tiny = ns.key(["tiny"]);
@@ -135,10 +140,11 @@ pub async fn o2_set_without_ttl_clears_expiry(store: Arc<dyn KvStore>) {
 pub async fn o2_ttl_restarts_on_every_write(store: Arc<dyn KvStore>) {
     let ns = Namespace::new("o2_ttl_restarts_on_every_write");
     let kv = Kv::new(store);
+    let (kv, ns) = (&kv, &ns);
     with_ttl(
         "O2: rewrite with TTL",
         Duration::from_millis(400),
-        async |ttl| {
+        move |ttl| async move {
             let key = ns.key(["rewritten", &ms(ttl)]);
             kv.set_ttl(&key, json!("first"), ttl).await;
             sleep_ms(ttl.as_millis() as u64 * 5 / 8).await;
