@@ -2,26 +2,36 @@
 
 use std::io::Write;
 
-use fedikv::KvStore;
+use fedikv::{KvKey, KvStore};
 
 use super::{flush, write_line};
 use crate::error::{CliError, Outcome};
 use crate::input::parse_key;
 
-/// Prints the value under `key` as compact JSON; [`Outcome::Negative`] when it
-/// is absent or expired.
-pub async fn run(
-    store: &dyn KvStore,
-    key: &str,
-    out: &mut impl Write,
-) -> Result<Outcome, CliError> {
-    let key = parse_key(key)?;
-    match store.get(&key).await? {
-        Some(value) => {
-            write_line(out, &value.to_string())?;
-            flush(out)?;
-            Ok(Outcome::Success)
+/// A parsed `get`.
+#[derive(Debug)]
+pub struct Get {
+    key: KvKey,
+}
+
+impl Get {
+    /// Parses the key argument.
+    pub fn parse(key: &str) -> Result<Self, CliError> {
+        Ok(Self {
+            key: parse_key(key)?,
+        })
+    }
+
+    /// Prints the value as compact JSON; [`Outcome::Negative`] when the key is
+    /// absent or expired.
+    pub async fn run(self, store: &dyn KvStore, out: &mut impl Write) -> Result<Outcome, CliError> {
+        match store.get(&self.key).await? {
+            Some(value) => {
+                write_line(out, &value.to_string())?;
+                flush(out)?;
+                Ok(Outcome::Success)
+            }
+            None => Ok(Outcome::Negative),
         }
-        None => Ok(Outcome::Negative),
     }
 }

@@ -15,6 +15,11 @@ use fedikv::KvStore;
 
 use crate::cli::{Cli, Command, DEFAULT_STORE, DataCommand};
 use crate::error::{CliError, Outcome};
+use cas::Cas;
+use delete::Delete;
+use get::Get;
+use list::List;
+use set::Set;
 
 /// Runs the command line's subcommand.
 pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
@@ -24,23 +29,49 @@ pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
     }
 }
 
-/// Opens the store and runs one data command on it.
+/// Parses the command's arguments, then opens the store and runs it: bad
+/// input is reported without connecting anywhere.
 async fn run_data(command: DataCommand, stores: &[String]) -> Result<Outcome, CliError> {
+    let request = Request::parse(command)?;
     let store = open_store(stores).await?;
     let mut stdout = io::stdout();
-    let result = match command {
-        DataCommand::Get { key } => get::run(store.as_ref(), &key, &mut stdout).await,
-        DataCommand::Set { key, value, ttl } => {
-            set::run(store.as_ref(), &key, &value, ttl.as_deref(), io::stdin()).await
-        }
-        DataCommand::Delete { key } => delete::run(store.as_ref(), &key).await,
-        DataCommand::Cas(args) => cas::run(store.as_ref(), &args, &mut stdout).await,
-        DataCommand::List { prefix } => list::run(store.as_ref(), prefix.as_deref(), stdout).await,
-        DataCommand::Sweep => sweep::run(store.as_ref(), &mut stdout).await,
+    let result = match request {
+        Request::Get(get) => get.run(store.as_ref(), &mut stdout).await,
+        Request::Set(set) => set.run(store.as_ref()).await,
+        Request::Delete(delete) => delete.run(store.as_ref()).await,
+        Request::Cas(cas) => cas.run(store.as_ref(), &mut stdout).await,
+        Request::List(list) => list.run(store.as_ref(), stdout).await,
+        Request::Sweep => sweep::run(store.as_ref(), &mut stdout).await,
     };
     // Release connections and files before the runtime shuts down.
     drop(store);
     result
+}
+
+/// A data command with its arguments parsed.
+#[derive(Debug)]
+enum Request {
+    Get(Get),
+    Set(Set),
+    Delete(Delete),
+    Cas(Cas),
+    List(List),
+    Sweep,
+}
+
+impl Request {
+    fn parse(command: DataCommand) -> Result<Self, CliError> {
+        Ok(match command {
+            DataCommand::Get { key } => Self::Get(Get::parse(&key)?),
+            DataCommand::Set { key, value, ttl } => {
+                Self::Set(Set::parse(&key, &value, ttl.as_deref(), io::stdin())?)
+            }
+            DataCommand::Delete { key } => Self::Delete(Delete::parse(&key)?),
+            DataCommand::Cas(args) => Self::Cas(Cas::parse(&args)?),
+            DataCommand::List { prefix } => Self::List(List::parse(prefix.as_deref())?),
+            DataCommand::Sweep => Self::Sweep,
+        })
+    }
 }
 
 /// Opens the one store a data command works on.

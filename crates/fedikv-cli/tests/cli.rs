@@ -1,0 +1,589 @@
+//! The `fedikv` binary end to end, against temporary SQLite files: every
+//! command, exit codes (0 done, 1 absent / not swapped, 2 error), stdin
+//! values, JSON Lines listing, and bad input reported as one `fedikv:` line.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// A temporary directory with a store URL in it.
+struct Store {
+    dir: TempDir,
+    url: String,
+}
+
+impl Store {
+    fn new() -> Self {
+        Self::with_options("")
+    }
+
+    /// A store whose URL has `options` as its query string.
+    fn with_options(options: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let file = dir.path().join("test.sqlite3");
+        let query = if options.is_empty() {
+            String::new()
+        } else {
+            format!("?{options}")
+        };
+        let url = format!("sqlite:{}{query}", file.display());
+        Self { dir, url }
+    }
+
+    /// Runs `fedikv --store <url> args...`.
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all = vec!["--store", &self.url];
+        all.extend_from_slice(args);
+        fedikv(&all, None)
+    }
+}
+
+/// Runs the binary with `args` (and `stdin`), without `FEDIKV_STORE`.
+fn fedikv(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    fedikv_in(None, args, stdin, &[])
+}
+
+fn fedikv_in(
+    cwd: Option<&Path>,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    env: &[(&str, &str)],
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fedikv"));
+    command
+        .args(args)
+        .env_remove("FEDIKV_STORE")
+        .env("RUST_BACKTRACE", "1")
+        .envs(env.iter().copied())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    let mut child = command.spawn().expect("the fedikv binary runs");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        pipe.write_all(input).expect("write stdin");
+    }
+    child.wait_with_output().expect("fedikv finishes")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr")
+}
+
+/// Asserts exit code `code`, and an empty stderr.
+#[track_caller]
+fn assert_ok(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        stdout(output),
+        stderr(output)
+    );
+    assert_eq!(stderr(output), "", "nothing on stderr");
+}
+
+/// Asserts exit code 2 and exactly one `fedikv: ...` line on stderr holding
+/// `needle`, with no trace of a panic. Returns the line.
+#[track_caller]
+fn assert_error(output: &Output, needle: &str) -> String {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+    assert!(err.starts_with("fedikv: "), "{err}");
+    for bad in ["panicked", "backtrace", "internal error", "RUST_BACKTRACE"] {
+        assert!(!err.contains(bad), "no panic text: {err}");
+    }
+    assert!(err.contains(needle), "{needle:?} in {err}");
+    assert_eq!(stdout(output), "", "nothing on stdout");
+    err
+}
+
+#[test]
+fn set_then_get_prints_the_value() {
+    let store = Store::new();
+    let set = store.run(&[
+        "set",
+        r#"["app","greeting"]"#,
+        r#"{"text":"hello","n":[1,2.5,null]}"#,
+    ]);
+    assert_ok(&set, 0);
+    assert_eq!(stdout(&set), "");
+    let get = store.run(&["get", r#"["app","greeting"]"#]);
+    assert_ok(&get, 0);
+    let printed: Value = serde_json::from_str(stdout(&get).trim_end()).unwrap();
+    assert_eq!(printed, json!({"text": "hello", "n": [1, 2.5, null]}));
+    assert!(stdout(&get).ends_with("}\n"), "one line of compact JSON");
+    assert_eq!(stdout(&get).lines().count(), 1);
+}
+
+#[test]
+fn get_of_an_absent_key_exits_1_silently() {
+    let store = Store::new();
+    let get = store.run(&["get", r#"["nothing","here"]"#]);
+    assert_ok(&get, 1);
+    assert_eq!(stdout(&get), "");
+}
+
+#[test]
+fn falsy_values_are_values() {
+    let store = Store::new();
+    for value in ["null", "false", "0", r#""""#, "[]", "{}"] {
+        assert_ok(&store.run(&["set", r#"["v"]"#, value]), 0);
+        let get = store.run(&["get", r#"["v"]"#]);
+        assert_ok(&get, 0);
+        assert_eq!(stdout(&get), format!("{value}\n"));
+    }
+}
+
+#[test]
+fn negative_numbers_are_values_not_flags() {
+    let store = Store::new();
+    assert_ok(&store.run(&["set", r#"["n"]"#, "-5"]), 0);
+    assert_eq!(stdout(&store.run(&["get", r#"["n"]"#])), "-5\n");
+}
+
+#[test]
+fn delete_removes_and_tolerates_missing_keys() {
+    let store = Store::new();
+    assert_ok(&store.run(&["set", r#"["k"]"#, "1"]), 0);
+    assert_ok(&store.run(&["delete", r#"["k"]"#]), 0);
+    assert_ok(&store.run(&["get", r#"["k"]"#]), 1);
+    assert_ok(&store.run(&["delete", r#"["k"]"#]), 0);
+}
+
+#[test]
+fn ttl_expires_the_entry_and_sweep_removes_it() {
+    let store = Store::with_options("sweep=off");
+    assert_ok(
+        &store.run(&["set", r#"["short"]"#, r#""soon gone""#, "--ttl", "300ms"]),
+        0,
+    );
+    assert_ok(
+        &store.run(&["set", r#"["long"]"#, r#""stays""#, "--ttl", "1h30m"]),
+        0,
+    );
+    assert_ok(&store.run(&["get", r#"["short"]"#]), 0);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_ok(&store.run(&["get", r#"["short"]"#]), 1);
+    let sweep = store.run(&["sweep"]);
+    assert_ok(&sweep, 0);
+    assert_eq!(stdout(&sweep), "removed 1 expired entry\n");
+    let sweep = store.run(&["sweep"]);
+    assert_eq!(stdout(&sweep), "removed 0 expired entries\n");
+    assert_ok(&store.run(&["get", r#"["long"]"#]), 0);
+}
+
+#[test]
+fn cas_swaps_only_on_a_match() {
+    let store = Store::new();
+    let key = r#"["_fedify","nonce","abc"]"#;
+    let first = store.run(&["cas", key, "--absent", "--new", "true"]);
+    assert_ok(&first, 0);
+    assert_eq!(stdout(&first), "true\n");
+    let again = store.run(&["cas", key, "--absent", "--new", "true"]);
+    assert_ok(&again, 1);
+    assert_eq!(stdout(&again), "false\n");
+    let wrong = store.run(&["cas", key, "--expect", "false", "--delete"]);
+    assert_ok(&wrong, 1);
+    assert_ok(&store.run(&["get", key]), 0);
+    assert_ok(
+        &store.run(&["cas", key, "--expect", "true", "--new", r#"{"b":1,"a":2}"#]),
+        0,
+    );
+    // Deep equality: object key order does not matter, 2 == 2.0.
+    assert_ok(
+        &store.run(&["cas", key, "--expect", r#"{"a":2.0,"b":1}"#, "--delete"]),
+        0,
+    );
+    assert_ok(&store.run(&["get", key]), 1);
+}
+
+#[test]
+fn cas_with_a_ttl_writes_an_expiring_value() {
+    let store = Store::new();
+    assert_ok(
+        &store.run(&[
+            "cas",
+            r#"["lock"]"#,
+            "--absent",
+            "--new",
+            "1",
+            "--ttl",
+            "200ms",
+        ]),
+        0,
+    );
+    assert_ok(&store.run(&["get", r#"["lock"]"#]), 0);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_ok(&store.run(&["get", r#"["lock"]"#]), 1);
+}
+
+#[test]
+fn set_reads_a_large_value_from_stdin() {
+    let store = Store::new();
+    let big = json!({"payload": "x".repeat(1 << 20), "list": (0..1000).collect::<Vec<_>>()});
+    let text = serde_json::to_vec_pretty(&big).unwrap();
+    let mut args = vec!["--store", store.url.as_str()];
+    args.extend(["set", r#"["big"]"#, "-"]);
+    assert_ok(&fedikv(&args, Some(&text)), 0);
+    let get = store.run(&["get", r#"["big"]"#]);
+    assert_ok(&get, 0);
+    assert_eq!(serde_json::from_str::<Value>(&stdout(&get)).unwrap(), big);
+}
+
+#[test]
+fn list_prints_json_lines_under_the_prefix() {
+    let store = Store::new();
+    let keys = [
+        json!(["a"]),
+        json!(["a", "b"]),
+        json!(["a", "%"]),
+        json!(["a", "b", "c"]),
+        json!(["ab"]),
+        json!(["A", "b"]),
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        assert_ok(
+            &store.run(&["set", &key.to_string(), &json!({"i": i}).to_string()]),
+            0,
+        );
+    }
+    let list = store.run(&["list", r#"["a"]"#]);
+    assert_ok(&list, 0);
+    let mut seen: Vec<(Value, Value)> = stdout(&list)
+        .lines()
+        .map(|line| {
+            let entry: Value = serde_json::from_str(line).expect("each line is JSON");
+            let object = entry.as_object().expect("an object per line");
+            assert_eq!(object.len(), 2, "{line}");
+            (object["key"].clone(), object["value"].clone())
+        })
+        .collect();
+    seen.sort_by_key(|(key, _)| key.to_string());
+    let mut expected: Vec<(Value, Value)> = [0, 1, 2, 3]
+        .into_iter()
+        .map(|i| (keys[i].clone(), json!({"i": i})))
+        .collect();
+    expected.sort_by_key(|(key, _)| key.to_string());
+    assert_eq!(seen, expected);
+
+    for everything in [vec!["list"], vec!["list", "[]"]] {
+        let all = store.run(&everything);
+        assert_ok(&all, 0);
+        assert_eq!(stdout(&all).lines().count(), keys.len());
+    }
+    let none = store.run(&["list", r#"["zzz"]"#]);
+    assert_ok(&none, 0);
+    assert_eq!(stdout(&none), "");
+}
+
+#[test]
+fn store_comes_from_the_environment_or_the_default_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("env.sqlite3").display());
+    let env = [("FEDIKV_STORE", url.as_str())];
+    assert_ok(&fedikv_in(None, &["set", r#"["e"]"#, "1"], None, &env), 0);
+    assert_ok(&fedikv_in(None, &["get", r#"["e"]"#], None, &env), 0);
+    assert!(dir.path().join("env.sqlite3").exists());
+
+    let cwd = tempfile::tempdir().unwrap();
+    assert_ok(
+        &fedikv_in(Some(cwd.path()), &["set", r#"["d"]"#, "2"], None, &[]),
+        0,
+    );
+    assert!(
+        cwd.path().join("fedikv.sqlite3").exists(),
+        "default sqlite:fedikv.sqlite3"
+    );
+    let get = fedikv_in(Some(cwd.path()), &["get", r#"["d"]"#], None, &[]);
+    assert_eq!(stdout(&get), "2\n");
+}
+
+#[test]
+fn bad_keys_are_one_line_errors() {
+    let store = Store::new();
+    assert_error(&store.run(&["get", "app"]), "JSON array of strings");
+    assert_error(&store.run(&["get", r#"["a","#]), "JSON array of strings");
+    assert_error(&store.run(&["get", "[1,2]"]), "JSON array of strings");
+    assert_error(&store.run(&["get", "[]"]), "at least one component");
+    assert_error(&store.run(&["set", "[]", "1"]), "at least one component");
+    assert_error(&store.run(&["get", r#"["a\u0000b"]"#]), "NUL");
+    assert_error(&store.run(&["list", "{"]), "JSON array of strings");
+}
+
+#[test]
+fn bad_values_and_ttls_are_one_line_errors() {
+    let store = Store::new();
+    assert_error(&store.run(&["set", r#"["k"]"#, "hello"]), "not valid JSON");
+    assert_error(
+        &store.run(&["set", r#"["k"]"#, "{\"a\":"]),
+        "not valid JSON",
+    );
+    assert_error(
+        &fedikv(
+            &["--store", &store.url, "set", r#"["k"]"#, "-"],
+            Some(b"{oops"),
+        ),
+        "stdin",
+    );
+    assert_error(
+        &store.run(&["set", r#"["k"]"#, "1", "--ttl", "5 minutes"]),
+        "--ttl",
+    );
+    assert_error(
+        &store.run(&["set", r#"["k"]"#, "1", "--ttl", "-1s"]),
+        "--ttl",
+    );
+    assert_error(
+        &store.run(&["cas", r#"["k"]"#, "--expect", "x", "--delete"]),
+        "--expect",
+    );
+    assert_error(
+        &store.run(&["cas", r#"["k"]"#, "--absent", "--new", "{"]),
+        "--new",
+    );
+    assert_error(
+        &store.run(&["cas", r#"["k"]"#, "--absent", "--new", "1", "--ttl", "1y"]),
+        "--ttl",
+    );
+    // Nothing was written by the failed commands.
+    assert_ok(&store.run(&["get", r#"["k"]"#]), 1);
+}
+
+#[test]
+fn bad_store_urls_are_one_line_errors() {
+    let key = r#"["k"]"#;
+    assert_error(
+        &fedikv(&["--store", "ftp://example.com/x", "get", key], None),
+        "scheme",
+    );
+    assert_error(
+        &fedikv(&["--store", "no-scheme-here", "get", key], None),
+        "scheme",
+    );
+    assert_error(
+        &fedikv(&["--store", "postgres://[bad", "get", key], None),
+        "URL",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().display());
+    assert_error(&fedikv(&["--store", &url, "get", key], None), "");
+    assert_error(
+        &fedikv(
+            &["--store", "memory:", "--store", "memory:", "get", key],
+            None,
+        ),
+        "only `fedikv bench`",
+    );
+}
+
+#[test]
+fn passwords_never_appear_in_output() {
+    for url in [
+        "postgres://u:secret@127.0.0.1:1/db",
+        "mysql://u:secret@127.0.0.1:1/db",
+        "redis://u:secret@127.0.0.1:1/",
+        "postgres://u:secret@[bad/db",
+    ] {
+        let output = fedikv(&["--store", url, "get", r#"["k"]"#], None);
+        let err = assert_error(&output, "");
+        assert!(!err.contains("secret"), "{err}");
+        let output = fedikv(&["--store", url, "bench", "-n", "10"], None);
+        assert_eq!(output.status.code(), Some(2));
+        assert!(!stderr(&output).contains("secret"), "{}", stderr(&output));
+        assert!(!stdout(&output).contains("secret"), "{}", stdout(&output));
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        vec!["get"],
+        vec!["cas", r#"["k"]"#, "--new", "1"],
+        vec!["cas", r#"["k"]"#, "--absent"],
+        vec!["cas", r#"["k"]"#, "--absent", "--expect", "1", "--new", "1"],
+        vec!["cas", r#"["k"]"#, "--absent", "--delete", "--ttl", "1s"],
+        vec!["frobnicate"],
+    ] {
+        let output = fedikv(&args, None);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(!stderr(&output).contains("panicked"));
+    }
+    let help = fedikv(&["--help"], None);
+    assert_ok(&help, 0);
+    assert!(stdout(&help).contains("bench"));
+}
+
+/// Result lines of a bench run.
+fn bench_lines(output: &Output) -> Vec<Value> {
+    stdout(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON line"))
+        .collect()
+}
+
+#[test]
+fn bench_writes_one_peer_format_line_per_operation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new();
+    let tmpdir = tmp.path().to_str().unwrap();
+    let output = fedikv_in(
+        None,
+        &[
+            "bench",
+            "--store",
+            "sqlite:",
+            "--store",
+            &store.url,
+            "--raw-sqlite",
+            "-n",
+            "300",
+        ],
+        None,
+        &[("TMPDIR", tmpdir)],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines = bench_lines(&output);
+    let ops = [
+        "set",
+        "get_hit",
+        "get_miss",
+        "get_hit_c64",
+        "cas",
+        "list",
+        "set_ttl",
+        "delete",
+    ];
+    assert_eq!(lines.len(), 3 * ops.len());
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["suite"], "fedify-kv-bench");
+        assert_eq!(line["op"], ops[i % ops.len()]);
+        assert_eq!(line["value_bytes"], 1024);
+        assert_eq!(line["errors"], 0, "{line}");
+        assert_eq!(
+            line["n"],
+            if line["op"] == "list" { 50 } else { 300 },
+            "{line}"
+        );
+        assert!(line["runtime"].as_str().unwrap().starts_with("rust "));
+        assert!(line["ops_per_sec"].as_f64().unwrap() > 0.0);
+        for field in [
+            "ts", "host", "server", "p50_us", "p90_us", "p99_us", "mean_us", "max_us",
+        ] {
+            assert!(!line[field].is_null(), "{field} in {line}");
+        }
+    }
+    let labels: Vec<(&str, &str)> = lines
+        .iter()
+        .step_by(ops.len())
+        .map(|l| (l["backend"].as_str().unwrap(), l["impl"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("sqlite", "fedikv"),
+            ("sqlite#2", "fedikv"),
+            ("sqlite-raw", "rusqlite-raw")
+        ]
+    );
+    let list = &lines[5];
+    assert_eq!(list["entries_per_call"], 1000);
+    assert_eq!(list["total_keys_in_store"], 300 + 1000 + 500 + 1);
+    // Temporary databases are gone, and the user's file holds no bench data.
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    let user_list = store.run(&["list"]);
+    assert_ok(&user_list, 0);
+    assert_eq!(stdout(&user_list), "");
+}
+
+#[test]
+fn bench_appends_to_out_and_reports_failed_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results.jsonl");
+    let out_arg = out.to_str().unwrap();
+    let args = ["bench", "--store", "memory:", "-n", "100", "--out", out_arg];
+    assert_eq!(fedikv(&args, None).status.code(), Some(0));
+    let failing = fedikv(
+        &[
+            "bench",
+            "--store",
+            "postgres://postgres@127.0.0.1:1/x",
+            "--store",
+            "memory:",
+            "-n",
+            "100",
+            "--out",
+            out_arg,
+        ],
+        None,
+    );
+    assert_eq!(failing.status.code(), Some(2));
+    assert!(
+        stderr(&failing)
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("fedikv: 1 of 2 stores failed")
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 8 + 1 + 8);
+    assert_eq!(lines[8]["op"], "_error");
+    assert_eq!(lines[8]["phase"], "open");
+    assert_eq!(lines[8]["backend"], "postgres");
+    assert_eq!(lines[16]["backend"], "memory");
+}
+
+#[test]
+fn large_table_scenario_measures_empty_and_full_tables() {
+    let output = fedikv(
+        &[
+            "bench",
+            "--store",
+            "memory:",
+            "--scenario",
+            "large-table",
+            "--rows",
+            "2000",
+            "-n",
+            "100",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let ops: Vec<String> = bench_lines(&output)
+        .iter()
+        .map(|l| l["op"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "set@empty",
+            "cas@empty",
+            "list@empty",
+            "populate@2k-half-expired",
+            "set@2k-half-expired",
+            "cas@2k-half-expired",
+            "list@2k-half-expired",
+        ]
+    );
+}
