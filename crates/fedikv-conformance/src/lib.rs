@@ -1,11 +1,82 @@
 //! # fedikv-conformance
 //!
-//! The conformance suite of the fedikv `KvStore` contract (SPEC §1): one test
-//! per rule, named after it (`k1_…`, `k2_…`, `v1_…` … `o5_…`). Every fedikv
-//! backend runs it, and so can any third-party implementation of
-//! [`fedikv::KvStore`].
+//! The conformance suite of the fedikv [`KvStore`](fedikv::KvStore) contract
+//! (fedikv's SPEC §1, Fedify's `KvStore` semantics): [`ALL_TESTS`], each named after
+//! the rule it checks — `k1_…`/`k2_…` keys, `v1_…`–`v4_…` values, `o1_…` get,
+//! `o2_…` set and TTLs, `o3_…` delete, `o4_…` compare-and-swap, `o5_…` list,
+//! `s3_…` sweeping. Every fedikv backend runs it, and so can any other
+//! implementation of [`fedikv::KvStore`].
 //!
-//! TODO: full docs.
+//! ## Running the suite on your own store
+//!
+//! Add the crate as a dev-dependency:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! fedikv-conformance = "0.1"
+//! ```
+//!
+//! and write one integration-test file, e.g. `tests/conformance.rs`, with an
+//! `async fn` that returns the store to test and one macro call:
+//!
+//! ```ignore
+//! use std::sync::Arc;
+//! use fedikv::KvStore;
+//!
+//! async fn store() -> Option<Arc<dyn KvStore>> {
+//!     // Server-backed stores: skip (or, in CI, fail) when no server is configured.
+//!     let url = fedikv_conformance::server_url("MY_STORE_TEST_URL")?;
+//!     Some(Arc::new(my_crate::MyKvStore::connect(&url).await.expect("connect")))
+//! }
+//!
+//! fedikv_conformance::conformance_tests!(store);
+//! ```
+//!
+//! `cargo test --test conformance` then runs one `#[test]` per entry of
+//! [`ALL_TESTS`], named like the test (`o4_concurrent_creates_have_one_winner`
+//! …), so `cargo test --test conformance o4_` runs the CAS rules alone. Each
+//! runs on its own 4-worker multi-thread tokio runtime; your crate needs no
+//! tokio dependency for it.
+//!
+//! What the factory must know:
+//!
+//! - It is called once per test, and tests run in parallel. Return a fresh
+//!   store or a handle on a shared one: every test writes only under its own
+//!   [`Namespace`] (`["fedikv-conformance", "<test>-<pid>-<nanos>-<seq>", …]`),
+//!   so tests share a database, table or key prefix safely, also with other
+//!   runs of the suite. Tests that list without a prefix ignore other keys.
+//! - Return `None` to skip (the test passes without running). Use
+//!   [`server_url`] for server URLs: it prints why it skips, and panics
+//!   instead when `FEDIKV_TEST_REQUIRE_SERVERS=1`, so CI never skips silently.
+//! - After a test passes, the runner deletes the keys it wrote; a failing test
+//!   panics with the broken rule and leaves its keys for inspection.
+//! - The timing tests (TTLs from 200 ms, expiry checked 300 ms after the TTL)
+//!   assume the store and the test share a clock within a few milliseconds. A
+//!   liveness check that cannot be decided because the machine was slower than
+//!   the TTL is repeated with a doubled TTL; a store that expires an entry
+//!   early always fails.
+//!
+//! The suite covers every rule of the contract except K3 (each backend's
+//! maximum key size and its error, which differ per backend: test them in the
+//! backend's own tests), and every backend-independent test case of Fedify's
+//! own stores (memory, SQLite, PostgreSQL, MySQL, Deno KV, Cloudflare
+//! Workers). Every test can fail: the crate's own unit tests give a toy store
+//! one defect at a time (Fedify's LIKE-wildcard and glob prefixes, whole-second
+//! TTLs, non-atomic CAS, tombstones, …) and check that the tests meant to catch
+//! it do.
+//!
+//! ## Running single tests
+//!
+//! The tests are also public functions in [`tests`], taking an
+//! `Arc<dyn KvStore>` and panicking on failure, for use in your own harness:
+//!
+//! ```
+//! # fedikv_conformance::__private::run(async {
+//! use std::sync::Arc;
+//! let store = Arc::new(fedikv::MemoryKvStore::new());
+//! fedikv_conformance::tests::o4_fedify_cas_sequence(store).await;
+//! # });
+//! ```
 
 #![warn(missing_docs)]
 
@@ -27,7 +98,7 @@ pub const ALL_TESTS: &[&str] = __for_each_conformance_test!(__conformance_test_n
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::runtime::run;
+    pub use crate::runtime::{clean_up, run};
 }
 
 #[cfg(test)]

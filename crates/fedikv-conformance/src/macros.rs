@@ -77,7 +77,8 @@ macro_rules! __conformance_test_fns {
             fn $name() {
                 $crate::__private::run(async {
                     if let ::std::option::Option::Some(store) = $factory().await {
-                        $crate::tests::$name(store).await;
+                        $crate::tests::$name(::std::sync::Arc::clone(&store)).await;
+                        $crate::__private::clean_up(store, ::std::stringify!($name)).await;
                     }
                 });
             }
@@ -103,7 +104,8 @@ macro_rules! __conformance_test_names {
 /// it returns `None` the test returns at once (the factory says why, e.g.
 /// through [`server_url`](crate::server_url)). The test then runs
 /// [`tests::<name>`](crate::tests) on a 4-worker multi-thread tokio runtime,
-/// which panics on the first broken rule.
+/// which panics on the first broken rule. After a test passes, the keys it
+/// wrote are deleted; a failed test leaves them for inspection.
 ///
 /// ```ignore
 /// async fn store() -> Option<Arc<dyn fedikv::KvStore>> {

@@ -512,12 +512,26 @@ fn passes(defect: Defect, test: &'static str) -> impl Future<Output = bool> {
     async move { task.await.is_ok() }
 }
 
+/// Runs `test` and the runner's clean-up on a fresh toy without defect;
+/// returns the live entries left behind, or `None` when the test failed.
+fn leftovers(test: &'static str) -> impl Future<Output = Option<usize>> {
+    let run = test_fn(test);
+    let toy = Arc::new(Toy::new(Defect::None));
+    let task = tokio::spawn(async move {
+        run(toy.clone()).await;
+        crate::runtime::clean_up(toy.clone(), test).await;
+        let now = Instant::now();
+        toy.map().values().filter(|s| s.live(now)).count()
+    });
+    async move { task.await.ok() }
+}
+
 #[test]
 fn every_defect_is_caught_and_the_toy_without_defect_passes() {
     crate::runtime::run(async {
         let clean: Vec<_> = TESTS
             .iter()
-            .map(|(name, _)| (*name, passes(Defect::None, name)))
+            .map(|(name, _)| (*name, leftovers(name)))
             .collect();
         let mutants: Vec<_> = EXPECTED
             .iter()
@@ -527,8 +541,12 @@ fn every_defect_is_caught_and_the_toy_without_defect_passes() {
             .collect();
         let mut problems = Vec::new();
         for (name, result) in clean {
-            if !result.await {
-                problems.push(format!("{name} fails on the toy store without defect"));
+            match result.await {
+                None => problems.push(format!("{name} fails on the toy store without defect")),
+                Some(0) => {}
+                Some(n) => problems.push(format!(
+                    "{name} leaves {n} entries after clean-up: does it name its Namespace after itself?"
+                )),
             }
         }
         for (defect, name, result) in mutants {

@@ -1,6 +1,7 @@
 //! [`Namespace`]: unique keys per test, so tests can share a server and run in
 //! parallel.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,6 +16,10 @@ pub const ROOT: &str = "fedikv-conformance";
 /// Two namespaces never share keys, even within one process, so every test can
 /// run in parallel with every other test (and with other runs of the suite)
 /// against one database, table or Redis prefix.
+///
+/// Each namespace is remembered under its test's name, so that
+/// [`conformance_tests!`](crate::conformance_tests) can delete the namespaces
+/// of a test that passed (a failed test leaves its keys for inspection).
 ///
 /// ```
 /// use fedikv_conformance::Namespace;
@@ -40,6 +45,7 @@ impl Namespace {
         let seq = SEQ.fetch_add(1, Ordering::Relaxed);
         let id = format!("{test}-{}-{nanos}-{seq}", std::process::id());
         let root = KvKey::new([ROOT.to_owned(), id]).expect("a namespace is a valid key");
+        registry().push((test.to_owned(), root.clone()));
         Self { root }
     }
 
@@ -75,4 +81,18 @@ impl Namespace {
     pub fn relative<'k>(&self, key: &'k KvKey) -> Option<&'k [String]> {
         self.owns(key).then(|| &key.components()[self.root.len()..])
     }
+}
+
+/// The namespaces created so far and not yet taken, with their test's name.
+fn registry() -> std::sync::MutexGuard<'static, Vec<(String, KvKey)>> {
+    static REGISTRY: Mutex<Vec<(String, KvKey)>> = Mutex::new(Vec::new());
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes and returns the prefixes of the namespaces created for `test`.
+pub(crate) fn take_namespaces(test: &str) -> Vec<KvKey> {
+    let mut registry = registry();
+    let (taken, kept) = registry.drain(..).partition(|(name, _)| name == test);
+    *registry = kept;
+    taken.into_iter().map(|(_, prefix)| prefix).collect()
 }

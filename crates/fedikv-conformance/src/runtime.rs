@@ -1,7 +1,13 @@
-//! The runtime every generated test runs on. Not public API: used by
-//! [`conformance_tests!`](crate::conformance_tests).
+//! What every generated test runs: a runtime, then the test, then clean-up.
+//! Not public API: used by [`conformance_tests!`](crate::conformance_tests).
 
 use std::future::Future;
+use std::sync::Arc;
+
+use fedikv::{KvKey, KvStore};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::namespace::take_namespaces;
 
 /// Runs `test` to completion on a fresh multi-thread tokio runtime with 4
 /// worker threads: what `#[tokio::test(flavor = "multi_thread",
@@ -18,4 +24,32 @@ pub fn run<F: Future<Output = ()>>(test: F) {
         .build()
         .expect("cannot build the tokio runtime for a conformance test")
         .block_on(test);
+}
+
+/// Deletes every entry under the namespaces the test called `test` created,
+/// so that repeated runs against a shared server do not pile up entries.
+///
+/// # Panics
+///
+/// When listing or deleting fails: that is a broken store too.
+pub async fn clean_up(store: Arc<dyn KvStore>, test: &str) {
+    for prefix in take_namespaces(test) {
+        let keys: Vec<KvKey> = store
+            .list(Some(&prefix))
+            .map_ok(|entry| entry.key)
+            .try_collect()
+            .await
+            .unwrap_or_else(|e| panic!("{test}: clean-up: list({prefix}) failed: {e}"));
+        futures::stream::iter(keys)
+            .for_each_concurrent(16, |key| {
+                let store = store.clone();
+                async move {
+                    store
+                        .delete(&key)
+                        .await
+                        .unwrap_or_else(|e| panic!("{test}: clean-up: delete({key}) failed: {e}"));
+                }
+            })
+            .await;
+    }
 }
