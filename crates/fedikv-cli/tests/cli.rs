@@ -12,7 +12,8 @@ use tempfile::TempDir;
 
 /// A temporary directory with a store URL in it.
 struct Store {
-    dir: TempDir,
+    /// Kept so the directory lives as long as the store.
+    _dir: TempDir,
     url: String,
 }
 
@@ -31,7 +32,7 @@ impl Store {
             format!("?{options}")
         };
         let url = format!("sqlite:{}{query}", file.display());
-        Self { dir, url }
+        Self { _dir: dir, url }
     }
 
     /// Runs `fedikv --store <url> args...`.

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The project's whole test suite, against real servers on 127.0.0.1:
+#   1. scripts/services.sh: installs/starts PostgreSQL, MariaDB and Redis;
+#   2. every crate's tests with every feature, servers required (a missing
+#      server fails the run instead of skipping its tests);
+#   3. the fault-injection tests (which stop and restart servers), alone and
+#      one at a time.
+# Server URLs can be overridden with the FEDIKV_TEST_*_URL variables.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/services.sh
+
+export FEDIKV_TEST_POSTGRES_URL="${FEDIKV_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+export FEDIKV_TEST_MYSQL_URL="${FEDIKV_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
+export FEDIKV_TEST_REDIS_URL="${FEDIKV_TEST_REDIS_URL:-redis://127.0.0.1:6379/}"
+export FEDIKV_TEST_REQUIRE_SERVERS=1
+
+echo "test.sh: cargo test --workspace --all-features" >&2
+cargo test --workspace --all-features
+
+fault_tests=()
+for backend in postgres mysql redis; do
+  if [ -f "crates/fedikv/tests/${backend}_faults.rs" ]; then
+    fault_tests+=(--test "${backend}_faults")
+  else
+    echo "test.sh: crates/fedikv/tests/${backend}_faults.rs does not exist: no fault tests for ${backend}" >&2
+  fi
+done
+if [ "${#fault_tests[@]}" -gt 0 ]; then
+  echo "test.sh: fault-injection tests:${fault_tests[*]}" >&2
+  FEDIKV_TEST_FAULTS=1 cargo test -p fedikv --all-features "${fault_tests[@]}" -- --test-threads=1
+fi
