@@ -1,7 +1,7 @@
 //! # fedikv-conformance
 //!
 //! The conformance suite of the fedikv [`KvStore`](fedikv::KvStore) contract
-//! (fedikv's SPEC §1, Fedify's `KvStore` semantics): [`ALL_TESTS`], each named after
+//! (fedikv's SPEC §1, Fedify's `KvStore` semantics): the tests listed in [`ALL_TESTS`], each named after
 //! the rule it checks — `k1_…`/`k2_…` keys, `v1_…`–`v4_…` values, `o1_…` get,
 //! `o2_…` set and TTLs, `o3_…` delete, `o4_…` compare-and-swap, `o5_…` list,
 //! `s3_…` sweeping. Every fedikv backend runs it, and so can any other
