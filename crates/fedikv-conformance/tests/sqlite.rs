@@ -1,0 +1,29 @@
+//! The conformance suite against [`fedikv::SqliteKvStore`]: every test gets a
+//! store of its own on one shared database file (tests write under their own
+//! namespaces), with its own threads and connections, as separate processes
+//! sharing a file would.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use fedikv::sqlite::SqliteOptions;
+use fedikv::{KvStore, SqliteKvStore};
+
+/// One database file for the whole run, removed with the directory when the
+/// process exits normally.
+fn database() -> PathBuf {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("cannot create a temporary directory"))
+        .path()
+        .join("conformance.sqlite3")
+}
+
+async fn store() -> Option<Arc<dyn KvStore>> {
+    let options = SqliteOptions::default().readers(2);
+    let store = SqliteKvStore::open_with(database(), options)
+        .await
+        .expect("cannot open the SQLite store");
+    Some(Arc::new(store))
+}
+
+fedikv_conformance::conformance_tests!(store);

@@ -1,0 +1,375 @@
+//! [`Db`]: one SQLite connection of a worker thread and the synchronous
+//! operations it runs. Every statement goes through the connection's prepared
+//! statement cache.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use serde_json::Value;
+
+use crate::error::{KvError, KvResult};
+use crate::json::json_opt_eq;
+use crate::jsonkey::JsonKeyRange;
+use crate::key::KvKey;
+use crate::store::KvEntry;
+
+use super::error::{Failure, map_open};
+use super::schema::Sql;
+
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Location {
+    /// A database file, created if missing.
+    File(PathBuf),
+    /// A private in-memory database (`:memory:`), served by the writer
+    /// connection alone.
+    Memory,
+}
+
+impl Location {
+    /// `:memory:` or a file path.
+    pub(crate) fn new(path: &Path) -> Self {
+        if path.as_os_str() == ":memory:" {
+            Self::Memory
+        } else {
+            Self::File(path.to_owned())
+        }
+    }
+
+    /// The path as given, for messages.
+    pub(crate) fn path(&self) -> &Path {
+        match self {
+            Self::File(path) => path,
+            Self::Memory => Path::new(":memory:"),
+        }
+    }
+}
+
+/// What a connection is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The one connection that writes: creates the file, switches it to WAL.
+    Writer,
+    /// A read-only connection (`query_only`) of a reader thread.
+    Reader,
+}
+
+/// A page of [`Db::page`].
+#[derive(Debug, Clone)]
+pub(crate) struct PageQuery {
+    /// Exclusive lower bound: the key text the previous page ended with.
+    pub after: String,
+    /// The prefix's range, or `None` for every entry.
+    pub range: Option<Arc<JsonKeyRange>>,
+    /// Maximum rows.
+    pub limit: usize,
+}
+
+impl PageQuery {
+    /// The first page of `prefix` (or of everything).
+    pub(crate) fn first(prefix: Option<&KvKey>, limit: usize) -> Self {
+        match prefix {
+            None => Self {
+                // Every key is JSON array text, greater than "".
+                after: String::new(),
+                range: None,
+                limit,
+            },
+            Some(prefix) => {
+                let range = JsonKeyRange::new(prefix);
+                // The prefix's text without its closing `]`: smaller than
+                // the prefix's own key and than each of its children.
+                let mut after = range.exact.clone();
+                after.pop();
+                Self {
+                    after,
+                    range: Some(Arc::new(range)),
+                    limit,
+                }
+            }
+        }
+    }
+}
+
+/// Entries of one page, and the key text to continue after when the page was
+/// full.
+pub(crate) type Page = (Vec<KvEntry>, Option<String>);
+
+/// Milliseconds since the Unix epoch by this machine's clock, as Fedify's
+/// `Temporal.Now.instant().epochMilliseconds`.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// `expires` of a write at `now` with `ttl` (`None`: never).
+fn expires_at(now: i64, ttl: Option<Duration>) -> Option<i64> {
+    ttl.map(|ttl| now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)))
+}
+
+/// A connection and its table's statements.
+#[derive(Debug)]
+pub(crate) struct Db {
+    conn: Connection,
+    sql: Arc<Sql>,
+}
+
+impl Db {
+    /// Opens a connection for `role`: WAL and `synchronous=NORMAL` (the
+    /// writer sets WAL on the file; it persists), the busy timeout, and
+    /// `query_only` for readers.
+    pub(crate) fn open(
+        location: &Location,
+        role: Role,
+        busy_timeout: Duration,
+        sql: Arc<Sql>,
+    ) -> KvResult<Self> {
+        let path = location.path();
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if role == Role::Writer {
+            check_path(location)?;
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| map_open(path, e))?;
+        let setup = || -> rusqlite::Result<()> {
+            conn.busy_timeout(busy_timeout)?;
+            if role == Role::Writer {
+                // Returns the new mode: "wal", or "memory" for :memory:.
+                conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+            } else {
+                conn.pragma_update(None, "query_only", true)?;
+            }
+            conn.pragma_update(None, "synchronous", "NORMAL")
+        };
+        setup().map_err(|e| map_open(path, e))?;
+        Ok(Self { conn, sql })
+    }
+
+    /// Begins a write transaction, taking the database's write lock now
+    /// (waiting up to the busy timeout for other processes).
+    pub(crate) fn begin(&self) -> rusqlite::Result<()> {
+        self.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        Ok(())
+    }
+
+    /// Commits the open transaction; on failure rolls it back if SQLite did
+    /// not already.
+    pub(crate) fn commit(&self) -> rusqlite::Result<()> {
+        let result = self
+            .conn
+            .prepare_cached("COMMIT")
+            .and_then(|mut s| s.execute([]));
+        if result.is_err() {
+            self.rollback();
+        }
+        result.map(drop)
+    }
+
+    /// Rolls back the open transaction, if SQLite did not already. A failed
+    /// rollback leaves nothing to do: SQLite rolls back on its own then.
+    pub(crate) fn rollback(&self) {
+        if self.in_transaction() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+
+    /// Whether a transaction is open (SQLite rolls one back by itself after
+    /// some errors, e.g. a full disk).
+    pub(crate) fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
+    /// Creates the table and its index if missing, in one transaction unless
+    /// one is open already.
+    pub(crate) fn create_schema(&self) -> rusqlite::Result<()> {
+        if self.in_transaction() {
+            self.conn.execute_batch(&self.sql.create_table)?;
+            self.conn.execute_batch(&self.sql.create_index)
+        } else {
+            self.begin()?;
+            let result = self.create_schema();
+            match result {
+                Ok(()) => self.commit(),
+                Err(e) => {
+                    self.rollback();
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// Drops the table (and so its index) if it exists.
+    pub(crate) fn drop_table(&self) -> rusqlite::Result<()> {
+        self.conn.execute_batch(&self.sql.drop_table)
+    }
+
+    /// The live value of key text `key` at `now`.
+    pub(crate) fn get(&self, key: &str, now: i64) -> Result<Option<Value>, Failure> {
+        let mut stmt = self.conn.prepare_cached(&self.sql.get)?;
+        let mut rows = stmt.query((key, now))?;
+        match rows.next()? {
+            None => Ok(None),
+            Some(row) => Ok(Some(decode_value(key, row.get_ref(0)?)?)),
+        }
+    }
+
+    /// One page of live entries in key text order.
+    pub(crate) fn page(&self, query: &PageQuery) -> Result<Page, Failure> {
+        let now = now_ms();
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        let mut entries = Vec::with_capacity(query.limit.min(1024));
+        let mut last = None;
+        let mut collect = |row: &rusqlite::Row<'_>| -> Result<(), Failure> {
+            let key_ref = row.get_ref(0)?;
+            let key_text = key_ref.as_str().map_err(|_| KvError::Corrupt {
+                key: format!("<{}>", key_ref.data_type()),
+                reason: "the key is not text".into(),
+            })?;
+            let key = KvKey::from_json(key_text).map_err(|e| KvError::Corrupt {
+                key: key_text.to_owned(),
+                reason: e.to_string(),
+            })?;
+            let value = decode_value(key_text, row.get_ref(1)?)?;
+            entries.push(KvEntry { key, value });
+            last = Some(key_text.to_owned());
+            Ok(())
+        };
+        match &query.range {
+            None => {
+                let mut stmt = self.conn.prepare_cached(&self.sql.list_all)?;
+                let mut rows = stmt.query((&query.after, now, limit))?;
+                while let Some(row) = rows.next()? {
+                    collect(row)?;
+                }
+            }
+            Some(range) => {
+                let mut stmt = self.conn.prepare_cached(&self.sql.list_prefix)?;
+                let mut rows = stmt.query((
+                    &query.after,
+                    &range.exact,
+                    &range.children_from,
+                    &range.children_to,
+                    now,
+                    limit,
+                ))?;
+                while let Some(row) = rows.next()? {
+                    collect(row)?;
+                }
+            }
+        }
+        let next = if entries.len() == query.limit {
+            last
+        } else {
+            None
+        };
+        Ok((entries, next))
+    }
+
+    /// Fedify's upsert at `now`: a new row gets `created = now`, an existing
+    /// one keeps its `created`.
+    pub(crate) fn upsert(
+        &self,
+        key: &str,
+        value: &str,
+        now: i64,
+        ttl: Option<Duration>,
+    ) -> rusqlite::Result<()> {
+        self.conn.prepare_cached(&self.sql.upsert)?.execute((
+            key,
+            value,
+            now,
+            expires_at(now, ttl),
+        ))?;
+        Ok(())
+    }
+
+    /// Deletes key text `key` (nothing if absent).
+    pub(crate) fn delete(&self, key: &str) -> rusqlite::Result<()> {
+        self.conn.prepare_cached(&self.sql.delete)?.execute([key])?;
+        Ok(())
+    }
+
+    /// Compare-and-swap; must run inside a write transaction so that the read
+    /// and the write see the same row.
+    pub(crate) fn cas(
+        &self,
+        key: &str,
+        expected: Option<&Value>,
+        new: Option<&str>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, Failure> {
+        let now = now_ms();
+        let current = self.get(key, now)?;
+        if !json_opt_eq(current.as_ref(), expected) {
+            return Ok(false);
+        }
+        match new {
+            Some(value) => self.upsert(key, value, now, ttl)?,
+            None => self.delete(key)?,
+        }
+        Ok(true)
+    }
+
+    /// Deletes at most `batch` rows expired now, through the `expires` index.
+    pub(crate) fn sweep(&self, batch: usize) -> rusqlite::Result<u64> {
+        let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+        let n = self
+            .conn
+            .prepare_cached(&self.sql.sweep)?
+            .execute((now_ms(), batch))?;
+        Ok(n as u64)
+    }
+}
+
+/// Refuses a directory, or a file in a directory that does not exist, with
+/// an error naming the path (SQLite would only say "unable to open").
+fn check_path(location: &Location) -> KvResult<()> {
+    let Location::File(path) = location else {
+        return Ok(());
+    };
+    let fail = |kind: std::io::ErrorKind, message: String| KvError::Io {
+        path: path.clone(),
+        source: std::io::Error::new(kind, message),
+    };
+    if path.as_os_str().is_empty() {
+        return Err(fail(
+            std::io::ErrorKind::InvalidInput,
+            "empty path; name a database file, or use :memory:".into(),
+        ));
+    }
+    if path.is_dir() {
+        return Err(fail(
+            std::io::ErrorKind::IsADirectory,
+            "this is a directory; name a database file inside it".into(),
+        ));
+    }
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(fail(
+            std::io::ErrorKind::NotFound,
+            format!(
+                "directory {} does not exist; create it first",
+                dir.display()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A stored value: JSON text, or [`KvError::Corrupt`] naming the key.
+fn decode_value(key: &str, value: ValueRef<'_>) -> Result<Value, KvError> {
+    let corrupt = |reason: String| KvError::Corrupt {
+        key: key.to_owned(),
+        reason,
+    };
+    let text = value.as_str().map_err(|_| {
+        corrupt(format!(
+            "the value is {} instead of JSON text",
+            value.data_type()
+        ))
+    })?;
+    serde_json::from_str(text).map_err(|e| corrupt(format!("the value is not JSON: {e}")))
+}

@@ -1,0 +1,129 @@
+//! The table layout of Fedify's `SqliteKvStore`, table-name validation, and
+//! every SQL statement the store runs, built once per table.
+
+use crate::error::{KvError, KvResult};
+
+/// The table Fedify's `SqliteKvStore` uses by default.
+pub const DEFAULT_TABLE: &str = "fedify_kv";
+
+/// Longest accepted table name, as in Fedify (`{0,63}` after the first
+/// character).
+pub const MAX_TABLE_NAME_LEN: usize = 64;
+
+/// Checks `name` against Fedify's rule `^[A-Za-z_][A-Za-z0-9_]{0,63}$`, so it
+/// can be spliced into SQL inside double quotes (SPEC S2).
+pub(crate) fn validate_table_name(name: &str) -> KvResult<()> {
+    let mut chars = name.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= MAX_TABLE_NAME_LEN;
+    if valid {
+        Ok(())
+    } else {
+        Err(KvError::InvalidName {
+            what: "table name",
+            name: name.to_owned(),
+            reason: format!(
+                "use 1 to {MAX_TABLE_NAME_LEN} ASCII letters, digits and underscores, not starting with a digit (Fedify's rule)"
+            ),
+        })
+    }
+}
+
+/// Every statement of one table. The table name is validated before these are
+/// built, so quoting it in `"…"` is safe.
+#[derive(Debug)]
+pub(crate) struct Sql {
+    /// `CREATE TABLE IF NOT EXISTS`, the text Fedify executes (whitespace
+    /// included, so `sqlite_master.sql` is identical).
+    pub create_table: String,
+    /// `CREATE INDEX IF NOT EXISTS "idx_<table>_expires"`, as Fedify.
+    pub create_index: String,
+    /// `DROP TABLE IF EXISTS`.
+    pub drop_table: String,
+    /// The live value of `?1` at time `?2`.
+    pub get: String,
+    /// Fedify's upsert: `created` is kept on update, `expires` replaced.
+    pub upsert: String,
+    /// Deletes key `?1`.
+    pub delete: String,
+    /// A page of every live entry after key text `?1` (exclusive), at time
+    /// `?2`, at most `?3` rows, in key text order.
+    pub list_all: String,
+    /// A page of the live entries under a prefix, after key text `?1`
+    /// (exclusive): the range `?1 < key <= ?2` (`?2` is the prefix's own key
+    /// text), keeping only the prefix itself and the children range
+    /// `?3 <= key < ?4`, at time `?5`, at most `?6` rows.
+    pub list_prefix: String,
+    /// Deletes at most `?2` rows expired at time `?1`, found through the
+    /// `expires` index.
+    pub sweep: String,
+}
+
+impl Sql {
+    /// The statements of table `table` (already validated).
+    pub(crate) fn new(table: &str) -> Self {
+        const LIVE: &str = "(expires IS NULL OR expires > ?";
+        Self {
+            create_table: format!(
+                "\n      CREATE TABLE IF NOT EXISTS \"{table}\" (\n        key TEXT PRIMARY KEY,\n        value TEXT NOT NULL,\n        created INTEGER NOT NULL,\n        expires INTEGER\n      )\n    "
+            ),
+            create_index: format!(
+                "\n      CREATE INDEX IF NOT EXISTS \"idx_{table}_expires\" \n      ON \"{table}\" (expires)\n    "
+            ),
+            drop_table: format!("DROP TABLE IF EXISTS \"{table}\""),
+            get: format!("SELECT value FROM \"{table}\" WHERE key = ?1 AND {LIVE}2)"),
+            upsert: format!(
+                "INSERT INTO \"{table}\" (key, value, created, expires) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires"
+            ),
+            delete: format!("DELETE FROM \"{table}\" WHERE key = ?1"),
+            list_all: format!(
+                "SELECT key, value FROM \"{table}\" WHERE key > ?1 AND {LIVE}2) ORDER BY key LIMIT ?3"
+            ),
+            list_prefix: format!(
+                "SELECT key, value FROM \"{table}\" WHERE key > ?1 AND key <= ?2 \
+                 AND (key = ?2 OR (key >= ?3 AND key < ?4)) AND {LIVE}5) ORDER BY key LIMIT ?6"
+            ),
+            sweep: format!(
+                "DELETE FROM \"{table}\" WHERE rowid IN \
+                 (SELECT rowid FROM \"{table}\" WHERE expires <= ?1 LIMIT ?2)"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_follow_fedifys_rule() {
+        for ok in ["fedify_kv", "_", "A", "a1_b2", &"x".repeat(64)] {
+            assert!(validate_table_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "1abc",
+            "a-b",
+            "a b",
+            "a\"b",
+            "kv; DROP TABLE x",
+            "tâble",
+            &"x".repeat(65),
+        ] {
+            assert!(
+                matches!(
+                    validate_table_name(bad),
+                    Err(KvError::InvalidName {
+                        what: "table name",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+}
