@@ -90,10 +90,12 @@ impl MemoryKvStore {
         self.inner.map.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A TTL too long to represent as an `Instant` (it would outlive the
+    /// process anyway) means no expiry, rather than a panic.
     fn entry(value: &Value, options: SetOptions) -> Entry {
         Entry {
             value: value.clone(),
-            expires: options.ttl.map(|ttl| Instant::now() + ttl),
+            expires: options.ttl.and_then(|ttl| Instant::now().checked_add(ttl)),
         }
     }
 
