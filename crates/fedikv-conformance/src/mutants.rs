@@ -265,9 +265,9 @@ impl Toy {
         match (ttl, old) {
             (None, Some(old)) if self.is(Defect::SetKeepsOldExpiry) => old.expires,
             (Some(ttl), Some(old)) if self.is(Defect::TtlFromFirstWrite) && old.live(now) => {
-                Some(old.first_written + ttl)
+                old.first_written.checked_add(ttl)
             }
-            (ttl, _) => ttl.map(|ttl| now + ttl),
+            (ttl, _) => ttl.and_then(|ttl| now.checked_add(ttl)),
         }
     }
 

@@ -176,3 +176,45 @@ pub async fn o2_ttl_restarts_on_every_write(store: Arc<dyn KvStore>) {
         None,
     );
 }
+
+/// O2: long TTLs are live TTLs: a day, ten years and a hundred years. A TTL
+/// too long for the backend to represent (`Duration::MAX`) must not panic:
+/// it is either accepted, and the entry is then live, or refused with an
+/// error, and nothing is written.
+pub async fn o2_long_ttls_are_accepted(store: Arc<dyn KvStore>) {
+    const DAY: u64 = 86_400;
+    let ns = Namespace::new("o2_long_ttls_are_accepted");
+    let kv = Kv::new(store.clone());
+    for days in [1, 3_650, 36_500] {
+        let key = ns.key(["days", &days.to_string()]);
+        kv.set_ttl(&key, json!(days), Duration::from_secs(days * DAY))
+            .await;
+        assert_value(
+            &format!("O2: entry with a TTL of {days} days"),
+            kv.get(&key).await,
+            Some(json!(days)),
+        );
+    }
+    let key = ns.key(["max"]);
+    let store = store.clone();
+    let probe = key.clone();
+    let outcome = tokio::spawn(async move {
+        store
+            .set(
+                &probe,
+                &json!("max"),
+                fedikv::SetOptions::ttl(Duration::MAX),
+            )
+            .await
+            .is_ok()
+    })
+    .await;
+    let accepted =
+        outcome.unwrap_or_else(|e| panic!("O2: set with a TTL of Duration::MAX panicked: {e}"));
+    let expected = accepted.then(|| json!("max"));
+    assert_value(
+        "O2: entry with a TTL of Duration::MAX",
+        kv.get(&key).await,
+        expected,
+    );
+}
