@@ -1,25 +1,321 @@
-//! STUB: replaced by the redis backend. Compiles so that --all-features builds work meanwhile.
-#![allow(missing_docs, unused_variables)]
-use async_trait::async_trait;
-use serde_json::Value;
-use crate::{KvKey, KvResult, KvStore, KvStream, SetOptions};
+//! [`RedisKvStore`]: Fedify's `RedisKvStore` layout on Redis, through
+//! redis-rs's reconnecting [`ConnectionManager`] (feature `redis`).
+//!
+//! # Layout (shared with Fedify's `@fedify/redis`)
+//!
+//! - Key: the prefix (default `fedify::`), then the components joined by
+//!   `::`, each `:` inside a component written `_:`:
+//!   `["_fedify", "publicKey", "https://a.example/k"]` is stored as
+//!   `fedify::_fedify::publicKey::https_://a.example/k`. fedikv decodes
+//!   listed keys exactly, also the ones Fedify itself decodes wrongly
+//!   (`["a:", "b"]`, stored as `fedify::a_:::b`); see `codec.rs`.
+//! - Value: a plain Redis string holding the value's JSON text (fedikv writes
+//!   serde_json's compact text; Fedify's `JSON.stringify` text reads back the
+//!   same, and `cas` compares values, not bytes).
+//! - Expiry: native, set with `SET ... PX <ms>` (millisecond precision, so
+//!   sub-second TTLs work, unlike Fedify's `SETEX`). A zero TTL deletes the
+//!   key, since the entry would be expired at once.
+//!
+//! # Limits
+//!
+//! - Keys: [`MAX_KEY_BYTES`] bytes of Redis key, prefix included
+//!   ([`KvError::KeyTooLong`] before any round trip, SPEC K3).
+//! - Values: [`MAX_VALUE_BYTES`] bytes of JSON (Redis's default
+//!   `proto-max-bulk-len`, [`KvError::ValueTooLarge`]).
+//! - TTLs are whole milliseconds (rounded down), capped at about 1000 years.
+//!
+//! # Operations
+//!
+//! - `get`, `set`, `delete`: one command, one round trip. All calls share one
+//!   multiplexed connection, which pipelines concurrent requests. If the
+//!   connection is found dropped, these (idempotent) commands are sent once
+//!   more on the reconnected connection; otherwise errors are typed:
+//!   [`KvError::Unavailable`] when the server is down or does not reply
+//!   within the response timeout, [`KvError::AccessDenied`] for refused
+//!   credentials.
+//! - `cas`: a Lua script (`EVALSHA`, loaded on demand) that compares bytes,
+//!   plus a JSON comparison in Rust, so values Fedify wrote with another key
+//!   order or number spelling compare equal (see `cas.rs`). Atomic; never
+//!   resent after a dropped connection, since it may have run.
+//! - `list`: `SCAN MATCH` with the prefix glob-escaped, values fetched with
+//!   `MGET` per page, one round trip per page; unordered; see `list.rs`. It
+//!   walks the whole keyspace of the database (as Fedify's does), so its cost
+//!   grows with the number of keys in the database, not only the matches.
+//! - `sweep`: returns 0, Redis expires keys itself.
+//!
+//! Redis Cluster is not supported yet (`SCAN` would have to visit every
+//! primary).
 
-#[derive(Debug)]
-pub struct RedisKvStore;
+mod cas;
+mod codec;
+mod config;
+mod error;
+mod list;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, Cmd, FromRedisValue};
+use serde_json::Value;
+
+use crate::error::{KvError, KvResult};
+use crate::key::KvKey;
+use crate::store::{KvStore, KvStream, SetOptions};
+
+pub use codec::{MAX_KEY_BYTES, MAX_PREFIX_BYTES};
+pub use config::{
+    DEFAULT_CONNECTION_TIMEOUT, DEFAULT_PREFIX, DEFAULT_RESPONSE_TIMEOUT, RedisOptions,
+};
+
+use cas::Swap;
+use codec::KeyCodec;
+use error::{BACKEND, is_dropped, map};
+
+/// Largest value, in bytes of JSON: Redis's default `proto-max-bulk-len`.
+pub const MAX_VALUE_BYTES: usize = 512 * 1024 * 1024;
+
+/// Longest TTL; longer ones are capped (Redis refuses expiry times that
+/// overflow its clock arithmetic).
+const MAX_TTL: Duration = Duration::from_secs(1000 * 365 * 24 * 3600);
+
+/// How often the connection manager retries a failed connection attempt
+/// before the waiting operations fail. Kept low so that operations fail
+/// promptly while the server is down; the next operation tries again.
+const CONNECTION_RETRIES: usize = 2;
+
+/// A [`KvStore`] on a Redis server with Fedify's key layout (see the
+/// [module docs](self)). Cheap to clone; clones share the connection.
+#[derive(Clone)]
+pub struct RedisKvStore {
+    conn: ConnectionManager,
+    codec: Arc<KeyCodec>,
+    /// `redis://user@host:port/db`, for Debug: never the password.
+    endpoint: Arc<str>,
+}
+
+impl fmt::Debug for RedisKvStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisKvStore")
+            .field("endpoint", &self.endpoint)
+            .field("prefix", &self.codec.prefix())
+            .finish_non_exhaustive()
+    }
+}
 
 impl RedisKvStore {
+    /// Connects to a `redis://` or `rediss://` (TLS) URL, e.g.
+    /// `redis://:password@127.0.0.1:6379/0?prefix=fedify::`; the path is the
+    /// database number.
+    ///
+    /// Query options: `prefix=` (key prefix, default `fedify::`), `timeout=`
+    /// (reply timeout such as `500ms`, or `off`; default 2 s),
+    /// `connect_timeout=` (default 1 s), `protocol=` (`resp2`, the default, or
+    /// `resp3`).
+    ///
+    /// Errors: [`KvError::InvalidUrl`], [`KvError::InvalidName`] (prefix),
+    /// [`KvError::AccessDenied`], [`KvError::Unavailable`]; none repeats the
+    /// password.
     pub async fn open_url(url: &str) -> KvResult<Self> {
-        todo!("redis backend")
+        let (info, options) = config::parse(url)?;
+        let client = Client::open(info).map_err(|e| KvError::InvalidUrl {
+            reason: format!("{:?}: {e}", crate::redact(url)),
+        })?;
+        Self::from_client(client, options).await
+    }
+
+    /// A store on an existing client: connects with the timeouts of
+    /// `options` and checks the connection.
+    ///
+    /// Errors: [`KvError::InvalidName`] (prefix), [`KvError::AccessDenied`],
+    /// [`KvError::Unavailable`].
+    pub async fn from_client(client: Client, options: RedisOptions) -> KvResult<Self> {
+        let codec = KeyCodec::new(&options.prefix)?;
+        let endpoint = config::endpoint(client.get_connection_info());
+        let manager_config = ConnectionManagerConfig::new()
+            .set_number_of_retries(CONNECTION_RETRIES)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(1))
+            .set_response_timeout(options.response_timeout)
+            .set_connection_timeout(options.connection_timeout);
+        let conn = ConnectionManager::new_with_config(client, manager_config)
+            .await
+            .map_err(map)?;
+        Ok(Self::new(conn, codec, endpoint))
+    }
+
+    /// A store on an existing connection manager, which keeps its own
+    /// timeouts and retry policy (`options` only supplies the prefix). Does
+    /// not talk to the server.
+    ///
+    /// Errors: [`KvError::InvalidName`] (prefix).
+    pub fn from_manager(conn: ConnectionManager, options: RedisOptions) -> KvResult<Self> {
+        let codec = KeyCodec::new(&options.prefix)?;
+        Ok(Self::new(conn, codec, "(connection manager)".into()))
+    }
+
+    fn new(conn: ConnectionManager, codec: KeyCodec, endpoint: String) -> Self {
+        Self {
+            conn,
+            codec: Arc::new(codec),
+            endpoint: endpoint.into(),
+        }
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        self.codec.prefix()
+    }
+
+    /// The connection manager, for commands of your own.
+    pub fn connection(&self) -> &ConnectionManager {
+        &self.conn
+    }
+
+    /// Runs an idempotent command, once more if the connection was found
+    /// dropped (the manager is reconnecting by then).
+    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> KvResult<T> {
+        let mut conn = self.conn.clone();
+        match cmd.query_async(&mut conn).await {
+            Err(e) if is_dropped(&e) => cmd.query_async(&mut conn).await.map_err(map),
+            other => other.map_err(map),
+        }
     }
 }
 
 #[async_trait]
 impl KvStore for RedisKvStore {
-    async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> { todo!() }
-    async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> { todo!() }
-    async fn delete(&self, key: &KvKey) -> KvResult<()> { todo!() }
-    async fn cas(&self, key: &KvKey, expected: Option<&Value>, new: Option<&Value>, options: SetOptions) -> KvResult<bool> { todo!() }
-    fn list(&self, prefix: Option<&KvKey>) -> KvStream { todo!() }
-    async fn sweep(&self) -> KvResult<u64> { todo!() }
-    fn backend(&self) -> &'static str { "redis" }
+    /// `GET`. A stored value that is not JSON is [`KvError::Corrupt`].
+    async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
+        let raw = self.codec.encode(key)?;
+        let bytes: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(&raw)).await?;
+        bytes.map(|bytes| parse_value(key, &bytes)).transpose()
+    }
+
+    /// `SET key value [PX ms]`, or `DEL key` for a zero TTL.
+    async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
+        let raw = self.codec.encode(key)?;
+        let bytes = encode_value(value)?;
+        let mut cmd = redis::cmd("SET");
+        match Expiry::of(options.ttl) {
+            Some(Expiry::Never) => self.query(cmd.arg(&raw).arg(bytes)).await,
+            Some(Expiry::Millis(ms)) => {
+                self.query(cmd.arg(&raw).arg(bytes).arg("PX").arg(ms)).await
+            }
+            None => self.query(redis::cmd("DEL").arg(&raw)).await,
+        }
+    }
+
+    /// `DEL key`.
+    async fn delete(&self, key: &KvKey) -> KvResult<()> {
+        let raw = self.codec.encode(key)?;
+        self.query(redis::cmd("DEL").arg(&raw)).await
+    }
+
+    /// A Lua script comparing bytes plus a JSON comparison in Rust; see
+    /// the module docs of `cas.rs`. [`KvError::Contention`] if other writers
+    /// keep rewriting equal values with different bytes.
+    async fn cas(
+        &self,
+        key: &KvKey,
+        expected: Option<&Value>,
+        new: Option<&Value>,
+        options: SetOptions,
+    ) -> KvResult<bool> {
+        let raw = self.codec.encode(key)?;
+        let swap = match (new, Expiry::of(options.ttl)) {
+            (Some(value), Some(expiry)) => Swap::Write(encode_value(value)?, expiry),
+            _ => Swap::Delete,
+        };
+        cas::cas(self.conn.clone(), &raw, key, expected, swap).await
+    }
+
+    /// `SCAN MATCH` + `MGET` pages; unordered. See the module docs.
+    fn list(&self, prefix: Option<&KvKey>) -> KvStream {
+        list::list(self.conn.clone(), Arc::clone(&self.codec), prefix)
+    }
+
+    /// Returns 0: Redis expires keys itself.
+    async fn sweep(&self) -> KvResult<u64> {
+        Ok(0)
+    }
+
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+}
+
+/// When a write expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    /// No TTL.
+    Never,
+    /// `PX`: this many milliseconds from now (at least 1).
+    Millis(u64),
+}
+
+impl Expiry {
+    /// The expiry of a write with `ttl`, or `None` when the entry is expired
+    /// at once (a TTL under one millisecond).
+    fn of(ttl: Option<Duration>) -> Option<Self> {
+        match ttl {
+            None => Some(Self::Never),
+            Some(ttl) => {
+                let ms = u64::try_from(ttl.min(MAX_TTL).as_millis()).unwrap_or(u64::MAX);
+                (ms > 0).then_some(Self::Millis(ms))
+            }
+        }
+    }
+}
+
+/// The JSON bytes of `value`; [`KvError::ValueTooLarge`] above
+/// [`MAX_VALUE_BYTES`].
+fn encode_value(value: &Value) -> KvResult<Vec<u8>> {
+    let bytes = serde_json::to_vec(value)?;
+    if bytes.len() > MAX_VALUE_BYTES {
+        return Err(KvError::ValueTooLarge {
+            backend: BACKEND,
+            len: bytes.len(),
+            max: MAX_VALUE_BYTES,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Parses the stored bytes of `key`; [`KvError::Corrupt`] if not JSON.
+fn parse_value(key: &KvKey, bytes: &[u8]) -> KvResult<Value> {
+    serde_json::from_slice(bytes).map_err(|e| corrupt(key, e))
+}
+
+fn corrupt(key: &KvKey, error: serde_json::Error) -> KvError {
+    KvError::Corrupt {
+        key: key.to_json(),
+        reason: format!("the stored value is not JSON ({error})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_are_whole_milliseconds() {
+        assert_eq!(Expiry::of(None), Some(Expiry::Never));
+        assert_eq!(Expiry::of(Some(Duration::ZERO)), None);
+        assert_eq!(Expiry::of(Some(Duration::from_micros(999))), None);
+        assert_eq!(
+            Expiry::of(Some(Duration::from_micros(1999))),
+            Some(Expiry::Millis(1))
+        );
+        assert_eq!(
+            Expiry::of(Some(Duration::from_secs(3600))),
+            Some(Expiry::Millis(3_600_000))
+        );
+        assert_eq!(
+            Expiry::of(Some(Duration::MAX)),
+            Some(Expiry::Millis(MAX_TTL.as_millis() as u64))
+        );
+    }
 }

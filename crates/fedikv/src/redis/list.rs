@@ -1,0 +1,169 @@
+//! `list`: `SCAN MATCH` pages whose values are fetched with `MGET`, one round
+//! trip per page.
+//!
+//! Each round trip is one pipeline: `MGET` of the keys the previous `SCAN`
+//! found (at most [`PAGE_SIZE`] of them) and, once those are all fetched,
+//! the next `SCAN` (the first also `GET`s the key equal to the prefix). Keys
+//! whose entry vanished or expired in between, and keys holding another
+//! Redis type, come back as nil and are skipped.
+//!
+//! Order: `SCAN` order, i.e. none (as Fedify's). Memory: one `SCAN` batch of
+//! keys plus one page of values, and 16 bytes per listed key to drop the
+//! duplicates `SCAN` may return when Redis resizes its keyspace during the
+//! listing (see [`SeenKeys`]).
+
+use std::sync::Arc;
+
+use redis::aio::ConnectionManager;
+use redis::{FromRedisValue, Pipeline, Value as Reply};
+
+use crate::error::{KvError, KvResult};
+use crate::key::KvKey;
+use crate::paging::{PAGE_SIZE, paged};
+use crate::store::{KvEntry, KvStream};
+
+use super::codec::{KeyCodec, SeenKeys};
+use super::error::{BACKEND, is_dropped, map};
+use super::parse_value;
+
+/// The `COUNT` hint of each `SCAN`: how many keyspace slots the server looks
+/// at per call (it blocks the server for that long; 1000 is well under a
+/// millisecond).
+pub(crate) const SCAN_COUNT: usize = 1000;
+
+/// Where a listing is.
+struct Cursor {
+    /// The Redis key equal to the prefix, still to be fetched (first page).
+    exact: Option<Vec<u8>>,
+    /// The next `SCAN` cursor, `None` once the scan is complete.
+    scan: Option<u64>,
+    /// Matching keys found by `SCAN` whose values are still to be fetched.
+    pending: Vec<(Vec<u8>, KvKey)>,
+    seen: SeenKeys,
+}
+
+/// What every page needs.
+struct Lister {
+    conn: ConnectionManager,
+    codec: Arc<KeyCodec>,
+    prefix: Option<KvKey>,
+    pattern: Vec<u8>,
+}
+
+/// Streams the entries under `prefix` (everything for `None`).
+pub(crate) fn list(
+    conn: ConnectionManager,
+    codec: Arc<KeyCodec>,
+    prefix: Option<&KvKey>,
+) -> KvStream {
+    let start = codec.pattern(prefix).and_then(|pattern| {
+        let exact = prefix.map(|p| codec.encode(p)).transpose()?;
+        Ok((pattern, exact))
+    });
+    let (pattern, exact) = match start {
+        Ok(start) => start,
+        Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
+    };
+    let lister = Arc::new(Lister {
+        conn,
+        codec,
+        prefix: prefix.cloned(),
+        pattern,
+    });
+    let first = Cursor {
+        exact,
+        scan: Some(0),
+        pending: Vec::new(),
+        seen: SeenKeys::default(),
+    };
+    paged(first, move |cursor| {
+        let lister = Arc::clone(&lister);
+        async move { lister.page(cursor).await }
+    })
+}
+
+impl Lister {
+    async fn page(&self, mut cursor: Cursor) -> KvResult<(Vec<KvEntry>, Option<Cursor>)> {
+        let batch: Vec<(Vec<u8>, KvKey)> = {
+            let n = cursor.pending.len().min(PAGE_SIZE);
+            cursor.pending.drain(..n).collect()
+        };
+        let scan = cursor.scan.filter(|_| cursor.pending.is_empty());
+        let mut pipe = redis::pipe();
+        if let Some(exact) = &cursor.exact {
+            pipe.cmd("GET").arg(exact);
+        }
+        if !batch.is_empty() {
+            let mget = pipe.cmd("MGET");
+            for (raw, _) in &batch {
+                mget.arg(raw);
+            }
+        }
+        if let Some(scan) = scan {
+            pipe.cmd("SCAN")
+                .arg(scan)
+                .arg("MATCH")
+                .arg(&self.pattern)
+                .arg("COUNT")
+                .arg(SCAN_COUNT);
+        }
+        let mut replies = self.query(&pipe).await?.into_iter();
+        let mut entries = Vec::with_capacity(batch.len() + 1);
+        if cursor.exact.is_some() {
+            let value: Option<Vec<u8>> = parse(replies.next())?;
+            if let (Some(bytes), Some(prefix)) = (value, &self.prefix) {
+                entries.push(KvEntry {
+                    key: prefix.clone(),
+                    value: parse_value(prefix, &bytes)?,
+                });
+            }
+        }
+        if !batch.is_empty() {
+            let values: Vec<Option<Vec<u8>>> = parse(replies.next())?;
+            for ((_, key), value) in batch.into_iter().zip(values) {
+                if let Some(bytes) = value {
+                    let value = parse_value(&key, &bytes)?;
+                    entries.push(KvEntry { key, value });
+                }
+            }
+        }
+        if scan.is_some() {
+            let (next, keys): (u64, Vec<Vec<u8>>) = parse(replies.next())?;
+            for raw in keys {
+                if let Some(key) = self.decode(&raw)
+                    && cursor.seen.insert(&raw)
+                {
+                    cursor.pending.push((raw, key));
+                }
+            }
+            cursor.scan = (next != 0).then_some(next);
+        }
+        cursor.exact = None;
+        let done = cursor.scan.is_none() && cursor.pending.is_empty();
+        Ok((entries, (!done).then_some(cursor)))
+    }
+
+    /// The key stored under `raw` if it is strictly under the prefix.
+    fn decode(&self, raw: &[u8]) -> Option<KvKey> {
+        let key = self.codec.decode(raw)?;
+        match &self.prefix {
+            Some(prefix) if key.len() <= prefix.len() || !key.starts_with(prefix) => None,
+            _ => Some(key),
+        }
+    }
+
+    /// Runs the (read-only, so resendable) pipeline, once more if the
+    /// connection was found dropped.
+    async fn query(&self, pipe: &Pipeline) -> KvResult<Vec<Reply>> {
+        let mut conn = self.conn.clone();
+        match pipe.query_async(&mut conn).await {
+            Err(e) if is_dropped(&e) => pipe.query_async(&mut conn).await.map_err(map),
+            other => other.map_err(map),
+        }
+    }
+}
+
+fn parse<T: FromRedisValue>(reply: Option<Reply>) -> KvResult<T> {
+    let reply = reply.ok_or_else(|| KvError::backend(BACKEND, "a pipeline reply is missing"))?;
+    T::from_redis_value(reply).map_err(|e| KvError::backend(BACKEND, e))
+}
