@@ -61,7 +61,7 @@ pub enum DataCommand {
         #[arg(allow_hyphen_values = true)]
         value: String,
         /// Expire the entry this long after the write: 500ms, 30s, 5m, 1h30m, 1d.
-        #[arg(long, value_name = "DURATION")]
+        #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
         ttl: Option<String>,
     },
     /// Remove the entry under KEY (succeeds when there is none).
@@ -101,7 +101,12 @@ pub struct CasArgs {
     #[arg(long)]
     pub delete: bool,
     /// Expiry of the new value: 500ms, 30s, 5m, 1h30m, 1d.
-    #[arg(long, value_name = "DURATION", conflicts_with = "delete")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        allow_hyphen_values = true,
+        conflicts_with = "delete"
+    )]
     pub ttl: Option<String>,
 }
 

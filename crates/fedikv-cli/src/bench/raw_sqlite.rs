@@ -44,12 +44,12 @@ impl Sql {
             delete: format!("DELETE FROM \"{table}\" WHERE key = ?1"),
             list_all: format!(
                 "SELECT key, value FROM \"{table}\" WHERE key > ?1 \
-                 AND (expires IS NULL OR expires > ?2) ORDER BY key LIMIT {PAGE_SIZE}"
+                 AND (expires IS NULL OR expires > ?2) ORDER BY key LIMIT ?3"
             ),
             list_prefix: format!(
-                "SELECT key, value FROM \"{table}\" WHERE key > ?1 \
+                "SELECT key, value FROM \"{table}\" WHERE key > ?1 AND key <= ?2 \
                  AND (key = ?2 OR (key >= ?3 AND key < ?4)) \
-                 AND (expires IS NULL OR expires > ?5) ORDER BY key LIMIT {PAGE_SIZE}"
+                 AND (expires IS NULL OR expires > ?5) ORDER BY key LIMIT ?6"
             ),
             sweep: format!("DELETE FROM \"{table}\" WHERE expires IS NOT NULL AND expires <= ?1"),
         }
@@ -158,16 +158,19 @@ fn list_page(
         None => connection
             .prepare_cached(&sql.list_all)
             .and_then(|mut stmt| {
-                stmt.query_map(params![cursor, now], |row| Ok((row.get(0)?, row.get(1)?)))?
-                    .collect()
+                stmt.query_map(params![cursor, now, PAGE_SIZE as i64], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?
+                .collect()
             }),
         Some((exact, from, to)) => {
             connection
                 .prepare_cached(&sql.list_prefix)
                 .and_then(|mut stmt| {
-                    stmt.query_map(params![cursor, exact, from, to, now], |row| {
-                        Ok((row.get(0)?, row.get(1)?))
-                    })?
+                    stmt.query_map(
+                        params![cursor, exact, from, to, now, PAGE_SIZE as i64],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )?
                     .collect()
                 })
         }
@@ -251,7 +254,13 @@ impl KvStore for RawSqliteStore {
             (exact, format!("{open},"), format!("{open}-"))
         });
         let (connection, sql) = (Arc::clone(&self.connection), Arc::clone(&self.sql));
-        futures::stream::unfold(Some(String::new()), move |cursor| {
+        // Keys sort after the prefix's text without its "]" (nothing under the
+        // prefix sorts before it), and at most up to the prefix key itself.
+        let first = prefix
+            .as_ref()
+            .map(|(exact, _, _)| exact[..exact.len() - 1].to_owned())
+            .unwrap_or_default();
+        futures::stream::unfold(Some(first), move |cursor| {
             let page =
                 cursor.map(|cursor| list_page(&lock(&connection), &sql, prefix.as_ref(), &cursor));
             async move {
