@@ -1,25 +1,417 @@
-//! STUB: replaced by the postgres backend. Compiles so that --all-features builds work meanwhile.
-#![allow(missing_docs, unused_variables)]
-use async_trait::async_trait;
-use serde_json::Value;
-use crate::{KvKey, KvResult, KvStore, KvStream, SetOptions};
+//! [`PostgresKvStore`]: Fedify's `PostgresKvStore` layout through
+//! tokio-postgres and deadpool-postgres (feature `postgres`).
+//!
+//! # Layout (shared with Fedify's `@fedify/postgres`)
+//!
+//! ```sql
+//! CREATE TABLE IF NOT EXISTS "fedify_kv_v2" (
+//!   key text[] PRIMARY KEY,          -- the key's components
+//!   value jsonb NOT NULL,
+//!   created timestamp with time zone DEFAULT CURRENT_TIMESTAMP,
+//!   ttl interval                     -- NULL: never expires
+//! );
+//! ```
+//!
+//! The table is logged by default; an existing unlogged one (Fedify ≤ 2.3)
+//! is converted once with `ALTER TABLE … SET LOGGED`, as Fedify 2.4 does.
+//! With the `unlogged` option a new table is created `UNLOGGED`. The name may
+//! be `schema.table`; each part is quoted, so `Schema.Relation` means
+//! `"Schema"."Relation"`.
+//!
+//! A row is live iff `ttl IS NULL OR created + ttl > CURRENT_TIMESTAMP` (the
+//! server's clock). Every write sets `created` to the current time; a TTL is
+//! stored as an interval of whole milliseconds (`'00:00:01.5'`), so a
+//! zero TTL is expired at once. Rows Fedify wrote (`'1 day'` intervals and
+//! all) are read as they are.
+//!
+//! # Operations
+//!
+//! - `get`, `set` (an upsert), `delete`: one prepared statement and one round
+//!   trip each; statements are prepared once per pooled connection.
+//! - `cas`: one atomic statement, as in Fedify 2.4. Create-if-absent is an
+//!   `INSERT … ON CONFLICT DO UPDATE … WHERE` the existing row is expired
+//!   (so it also wins over an expired row, and concurrent creates have
+//!   exactly one winner); compare-and-delete and compare-and-update are a
+//!   `DELETE`/`UPDATE` guarded by `value = $expected::jsonb`. `jsonb`
+//!   equality ignores object key order and compares numbers by value
+//!   (`1 = 1.0`), as [`json_eq`](crate::json_eq) does.
+//! - `list`: keyset pages of [`PAGE_SIZE`](crate::paging) rows, each an index
+//!   range scan of the primary key (`key >= prefix AND key < prefix||NULL`),
+//!   in `ORDER BY key` order: component by component under the column's
+//!   collation, `["a"]` before `["a","b"]` before `["ab"]`.
+//! - Expired rows are never returned, and are deleted in batches by a task
+//!   spawned after a write once per [`SweepPolicy`](crate::SweepPolicy)
+//!   interval, or by [`KvStore::sweep`] (see `sweeper.rs`). Writes never scan
+//!   the table, unlike Fedify's.
+//!
+//! # Limits
+//!
+//! - Keys: at most [`MAX_KEY_BYTES`] bytes, counting each component's UTF-8
+//!   text plus 8 ([`KvError::KeyTooLong`] before any round trip, SPEC K3), so
+//!   that any key fits the primary-key btree (about 2.7 KB per entry).
+//! - Values: at most [`MAX_VALUE_BYTES`] bytes of JSON (`jsonb`'s limit);
+//!   strings and object keys cannot hold `\u0000` (`jsonb` refuses it,
+//!   reported as [`KvError::Serde`]).
+//! - TTLs above [`MAX_TTL`] are capped.
+//!
+//! # Connections and TLS
+//!
+//! [`PostgresKvStore::open_url`] takes a libpq-style URL (see
+//! [`open_url`](PostgresKvStore::open_url) for the options) and builds a
+//! deadpool pool of at most [`DEFAULT_POOL_SIZE`] connections; TLS uses
+//! rustls and follows libpq's `sslmode` (`disable`, `prefer`, `require`,
+//! `verify-ca`, `verify-full`) and `sslrootcert`. Or bring your own pool
+//! with [`PostgresKvStore::from_pool`]. Statements are named prepared
+//! statements, so a PgBouncer in front must be in session mode or version
+//! 1.21+ with `max_prepared_statements` set.
 
-#[derive(Debug)]
-pub struct PostgresKvStore;
+mod config;
+mod error;
+mod list;
+mod params;
+mod schema;
+mod sql;
+mod sweeper;
+mod tls;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use deadpool_postgres::{Client, Manager, Pool, Runtime};
+use serde_json::Value;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use crate::error::{KvError, KvResult};
+use crate::key::KvKey;
+use crate::paging::PAGE_SIZE;
+use crate::store::{KvStore, KvStream, SetOptions};
+use crate::sweep::SweepSchedule;
+
+pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE, PostgresOptions};
+pub use error::PostgresError;
+pub use params::{KEY_COMPONENT_OVERHEAD, MAX_KEY_BYTES, MAX_TTL, MAX_VALUE_BYTES};
+pub use schema::{DEFAULT_TABLE, MAX_IDENTIFIER_LEN};
+
+use error::{BACKEND, map, map_pool};
+use params::{Interval, Jsonb};
+use schema::TableName;
+use sql::Statements;
+
+/// A [`KvStore`] in a PostgreSQL table with Fedify's layout (see the
+/// [module docs](self)). Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct PostgresKvStore {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pool: Pool,
+    table: TableName,
+    unlogged: bool,
+    sql: Statements,
+    schedule: SweepSchedule,
+    /// Whether the table is known to exist (reset by `drop_table` and when a
+    /// statement finds it missing).
+    initialized: AtomicBool,
+    init_lock: tokio::sync::Mutex<()>,
+    /// `user@host:port/db`, for Debug: never the password.
+    endpoint: String,
+}
+
+impl fmt::Debug for PostgresKvStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("PostgresKvStore")
+            .field("endpoint", &inner.endpoint)
+            .field("table", &inner.table)
+            .field("unlogged", &inner.unlogged)
+            .field("sweep", &inner.schedule.policy())
+            .field("pool_max_size", &inner.pool.status().max_size)
+            .finish_non_exhaustive()
+    }
+}
 
 impl PostgresKvStore {
+    /// Connects to a `postgres://` or `postgresql://` URL, e.g.
+    /// `postgres://user:password@127.0.0.1:5432/mydb?table=fedify_kv_v2`,
+    /// and creates the table if needed.
+    ///
+    /// Query options: `table=` (default `fedify_kv_v2`, may be
+    /// `schema.table`), `unlogged=true`, `sweep=` (interval such as `60s`, or
+    /// `off`), `sweep_batch=` (rows per sweep statement), `pool_size=`
+    /// (default [`DEFAULT_POOL_SIZE`]), `sslmode=` (`disable`, `allow`,
+    /// `prefer` (default), `require`, `verify-ca`, `verify-full`) and
+    /// `sslrootcert=` (PEM file of trusted CAs; without it `verify-*` trust
+    /// the Mozilla roots). Any other option goes to tokio-postgres (e.g.
+    /// `connect_timeout=5`, default [`DEFAULT_CONNECT_TIMEOUT`];
+    /// `application_name=`, `options=`).
+    ///
+    /// Errors: [`KvError::InvalidUrl`], [`KvError::InvalidName`] (table),
+    /// [`KvError::AccessDenied`] (wrong password, unknown role, no
+    /// privilege), [`KvError::Unavailable`] (server down or unreachable),
+    /// [`KvError::Backend`] (e.g. a failed TLS handshake); none repeats the
+    /// password.
     pub async fn open_url(url: &str) -> KvResult<Self> {
-        todo!("postgres backend")
+        let parsed = config::parse(url)?;
+        TableName::parse(&parsed.options.table)?;
+        let endpoint = config::endpoint(&parsed.driver);
+        let manager = Manager::new(parsed.driver, parsed.tls.connector()?);
+        let pool = Pool::builder(manager)
+            .max_size(parsed.options.pool_size)
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| KvError::backend(BACKEND, e.to_string()))?;
+        Self::build(pool, parsed.options, endpoint).await
+    }
+
+    /// A store on an existing deadpool-postgres pool, creating the table if
+    /// needed. `options.pool_size` is ignored. The pool should recycle
+    /// connections with `RecyclingMethod::Fast` (deadpool's default): the
+    /// others cost a round trip per operation.
+    pub async fn from_pool(pool: Pool, options: PostgresOptions) -> KvResult<Self> {
+        Self::build(pool, options, "(caller's pool)".to_owned()).await
+    }
+
+    async fn build(pool: Pool, options: PostgresOptions, endpoint: String) -> KvResult<Self> {
+        let table = TableName::parse(&options.table)?;
+        let inner = Inner {
+            sql: Statements::new(&table, PAGE_SIZE, options.sweep.batch_size),
+            pool,
+            table,
+            unlogged: options.unlogged,
+            schedule: SweepSchedule::new(options.sweep),
+            initialized: AtomicBool::new(false),
+            init_lock: tokio::sync::Mutex::new(()),
+            endpoint,
+        };
+        inner.initialize().await?;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Creates the table unless it exists, converting an unlogged table to a
+    /// logged one unless the store is `unlogged` (idempotent, safe under
+    /// concurrency, also across processes). Construction already does this,
+    /// and the store does it again by itself after [`drop_table`] or when it
+    /// finds the table gone.
+    ///
+    /// [`drop_table`]: Self::drop_table
+    pub async fn initialize(&self) -> KvResult<()> {
+        self.inner.initialized.store(false, Ordering::Release);
+        self.inner.initialize().await
+    }
+
+    /// Drops the table with all its entries (`DROP TABLE IF EXISTS`). The
+    /// next operation, or [`initialize`](Self::initialize), creates it
+    /// again.
+    pub async fn drop_table(&self) -> KvResult<()> {
+        let _guard = self.inner.init_lock.lock().await;
+        let client = self.inner.pool.get().await.map_err(map_pool)?;
+        schema::drop(&client, &self.inner.table).await?;
+        self.inner.initialized.store(false, Ordering::Release);
+        Ok(())
+    }
+
+    /// The table name as configured (e.g. `Schema.Relation`).
+    pub fn table(&self) -> &str {
+        self.inner.table.as_str()
+    }
+
+    /// The connection pool, for running other statements on the same server.
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+}
+
+impl Inner {
+    /// Creates the table unless this store already knows it exists.
+    async fn initialize(&self) -> KvResult<()> {
+        let _guard = self.init_lock.lock().await;
+        if self.initialized.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut client = self.pool.get().await.map_err(map_pool)?;
+        schema::create(&mut client, &self.table, self.unlogged).await?;
+        self.initialized.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// A pooled connection, with the table created first if needed.
+    async fn client(&self) -> KvResult<Client> {
+        if !self.initialized.load(Ordering::Acquire) {
+            self.initialize().await?;
+        }
+        self.pool.get().await.map_err(map_pool)
+    }
+
+    /// Maps a statement's error; a missing table is created again by the next
+    /// operation.
+    fn fail(&self, e: tokio_postgres::Error) -> KvError {
+        if error::is_undefined_table(&e) {
+            self.initialized.store(false, Ordering::Release);
+        }
+        map(e)
+    }
+
+    /// Maps the error of a statement that stored `value`.
+    fn fail_write(&self, e: tokio_postgres::Error, value: &Jsonb) -> KvError {
+        error::value_error(&e, value.len()).unwrap_or_else(|| self.fail(e))
+    }
+
+    /// Runs a cached prepared statement; returns the rows it affected.
+    async fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        value: Option<&Jsonb>,
+    ) -> KvResult<u64> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
+        client
+            .execute(&statement, params)
+            .await
+            .map_err(|e| match value {
+                Some(value) => self.fail_write(e, value),
+                None => self.fail(e),
+            })
+    }
+
+    /// Runs a cached prepared query; returns its rows.
+    async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> KvResult<Vec<Row>> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
+        client
+            .query(&statement, params)
+            .await
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Runs a cached prepared query returning at most one row.
+    async fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> KvResult<Option<Row>> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
+        client
+            .query_opt(&statement, params)
+            .await
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Starts a sweep in the background if one is due.
+    fn after_write(self: &Arc<Self>) {
+        if self.schedule.claim() {
+            let inner = Arc::clone(self);
+            tokio::spawn(async move {
+                if let Err(e) = inner.sweep_expired().await {
+                    tracing::warn!(table = ?inner.table, error = %e, "postgres: sweeping expired rows failed");
+                }
+            });
+        }
     }
 }
 
 #[async_trait]
 impl KvStore for PostgresKvStore {
-    async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> { todo!() }
-    async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> { todo!() }
-    async fn delete(&self, key: &KvKey) -> KvResult<()> { todo!() }
-    async fn cas(&self, key: &KvKey, expected: Option<&Value>, new: Option<&Value>, options: SetOptions) -> KvResult<bool> { todo!() }
-    fn list(&self, prefix: Option<&KvKey>) -> KvStream { todo!() }
-    async fn sweep(&self) -> KvResult<u64> { todo!() }
-    fn backend(&self) -> &'static str { "postgres" }
+    /// One round trip: the live row's value.
+    async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
+        let components = params::key(key)?;
+        let row = self
+            .inner
+            .query_opt(&self.inner.sql.get, &[&components])
+            .await?;
+        row.map(|row| list::decode_value(&row, 0, key)).transpose()
+    }
+
+    /// One round trip: `INSERT … ON CONFLICT DO UPDATE`, resetting `created`.
+    async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
+        let components = params::key(key)?;
+        let value = Jsonb::new(value)?;
+        let ttl = options.ttl.map(Interval::from_ttl);
+        self.inner
+            .execute(
+                &self.inner.sql.set,
+                &[&components, &value, &ttl],
+                Some(&value),
+            )
+            .await?;
+        self.inner.after_write();
+        Ok(())
+    }
+
+    /// One round trip.
+    async fn delete(&self, key: &KvKey) -> KvResult<()> {
+        let components = params::key(key)?;
+        self.inner
+            .execute(&self.inner.sql.delete, &[&components], None)
+            .await?;
+        self.inner.after_write();
+        Ok(())
+    }
+
+    /// One atomic statement (a read for `cas(k, None, None)`); see the module
+    /// docs.
+    async fn cas(
+        &self,
+        key: &KvKey,
+        expected: Option<&Value>,
+        new: Option<&Value>,
+        options: SetOptions,
+    ) -> KvResult<bool> {
+        let components = params::key(key)?;
+        let sql = &self.inner.sql;
+        let ttl = options.ttl.map(Interval::from_ttl);
+        let rows = match (expected, new) {
+            (None, None) => return Ok(self.get(key).await?.is_none()),
+            (None, Some(new)) => {
+                let new = Jsonb::new(new)?;
+                let params: [&(dyn ToSql + Sync); 3] = [&components, &new, &ttl];
+                self.inner
+                    .execute(&sql.cas_create, &params, Some(&new))
+                    .await?
+            }
+            (Some(expected), None) => {
+                let expected = Jsonb::new(expected)?;
+                let params: [&(dyn ToSql + Sync); 2] = [&components, &expected];
+                self.inner
+                    .execute(&sql.cas_delete, &params, Some(&expected))
+                    .await?
+            }
+            (Some(expected), Some(new)) => {
+                let expected = Jsonb::new(expected)?;
+                let new = Jsonb::new(new)?;
+                let params: [&(dyn ToSql + Sync); 4] = [&components, &expected, &new, &ttl];
+                let larger = if new.len() >= expected.len() {
+                    &new
+                } else {
+                    &expected
+                };
+                self.inner
+                    .execute(&sql.cas_update, &params, Some(larger))
+                    .await?
+            }
+        };
+        let swapped = rows > 0;
+        if swapped {
+            self.inner.after_write();
+        }
+        Ok(swapped)
+    }
+
+    /// Keyset pages of [`PAGE_SIZE`](crate::paging) rows in `ORDER BY key`
+    /// order, each an index range scan.
+    fn list(&self, prefix: Option<&KvKey>) -> KvStream {
+        list::stream(Arc::clone(&self.inner), prefix)
+    }
+
+    /// Deletes every expired row now, in batches; returns how many.
+    async fn sweep(&self) -> KvResult<u64> {
+        self.inner.sweep_expired().await
+    }
+
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
 }

@@ -1,0 +1,105 @@
+//! `list`: keyset pages over a primary-key range.
+//!
+//! A prefix's keys are the range `[prefix, prefix || NULL)` (see
+//! `params::upper_bound`), so each page is an index range scan of at most
+//! [`PAGE_SIZE`] rows that stops at the end of the prefix, and the next page
+//! starts after the last key seen. Rows come in `ORDER BY key` order:
+//! component by component, each compared with the column's collation, a key
+//! before the longer keys it is a prefix of.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio_postgres::Row;
+
+use super::Inner;
+use super::params::upper_bound;
+use crate::error::{KvError, KvResult};
+use crate::key::KvKey;
+use crate::paging::{PAGE_SIZE, paged};
+use crate::store::{KvEntry, KvStream};
+
+/// Where the next page starts.
+enum Cursor {
+    /// At the first key of the range.
+    Start,
+    /// After this key.
+    After(Vec<String>),
+}
+
+/// The prefix and its exclusive upper bound.
+#[derive(Clone)]
+struct Range {
+    prefix: Vec<String>,
+    upper: Vec<Option<String>>,
+}
+
+/// Streams the live entries under `prefix` (all entries for `None`).
+pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
+    let range = prefix.map(|p| Range {
+        prefix: p.components().to_vec(),
+        upper: upper_bound(p.components()),
+    });
+    paged(Cursor::Start, move |cursor| {
+        let inner = Arc::clone(&inner);
+        let range = range.clone();
+        async move { page(&inner, range.as_ref(), cursor).await }
+    })
+}
+
+async fn page(
+    inner: &Inner,
+    range: Option<&Range>,
+    cursor: Cursor,
+) -> KvResult<(Vec<KvEntry>, Option<Cursor>)> {
+    let sql = &inner.sql;
+    let rows = match (range, &cursor) {
+        (None, Cursor::Start) => inner.query(&sql.list_all_first, &[]).await?,
+        (None, Cursor::After(last)) => inner.query(&sql.list_all_after, &[last]).await?,
+        (Some(r), Cursor::Start) => {
+            inner
+                .query(&sql.list_prefix_first, &[&r.prefix, &r.upper])
+                .await?
+        }
+        (Some(r), Cursor::After(last)) => {
+            inner
+                .query(&sql.list_prefix_after, &[last, &r.upper])
+                .await?
+        }
+    };
+    let full = rows.len() >= PAGE_SIZE;
+    let entries = rows.iter().map(entry).collect::<KvResult<Vec<_>>>()?;
+    let next = match entries.last() {
+        Some(last) if full => Some(Cursor::After(last.key.components().to_vec())),
+        _ => None,
+    };
+    Ok((entries, next))
+}
+
+/// Decodes a `(key, value)` row.
+fn entry(row: &Row) -> KvResult<KvEntry> {
+    let components: Vec<Option<String>> = row.try_get(0).map_err(|e| KvError::Corrupt {
+        key: "(unreadable key)".to_owned(),
+        reason: format!("the key is not a text[]: {e}"),
+    })?;
+    let corrupt_key = |reason: String| KvError::Corrupt {
+        key: format!("{components:?}"),
+        reason,
+    };
+    let key = components
+        .iter()
+        .cloned()
+        .collect::<Option<Vec<String>>>()
+        .ok_or_else(|| corrupt_key("the key has a NULL element".to_owned()))
+        .and_then(|parts| KvKey::new(parts).map_err(|e| corrupt_key(e.to_string())))?;
+    let value = decode_value(row, 1, &key)?;
+    Ok(KvEntry { key, value })
+}
+
+/// Reads a `jsonb` column.
+pub(crate) fn decode_value(row: &Row, column: usize, key: &KvKey) -> KvResult<Value> {
+    row.try_get(column).map_err(|e| KvError::Corrupt {
+        key: key.to_string(),
+        reason: format!("the value cannot be read as JSON: {e}"),
+    })
+}

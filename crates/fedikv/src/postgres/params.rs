@@ -1,0 +1,182 @@
+//! Statement parameters: keys (checked against the index limit), values as
+//! `jsonb` and TTLs as `interval`, encoded in binary.
+
+use std::error::Error;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use serde_json::Value;
+use tokio_postgres::types::{IsNull, ToSql, Type, accepts, to_sql_checked};
+
+use super::error::BACKEND;
+use crate::error::{KvError, KvResult};
+use crate::key::KvKey;
+
+/// Largest key, in bytes: the UTF-8 bytes of its components plus
+/// [`KEY_COMPONENT_OVERHEAD`] per component. A `text[]` of that size stays
+/// well inside the primary-key btree's limit of about 2,700 bytes per entry
+/// however incompressible the text is (SPEC K3).
+pub const MAX_KEY_BYTES: usize = 2000;
+
+/// Bytes counted per key component on top of its text, for the array
+/// element's header and alignment.
+pub const KEY_COMPONENT_OVERHEAD: usize = 8;
+
+/// Largest value, in bytes of JSON text: `jsonb`'s limit of 2^28 - 1 bytes.
+pub const MAX_VALUE_BYTES: usize = (1 << 28) - 1;
+
+/// TTLs are capped at 1,000 years, so that `created + ttl` stays a valid
+/// timestamp.
+pub const MAX_TTL: Duration = Duration::from_secs(1000 * 365 * 86_400);
+
+/// The key's components, to bind as `text[]`, refused before any round trip
+/// when larger than [`MAX_KEY_BYTES`].
+pub(crate) fn key(key: &KvKey) -> KvResult<&[String]> {
+    let len = key.byte_len() + KEY_COMPONENT_OVERHEAD * key.len();
+    if len > MAX_KEY_BYTES {
+        return Err(KvError::KeyTooLong {
+            backend: BACKEND,
+            len,
+            max: MAX_KEY_BYTES,
+            unit: "bytes (UTF-8 text plus 8 per component)",
+        });
+    }
+    Ok(key.components())
+}
+
+/// The upper bound of a prefix's keys: the prefix with a NULL element
+/// appended. PostgreSQL orders a NULL element after every string, so the
+/// keys starting with `prefix` component-wise are exactly those in
+/// `[prefix, upper_bound(prefix))`, whatever the column's collation: an index
+/// range, with no `LIKE` and no collation-dependent "next string".
+pub(crate) fn upper_bound(prefix: &[String]) -> Vec<Option<String>> {
+    prefix
+        .iter()
+        .cloned()
+        .map(Some)
+        .chain(std::iter::once(None))
+        .collect()
+}
+
+/// A value's JSON text, bound as `jsonb` in binary form (a version byte, then
+/// the text), serialized once so its size can be checked first.
+#[derive(Debug)]
+pub(crate) struct Jsonb(Vec<u8>);
+
+impl Jsonb {
+    /// Serializes `value`; [`KvError::ValueTooLarge`] above
+    /// [`MAX_VALUE_BYTES`].
+    pub(crate) fn new(value: &Value) -> KvResult<Self> {
+        let text = serde_json::to_vec(value)?;
+        if text.len() > MAX_VALUE_BYTES {
+            return Err(too_large(text.len()));
+        }
+        Ok(Self(text))
+    }
+
+    /// Bytes of JSON text.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// The error for a value of `len` bytes that PostgreSQL cannot store.
+pub(crate) fn too_large(len: usize) -> KvError {
+    KvError::ValueTooLarge {
+        backend: BACKEND,
+        len,
+        max: MAX_VALUE_BYTES,
+    }
+}
+
+impl ToSql for Jsonb {
+    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        out.extend_from_slice(&[1]);
+        out.extend_from_slice(&self.0);
+        Ok(IsNull::No)
+    }
+
+    accepts!(JSONB);
+    to_sql_checked!();
+}
+
+/// A TTL bound as an `interval` of whole milliseconds (no day or month part,
+/// so it means elapsed time whatever the session time zone).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Interval {
+    micros: i64,
+}
+
+impl Interval {
+    /// The TTL at millisecond precision (SPEC O2), capped at [`MAX_TTL`].
+    pub(crate) fn from_ttl(ttl: Duration) -> Self {
+        let millis = ttl.min(MAX_TTL).as_millis();
+        // MAX_TTL is about 3.2e16 microseconds, far inside i64.
+        Self {
+            micros: i64::try_from(millis * 1000).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+impl ToSql for Interval {
+    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        // Binary interval: microseconds (i64), days (i32), months (i32).
+        out.extend_from_slice(&self.micros.to_be_bytes());
+        out.extend_from_slice(&0i32.to_be_bytes());
+        out.extend_from_slice(&0i32.to_be_bytes());
+        Ok(IsNull::No)
+    }
+
+    accepts!(INTERVAL);
+    to_sql_checked!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_limit_counts_bytes_and_components() {
+        let at_limit = KvKey::new(["é".repeat(996)]).unwrap(); // 1992 + 8
+        assert!(key(&at_limit).is_ok());
+        let over = KvKey::new(["a".repeat(1993)]).unwrap();
+        assert!(matches!(
+            key(&over),
+            Err(KvError::KeyTooLong {
+                len: 2001,
+                max: 2000,
+                ..
+            })
+        ));
+        let many = KvKey::new(vec![String::new(); 251]).unwrap();
+        assert!(matches!(key(&many), Err(KvError::KeyTooLong { .. })));
+    }
+
+    #[test]
+    fn ttl_is_whole_milliseconds_and_capped() {
+        assert_eq!(Interval::from_ttl(Duration::ZERO).micros, 0);
+        assert_eq!(Interval::from_ttl(Duration::from_micros(1999)).micros, 1000);
+        assert_eq!(
+            Interval::from_ttl(Duration::MAX).micros,
+            Interval::from_ttl(MAX_TTL).micros
+        );
+    }
+
+    #[test]
+    fn upper_bound_appends_null() {
+        let p = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(
+            upper_bound(&p),
+            vec![Some("a".to_owned()), Some("b".to_owned()), None]
+        );
+    }
+
+    #[test]
+    fn value_size_is_checked() {
+        assert_eq!(Jsonb::new(&serde_json::json!({"a": 1})).unwrap().len(), 7);
+        assert!(matches!(
+            too_large(MAX_VALUE_BYTES + 1),
+            KvError::ValueTooLarge { .. }
+        ));
+    }
+}
