@@ -98,6 +98,93 @@ impl Sql {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jsonkey::JsonKeyRange;
+    use crate::key::KvKey;
+    use rusqlite::{Connection, StatementStatus};
+
+    /// A table of `others` keys outside prefix `["p"]` and 10 inside it.
+    fn populated(others: usize) -> (Connection, Sql) {
+        let sql = Sql::new("fedify_kv");
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&sql.create_table).unwrap();
+        conn.execute_batch(&sql.create_index).unwrap();
+        let mut insert = conn.prepare(&sql.upsert).unwrap();
+        for i in 0..others {
+            let key = KvKey::new(["o", &i.to_string()]).unwrap().to_json();
+            insert.execute((key, "1", 0, Some(i as i64))).unwrap();
+        }
+        for i in 0..10 {
+            let key = KvKey::new(["p", &i.to_string()]).unwrap().to_json();
+            insert.execute((key, "1", 0, None::<i64>)).unwrap();
+        }
+        drop(insert);
+        (conn, sql)
+    }
+
+    fn plan(conn: &Connection, sql: &str) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let unbound = vec![rusqlite::types::Null; stmt.parameter_count()];
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(unbound), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        rows.join("\n")
+    }
+
+    #[test]
+    fn statements_search_the_indexes_and_never_scan_or_sort() {
+        let (conn, sql) = populated(100);
+        let pk = "USING INDEX sqlite_autoindex_fedify_kv_1";
+        for (statement, search) in [
+            (
+                &sql.list_prefix,
+                format!("SEARCH fedify_kv {pk} (key>? AND key<?)"),
+            ),
+            (&sql.list_all, format!("SEARCH fedify_kv {pk} (key>?)")),
+            (&sql.get, format!("SEARCH fedify_kv {pk} (key=?)")),
+            (&sql.delete, format!("SEARCH fedify_kv {pk} (key=?)")),
+            (
+                &sql.sweep,
+                "SEARCH fedify_kv USING COVERING INDEX idx_fedify_kv_expires (expires<?)"
+                    .to_owned(),
+            ),
+        ] {
+            let plan = plan(&conn, statement);
+            assert!(plan.contains(&search), "{statement}\n{plan}");
+            assert!(!plan.contains("SCAN"), "{statement}\n{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{statement}\n{plan}");
+        }
+    }
+
+    #[test]
+    fn listing_a_prefix_reads_only_its_rows() {
+        let (conn, sql) = populated(20_000);
+        let range = JsonKeyRange::new(&KvKey::new(["p"]).unwrap());
+        let mut after = range.exact.clone();
+        after.pop();
+        let mut stmt = conn.prepare(&sql.list_prefix).unwrap();
+        let n = stmt
+            .query_map(
+                (
+                    &after,
+                    &range.exact,
+                    &range.children_from,
+                    &range.children_to,
+                    0,
+                    500,
+                ),
+                |_| Ok(()),
+            )
+            .unwrap()
+            .count();
+        assert_eq!(n, 10);
+        assert_eq!(stmt.get_status(StatementStatus::FullscanStep), 0);
+        let steps = stmt.get_status(StatementStatus::VmStep);
+        assert!(steps < 1000, "{steps} VM steps for 10 rows of 20010");
+    }
 
     #[test]
     fn table_names_follow_fedifys_rule() {
