@@ -24,7 +24,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use fedikv::{KvResult, KvStore};
+use fedikv::KvResult;
 
 use crate::cli::{BenchArgs, Scenario};
 use crate::error::{CliError, Outcome};
@@ -33,7 +33,7 @@ use progress::Progress;
 use raw_sqlite::RawSqliteStore;
 use record::Base;
 use report::{InPhase, Reporter, RunError};
-use target::Target;
+use target::{Opened, Target};
 use workload::{VALUE_BYTES, Workload};
 
 /// The store benchmarked when no `--store` (or `FEDIKV_STORE`) is given: a
@@ -111,7 +111,7 @@ pub async fn run(args: BenchArgs, stores: Vec<String>) -> Result<Outcome, CliErr
             VALUE_BYTES,
         );
         total += 1;
-        let ok = measure(&mut context, base, Some(target), target.open()).await?;
+        let ok = measure(&mut context, base, target.open()).await?;
         target.remove_files();
         failed += usize::from(!ok);
     }
@@ -130,10 +130,10 @@ pub async fn run(args: BenchArgs, stores: Vec<String>) -> Result<Outcome, CliErr
         );
         let open = async {
             RawSqliteStore::create(&file, target::BENCH_TABLE)
-                .map(|store| Arc::new(store) as Arc<dyn KvStore>)
+                .map(|store| Opened::temporary(Arc::new(store)))
         };
         total += 1;
-        let ok = measure(&mut context, base, None, open).await?;
+        let ok = measure(&mut context, base, open).await?;
         target::remove_database_files(&file);
         failed += usize::from(!ok);
     }
@@ -145,32 +145,26 @@ pub async fn run(args: BenchArgs, stores: Vec<String>) -> Result<Outcome, CliErr
     Ok(Outcome::Success)
 }
 
-/// Opens a store, wipes it (when it is a [`Target`]), runs the scenario and
-/// wipes it again. Returns whether the store completed the run; a store
+/// Opens a store, wipes it, runs the scenario and wipes it again. Returns whether the store completed the run; a store
 /// failure is written as an `_error` line.
 async fn measure(
     context: &mut Context<'_>,
     base: Base,
-    target: Option<&Target>,
-    open: impl Future<Output = KvResult<Arc<dyn KvStore>>>,
+    open: impl Future<Output = KvResult<Opened>>,
 ) -> Result<bool, CliError> {
     let mut reporter = Reporter::new(base, context.sink, context.progress);
     let started = Instant::now();
     let result = async {
-        let store = open.await.in_phase("open")?;
-        if let Some(target) = target {
-            target.wipe(store.as_ref()).await.in_phase("cleanup")?;
-        }
+        let opened = open.await.in_phase("open")?;
+        opened.wipe().await.in_phase("cleanup")?;
+        let store = &opened.store;
         let result = match context.scenario {
-            Scenario::Standard => standard::run(&store, &context.workload, &mut reporter).await,
+            Scenario::Standard => standard::run(store, &context.workload, &mut reporter).await,
             Scenario::LargeTable => {
-                large_table::run(&store, &context.workload, context.rows, &mut reporter).await
+                large_table::run(store, &context.workload, context.rows, &mut reporter).await
             }
         };
-        let cleaned = match target {
-            Some(target) => target.wipe(store.as_ref()).await.in_phase("cleanup"),
-            None => Ok(()),
-        };
+        let cleaned = opened.wipe().await.in_phase("cleanup");
         result.and(cleaned)
     }
     .await;

@@ -11,13 +11,14 @@
 //! | `redis://host:port` | database 15 (unless the URL names one), key prefix `fedify-bench::` |
 //!
 //! A `table=` or `prefix=` option in the URL overrides these defaults (and is
-//! then wiped as well).
+//! then wiped as well). SQL tables are dropped before and after the run;
+//! Redis and memory stores have their entries deleted.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use fedikv::{KvKey, KvResult, KvStore};
+use fedikv::{KvKey, KvResult, KvStore, MysqlKvStore, PostgresKvStore, SqliteKvStore};
 use futures::{StreamExt, TryStreamExt};
 use url::Url;
 
@@ -147,33 +148,103 @@ impl Target {
         })
     }
 
-    /// Opens the store.
-    pub async fn open(&self) -> KvResult<Arc<dyn KvStore>> {
-        fedikv::open(&self.url).await
-    }
-
-    /// Removes every entry of the benchmark's table or prefix.
-    pub async fn wipe(&self, store: &dyn KvStore) -> KvResult<()> {
-        loop {
-            let keys: Vec<KvKey> = store
-                .list(None)
-                .take(WIPE_BATCH)
-                .map_ok(|entry| entry.key)
-                .try_collect()
-                .await?;
-            if keys.is_empty() {
-                return Ok(());
-            }
-            for key in &keys {
-                store.delete(key).await?;
-            }
-        }
+    /// Opens the store, keeping the SQL stores' concrete type so that their
+    /// table can be dropped.
+    pub async fn open(&self) -> KvResult<Opened> {
+        let url = self.url.as_str();
+        Ok(match self.backend {
+            "sqlite" => Opened::table(Table::Sqlite(SqliteKvStore::open_url(url).await?)),
+            "postgres" => Opened::table(Table::Postgres(PostgresKvStore::open_url(url).await?)),
+            "mysql" => Opened::table(Table::Mysql(MysqlKvStore::open_url(url).await?)),
+            _ => Opened {
+                store: fedikv::open(url).await?,
+                cleanup: Cleanup::DeleteEntries,
+            },
+        })
     }
 
     /// Deletes the temporary database file, if there is one.
     pub fn remove_files(&self) {
         if let Some(file) = &self.temp_file {
             remove_database_files(file);
+        }
+    }
+}
+
+/// An opened store to benchmark, and how to empty it.
+#[derive(Debug)]
+pub struct Opened {
+    /// The store.
+    pub store: Arc<dyn KvStore>,
+    cleanup: Cleanup,
+}
+
+/// How a benchmark store is emptied.
+#[derive(Debug)]
+enum Cleanup {
+    /// Drop the benchmark's table (the next operation creates it again).
+    DropTable(Table),
+    /// Delete every entry the store lists (its prefix or database only).
+    DeleteEntries,
+    /// Nothing to do: the store lives in a temporary file.
+    Nothing,
+}
+
+/// A SQL store, by concrete type.
+#[derive(Debug, Clone)]
+enum Table {
+    Sqlite(SqliteKvStore),
+    Postgres(PostgresKvStore),
+    Mysql(MysqlKvStore),
+}
+
+impl Opened {
+    fn table(table: Table) -> Self {
+        let store: Arc<dyn KvStore> = match table.clone() {
+            Table::Sqlite(store) => Arc::new(store),
+            Table::Postgres(store) => Arc::new(store),
+            Table::Mysql(store) => Arc::new(store),
+        };
+        Self {
+            store,
+            cleanup: Cleanup::DropTable(table),
+        }
+    }
+
+    /// A store in a temporary file, which needs no cleanup.
+    pub fn temporary(store: Arc<dyn KvStore>) -> Self {
+        Self {
+            store,
+            cleanup: Cleanup::Nothing,
+        }
+    }
+
+    /// Removes every entry of the benchmark's table or prefix.
+    pub async fn wipe(&self) -> KvResult<()> {
+        match &self.cleanup {
+            Cleanup::DropTable(Table::Sqlite(store)) => store.drop_table().await,
+            Cleanup::DropTable(Table::Postgres(store)) => store.drop_table().await,
+            Cleanup::DropTable(Table::Mysql(store)) => store.drop_table().await,
+            Cleanup::DeleteEntries => delete_entries(self.store.as_ref()).await,
+            Cleanup::Nothing => Ok(()),
+        }
+    }
+}
+
+/// Deletes every entry `store` lists, a batch at a time.
+async fn delete_entries(store: &dyn KvStore) -> KvResult<()> {
+    loop {
+        let keys: Vec<KvKey> = store
+            .list(None)
+            .take(WIPE_BATCH)
+            .map_ok(|entry| entry.key)
+            .try_collect()
+            .await?;
+        if keys.is_empty() {
+            return Ok(());
+        }
+        for key in &keys {
+            store.delete(key).await?;
         }
     }
 }
