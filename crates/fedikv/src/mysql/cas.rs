@@ -73,7 +73,12 @@ impl Inner {
             None => Outcome::Changed,
             Some(value) => {
                 let guard = serde_json::to_string(value)?.into_bytes();
-                self.write_live(&mut conn, &key, guard, &new, ttl).await?
+                // No stored value is longer; skip sending an oversized guard.
+                if guard.len() <= self.max_value_len() {
+                    self.write_live(&mut conn, &key, guard, &new, ttl).await?
+                } else {
+                    Outcome::Changed
+                }
             }
         };
         if let Outcome::Swapped = fast {

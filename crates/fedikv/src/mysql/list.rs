@@ -4,38 +4,72 @@
 use std::sync::Arc;
 
 use mysql_async::prelude::Queryable;
+use tokio::task::JoinHandle;
 
 use super::Inner;
 use super::decode_value;
-use super::error::map;
+use super::error::{BACKEND, map};
 use crate::error::{KvError, KvResult};
 use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, paged};
 use crate::store::{KvEntry, KvStream};
 
+/// One page of a listing.
+struct Page {
+    entries: Vec<KvEntry>,
+    /// The last key's text when the page was full (more may follow).
+    last: Option<String>,
+}
+
+/// Where the next page comes from.
+enum Cursor {
+    /// Fetch the rows after this key text.
+    After(String),
+    /// Already being fetched.
+    Prefetching(AbortOnDrop),
+}
+
+/// A prefetching task, cancelled when the stream is dropped before using it.
+struct AbortOnDrop(JoinHandle<KvResult<Page>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Streams the live entries under `prefix` (all with `None`) in key-text
-/// byte order, one page of [`PAGE_SIZE`] rows per round trip. Each page
-/// starts after the last key of the previous one, so rows written or
-/// deleted meanwhile never make an entry appear twice.
+/// byte order, [`PAGE_SIZE`] rows per round trip. Each page starts after the
+/// last key of the previous one, so rows written or deleted meanwhile never
+/// make an entry appear twice. While the caller consumes one page the next is
+/// already fetched and decoded, so at most two pages are in memory.
 pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
-    let range = prefix.map(JsonKeyRange::new).map(Arc::new);
+    let range = prefix.map(|p| Arc::new(JsonKeyRange::new(p)));
     // Every key's text starts with `[`, so every key sorts after "".
-    paged(String::new(), move |after: String| {
+    paged(Cursor::After(String::new()), move |cursor| {
         let inner = Arc::clone(&inner);
         let range = range.clone();
-        async move { inner.list_page(range.as_deref(), after).await }
+        async move {
+            let page = match cursor {
+                Cursor::After(after) => inner.list_page(range.as_deref(), after).await?,
+                Cursor::Prefetching(mut task) => (&mut task.0)
+                    .await
+                    .map_err(|e| KvError::backend(BACKEND, e))??,
+            };
+            let next = page.last.map(|after| {
+                Cursor::Prefetching(AbortOnDrop(tokio::spawn(async move {
+                    inner.list_page(range.as_deref(), after).await
+                })))
+            });
+            Ok((page.entries, next))
+        }
     })
 }
 
 impl Inner {
-    /// One page: the entries after key text `after`, and the cursor of the
-    /// next page if this one was full.
-    async fn list_page(
-        &self,
-        range: Option<&JsonKeyRange>,
-        after: String,
-    ) -> KvResult<(Vec<KvEntry>, Option<String>)> {
+    /// One page: the live entries after key text `after`.
+    async fn list_page(&self, range: Option<&JsonKeyRange>, after: String) -> KvResult<Page> {
         let mut conn = self.conn().await?;
         let rows: Vec<(String, Vec<u8>)> = match range {
             Some(r) => {
@@ -54,7 +88,7 @@ impl Inner {
         }
         .map_err(map)?;
         drop(conn);
-        let next = (rows.len() == PAGE_SIZE)
+        let last = (rows.len() == PAGE_SIZE)
             .then(|| rows.last().map(|(key, _)| key.clone()))
             .flatten();
         let entries = rows
@@ -68,6 +102,6 @@ impl Inner {
                 Ok(KvEntry { key, value })
             })
             .collect::<KvResult<Vec<_>>>()?;
-        Ok((entries, next))
+        Ok(Page { entries, last })
     }
 }

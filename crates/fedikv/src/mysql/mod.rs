@@ -194,8 +194,7 @@ impl MysqlKvStore {
     /// under concurrency). Construction already does this; call it again
     /// after the table was dropped elsewhere.
     pub async fn initialize(&self) -> KvResult<()> {
-        let mut conn = self.inner.pool.get_conn().await.map_err(map)?;
-        self.inner.create_schema(&mut conn).await
+        self.inner.initialize(true).await
     }
 
     /// Drops the table with all its entries. The next operation (or
@@ -293,10 +292,15 @@ impl Inner {
         self.pool.get_conn().await.map_err(map)
     }
 
+    /// Longest value, in bytes of JSON text, the server takes.
+    fn max_value_len(&self) -> usize {
+        self.info.max_allowed_packet.saturating_sub(PACKET_HEADROOM)
+    }
+
     /// The value's JSON text, refused when the server could not take it.
     fn value_text(&self, value: &Value) -> KvResult<String> {
         let text = serde_json::to_string(value)?;
-        let max = self.info.max_allowed_packet.saturating_sub(PACKET_HEADROOM);
+        let max = self.max_value_len();
         if text.len() > max {
             return Err(KvError::ValueTooLarge {
                 backend: BACKEND,

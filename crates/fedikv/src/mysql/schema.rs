@@ -56,8 +56,14 @@ impl Inner {
         if self.initialized.load(Ordering::Acquire) {
             return Ok(());
         }
+        self.initialize(false).await
+    }
+
+    /// Creates the table unless this store knows it exists; with `force`,
+    /// asks the server anyway (the table may have been dropped elsewhere).
+    pub(crate) async fn initialize(&self, force: bool) -> KvResult<()> {
         let _guard = self.schema_lock.lock().await;
-        if self.initialized.load(Ordering::Acquire) {
+        if !force && self.initialized.load(Ordering::Acquire) {
             return Ok(());
         }
         let mut conn = self.pool.get_conn().await.map_err(map)?;
