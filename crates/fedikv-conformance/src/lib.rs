@@ -112,12 +112,14 @@ mod unit_tests {
         let sources = [
             include_str!("tests/cas.rs"),
             include_str!("tests/cas_concurrency.rs"),
+            include_str!("tests/cas_fedify.rs"),
             include_str!("tests/delete.rs"),
             include_str!("tests/get.rs"),
             include_str!("tests/keys.rs"),
             include_str!("tests/list.rs"),
             include_str!("tests/list_prefix.rs"),
             include_str!("tests/set.rs"),
+            include_str!("tests/typed.rs"),
             include_str!("tests/values.rs"),
         ];
         let mut defined: Vec<&str> = sources

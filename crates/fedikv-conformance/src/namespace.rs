@@ -75,12 +75,6 @@ impl Namespace {
     pub fn owns(&self, key: &KvKey) -> bool {
         key.starts_with(&self.root)
     }
-
-    /// The components of `key` after the namespace's own, or `None` when the
-    /// key is not in this namespace.
-    pub fn relative<'k>(&self, key: &'k KvKey) -> Option<&'k [String]> {
-        self.owns(key).then(|| &key.components()[self.root.len()..])
-    }
 }
 
 /// The namespaces created so far and not yet taken, with their test's name.

@@ -9,20 +9,24 @@
 
 mod cas;
 mod cas_concurrency;
+mod cas_fedify;
 mod delete;
 mod get;
 mod keys;
 mod list;
 mod list_prefix;
 mod set;
+mod typed;
 mod values;
 
 pub use cas::*;
 pub use cas_concurrency::*;
+pub use cas_fedify::*;
 pub use delete::*;
 pub use get::*;
 pub use keys::*;
 pub use list::*;
 pub use list_prefix::*;
 pub use set::*;
+pub use typed::*;
 pub use values::*;
