@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use fedikv::mysql::{MAX_KEY_CHARS, MysqlKvStore, MysqlOptions};
 use fedikv::{KvError, KvKey, KvStore, KvStoreExt, SetOptions, SweepPolicy};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use mysql_async::prelude::Queryable;
 use mysql_support::{TestTable, server_url, unique_table};
 use serde_json::{Value, json};
@@ -975,6 +975,26 @@ async fn list_pages_through_large_prefixes() {
         .unwrap();
     assert_eq!(i500.value, json!({"i": 500}));
     assert_eq!(list_keys(&t.store, None).await.len(), 1204);
+    // Streams dropped early (with the next page being prefetched) release
+    // their connections: the store keeps working on a pool of 2.
+    let small = MysqlKvStore::open_url(&format!("{url}?table={}&pool_size=2", t.table))
+        .await
+        .unwrap();
+    for _ in 0..20 {
+        let mut stream = small.list(Some(&key(&["big"])));
+        assert!(stream.try_next().await.unwrap().is_some());
+    }
+    let first_page: Vec<_> = small
+        .list(Some(&key(&["big"])))
+        .take(600)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(first_page.len(), 600);
+    assert_eq!(
+        small.get(&key(&["big", "7"])).await.unwrap(),
+        Some(json!({"i": 7}))
+    );
     t.cleanup().await;
 }
 
