@@ -148,10 +148,14 @@ pub(crate) fn parse(url: &str) -> KvResult<ParsedUrl> {
     if driver_query.is_empty() {
         parsed.set_query(None);
     } else {
-        parsed
-            .query_pairs_mut()
-            .clear()
-            .extend_pairs(driver_query.iter());
+        // tokio-postgres percent-decodes but reads `+` literally: spaces
+        // (as in `options=-c a=b`) must be `%20`. The form encoder writes a
+        // literal `+` as `%2B`, so every `+` it writes is a space.
+        let encoded = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(driver_query.iter())
+            .finish()
+            .replace('+', "%20");
+        parsed.set_query(Some(&encoded));
     }
     let mut driver = tokio_postgres::Config::from_str(parsed.as_str()).map_err(|e| {
         // The driver's parse errors name the option, never its value; scrub
@@ -217,7 +221,8 @@ mod tests {
     fn reads_own_options_and_passes_the_rest() {
         let p = parse(
             "postgresql://u:pw@127.0.0.1:5433/db?table=s.T&unlogged=true&sweep=5m&sweep_batch=10\
-             &pool_size=3&sslmode=verify-full&connect_timeout=3&application_name=app",
+             &pool_size=3&sslmode=verify-full&connect_timeout=3&application_name=my+app\
+             &options=-c%20statement_timeout%3D5s",
         )
         .unwrap();
         assert_eq!(p.options.table, "s.T");
@@ -237,7 +242,8 @@ mod tests {
             p.driver.get_connect_timeout(),
             Some(&Duration::from_secs(3))
         );
-        assert_eq!(p.driver.get_application_name(), Some("app"));
+        assert_eq!(p.driver.get_application_name(), Some("my app"));
+        assert_eq!(p.driver.get_options(), Some("-c statement_timeout=5s"));
         assert_eq!(endpoint(&p.driver), "u@127.0.0.1:5433/db");
         assert!(!format!("{p:?}").contains("pw"));
     }

@@ -11,9 +11,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 use super::Inner;
+use super::error::map;
 use super::params::upper_bound;
+use super::sql::Statements;
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, paged};
@@ -34,12 +37,18 @@ struct Range {
     upper: Vec<Option<String>>,
 }
 
+impl Range {
+    fn new(prefix: &KvKey) -> Self {
+        Self {
+            prefix: prefix.components().to_vec(),
+            upper: upper_bound(prefix.components()),
+        }
+    }
+}
+
 /// Streams the live entries under `prefix` (all entries for `None`).
 pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
-    let range = prefix.map(|p| Range {
-        prefix: p.components().to_vec(),
-        upper: upper_bound(p.components()),
-    });
+    let range = prefix.map(Range::new);
     paged(Cursor::Start, move |cursor| {
         let inner = Arc::clone(&inner);
         let range = range.clone();
@@ -47,26 +56,27 @@ pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
     })
 }
 
+/// The statement for a page and its parameters.
+fn statement<'a>(
+    sql: &'a Statements,
+    range: Option<&'a Range>,
+    cursor: &'a Cursor,
+) -> (&'a str, Vec<&'a (dyn ToSql + Sync)>) {
+    match (range, cursor) {
+        (None, Cursor::Start) => (&sql.list_all_first, vec![]),
+        (None, Cursor::After(last)) => (&sql.list_all_after, vec![last]),
+        (Some(r), Cursor::Start) => (&sql.list_prefix_first, vec![&r.prefix, &r.upper]),
+        (Some(r), Cursor::After(last)) => (&sql.list_prefix_after, vec![last, &r.upper]),
+    }
+}
+
 async fn page(
     inner: &Inner,
     range: Option<&Range>,
     cursor: Cursor,
 ) -> KvResult<(Vec<KvEntry>, Option<Cursor>)> {
-    let sql = &inner.sql;
-    let rows = match (range, &cursor) {
-        (None, Cursor::Start) => inner.query(&sql.list_all_first, &[]).await?,
-        (None, Cursor::After(last)) => inner.query(&sql.list_all_after, &[last]).await?,
-        (Some(r), Cursor::Start) => {
-            inner
-                .query(&sql.list_prefix_first, &[&r.prefix, &r.upper])
-                .await?
-        }
-        (Some(r), Cursor::After(last)) => {
-            inner
-                .query(&sql.list_prefix_after, &[last, &r.upper])
-                .await?
-        }
-    };
+    let (sql, params) = statement(&inner.sql, range, &cursor);
+    let rows = inner.query(sql, &params).await?;
     let full = rows.len() >= PAGE_SIZE;
     let entries = rows.iter().map(entry).collect::<KvResult<Vec<_>>>()?;
     let next = match entries.last() {
@@ -74,6 +84,20 @@ async fn page(
         _ => None,
     };
     Ok((entries, next))
+}
+
+/// The `EXPLAIN` output of the page of `list(prefix)` that starts after
+/// `after` (the first page for `None`), one plan line per element.
+pub(crate) async fn explain(
+    inner: &Inner,
+    prefix: Option<&KvKey>,
+    after: Option<&KvKey>,
+) -> KvResult<Vec<String>> {
+    let range = prefix.map(Range::new);
+    let cursor = after.map_or(Cursor::Start, |k| Cursor::After(k.components().to_vec()));
+    let (sql, params) = statement(&inner.sql, range.as_ref(), &cursor);
+    let rows = inner.query(&format!("EXPLAIN {sql}"), &params).await?;
+    rows.iter().map(|row| row.try_get(0).map_err(map)).collect()
 }
 
 /// Decodes a `(key, value)` row.

@@ -216,6 +216,18 @@ impl PostgresKvStore {
         Ok(())
     }
 
+    /// The query plan (`EXPLAIN`, one line per element) of the page of
+    /// `list(prefix)` that starts after the key `after` (the first page for
+    /// `None`), for checking that listing is an index range scan of the
+    /// primary key on your server and data.
+    pub async fn explain_list(
+        &self,
+        prefix: Option<&KvKey>,
+        after: Option<&KvKey>,
+    ) -> KvResult<Vec<String>> {
+        list::explain(&self.inner, prefix, after).await
+    }
+
     /// The table name as configured (e.g. `Schema.Relation`).
     pub fn table(&self) -> &str {
         self.inner.table.as_str()
