@@ -115,7 +115,8 @@ async fn stores_fedify_layout() {
         )
         .await
         .unwrap();
-    let rows: Vec<(Vec<String>, Value, Option<String>, Option<f64>, bool)> = rows
+    type RawRow = (Vec<String>, Value, Option<String>, Option<f64>, bool);
+    let rows: Vec<RawRow> = rows
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
         .collect();
