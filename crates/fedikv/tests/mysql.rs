@@ -1318,3 +1318,49 @@ async fn debug_never_shows_the_password() {
     drop(conn);
     t.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pools_without_found_rows_are_refused() {
+    let Some(url) = server_url() else { return };
+    let opts = mysql_async::Opts::from_url(&url).unwrap();
+    let pool = mysql_async::Pool::new(mysql_async::OptsBuilder::from_opts(opts));
+    let err = MysqlKvStore::from_pool(pool.clone(), MysqlOptions::default().table(unique_table()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, KvError::Backend { .. }) && err.to_string().contains("client_found_rows"),
+        "{err}"
+    );
+    pool.disconnect().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enormous_ttls_are_capped_not_errors() {
+    let Some(url) = server_url() else { return };
+    let t = TestTable::new(&url).await;
+    let k = key(&["forever-ish"]);
+    t.store
+        .set(&k, &json!(1), SetOptions::ttl(Duration::MAX))
+        .await
+        .unwrap();
+    assert_eq!(t.store.get(&k).await.unwrap(), Some(json!(1)));
+    let years: Vec<i64> = t
+        .rows(
+            "SELECT TIMESTAMPDIFF(YEAR, NOW(6), `expires`) FROM {t} WHERE `key` = ?",
+            (k.to_json(),),
+        )
+        .await;
+    assert!((999..=1002).contains(&years[0]), "{years:?}");
+    assert!(
+        t.store
+            .cas(
+                &k,
+                Some(&json!(1)),
+                Some(&json!(2)),
+                SetOptions::ttl(Duration::MAX)
+            )
+            .await
+            .unwrap()
+    );
+    t.cleanup().await;
+}
