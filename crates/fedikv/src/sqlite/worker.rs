@@ -127,6 +127,8 @@ impl Workers {
         let (ready, started) = oneshot::channel();
         let consumer = workers.writer.consumer();
         let writer_config = config.clone();
+        // Every reader holds a sender; the writer waits for all to be gone.
+        let (reader_alive, readers_gone) = std::sync::mpsc::channel::<()>();
         spawn("fedikv-sqlite-writer", move || {
             let db = match Db::open(
                 &writer_config.location,
@@ -143,7 +145,12 @@ impl Workers {
                 return drop(ready.send(Err(map(e))));
             }
             if ready.send(Ok(())).is_ok() {
-                Writer::new(db, writer_config.sweep).run(&consumer);
+                let mut writer = Writer::new(db, writer_config.sweep);
+                writer.run(&consumer);
+                // Close after the readers: the last connection to close
+                // checkpoints the WAL into the database file and removes it.
+                let _ = readers_gone.recv();
+                drop(writer);
             }
         })?;
         started.await.map_err(|_| stopped())??;
@@ -154,9 +161,10 @@ impl Workers {
                 starting.push(started);
                 let consumer = queue.consumer();
                 let config = config.clone();
-                spawn(
-                    &format!("fedikv-sqlite-reader-{i}"),
-                    move || match Db::open(
+                let alive = reader_alive.clone();
+                spawn(&format!("fedikv-sqlite-reader-{i}"), move || {
+                    let _alive = alive;
+                    match Db::open(
                         &config.location,
                         Role::Reader,
                         config.busy_timeout,
@@ -168,8 +176,8 @@ impl Workers {
                             }
                         }
                         Err(e) => drop(ready.send(Err(e))),
-                    },
-                )?;
+                    }
+                })?;
             }
             for started in starting {
                 started.await.map_err(|_| stopped())??;
@@ -290,26 +298,24 @@ impl Writer {
 
     /// Takes the queued jobs in groups: consecutive writes share one
     /// transaction (group commit), a read first commits what precedes it.
-    fn run(mut self, consumer: &Consumer<Job>) {
+    /// A group that ends with writes may also sweep one batch, in the same
+    /// transaction: when a write is answered, its sweep is done.
+    fn run(&mut self, consumer: &Consumer<Job>) {
         let mut jobs = Vec::with_capacity(MAX_GROUP);
         while consumer.queue().pop_batch(MAX_GROUP, &mut jobs) {
-            let mut wrote = false;
             for job in jobs.drain(..) {
                 match job {
                     Job::Read(read) => {
                         self.commit();
                         serve(&self.db, read);
                     }
-                    Job::Write(write) => {
-                        wrote = true;
-                        self.apply(write);
-                    }
+                    Job::Write(write) => self.apply(write),
                 }
             }
-            self.commit();
-            if wrote && (self.more_expired || self.schedule.claim()) {
+            if self.db.in_transaction() && (self.more_expired || self.schedule.claim()) {
                 self.auto_sweep();
             }
+            self.commit();
         }
     }
 
@@ -356,16 +362,23 @@ impl Writer {
         };
         let failed = pending.failed();
         self.pending.push(pending);
-        if failed && !self.db.in_transaction() {
-            // SQLite rolled the whole transaction back (e.g. disk full): the
-            // earlier writes of this group were lost with it.
-            let lost = rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-                Some("rolled back with a failed write of the same transaction".into()),
-            );
-            for pending in self.pending.drain(..) {
-                pending.finish(Err(&lost));
-            }
+        if failed {
+            self.check_rollback();
+        }
+    }
+
+    /// After a failed statement: if SQLite rolled the whole transaction back
+    /// (e.g. disk full), the earlier writes of the group were lost with it.
+    fn check_rollback(&mut self) {
+        if self.db.in_transaction() {
+            return;
+        }
+        let lost = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+            Some("rolled back with a failed statement of the same transaction".into()),
+        );
+        for pending in self.pending.drain(..) {
+            pending.finish(Err(&lost));
         }
     }
 
@@ -381,26 +394,18 @@ impl Writer {
         }
     }
 
-    /// One automatic sweep batch in its own transaction. Errors are logged:
-    /// the writes that triggered it succeeded, and reads never depend on it.
+    /// One automatic sweep batch in the open transaction. A failed sweep is
+    /// logged, not reported: it rolls back alone (unless SQLite rolls the
+    /// whole transaction back), and reads never depend on it.
     fn auto_sweep(&mut self) {
-        let result = self
-            .db
-            .begin()
-            .and_then(|()| match self.db.sweep(self.batch_size) {
-                Ok(n) => self.db.commit().map(|()| n),
-                Err(e) => {
-                    self.db.rollback();
-                    Err(e)
-                }
-            });
-        match result {
+        match self.db.sweep(self.batch_size) {
             Ok(n) => self.more_expired = n as usize >= self.batch_size,
             Err(e) => {
                 self.more_expired = false;
                 if !is_missing_table(&e) {
                     tracing::warn!(error = %e, "fedikv sqlite: sweeping expired entries failed");
                 }
+                self.check_rollback();
             }
         }
     }
