@@ -41,8 +41,15 @@
 //!   `LIKE`), ordered by the key's JSON text byte by byte (as Fedify's
 //!   `ORDER BY key`: e.g. `["a","b","c"]` before `["a","b"]`).
 //! - Expired rows are deleted in batches through the `expires` index, by a
-//!   task spawned after a write once per [`SweepPolicy`] interval, or by
+//!   task spawned after a write once per [`SweepPolicy`](crate::SweepPolicy) interval, or by
 //!   [`KvStore::sweep`].
+//!
+//! # Tests
+//!
+//! The `fedikv-conformance` suite (`tests/mysql.rs` there: every rule K1–O5
+//! and S3) and this crate's `tests/mysql.rs` (raw-SQL layout checks, rows
+//! written the way Fedify writes them, Fedify's own MySQL test cases, query
+//! plans, bad input) and `tests/mysql_faults.rs` (server restarts).
 //!
 //! # MySQL 8 (untested here)
 //!
@@ -78,6 +85,9 @@ use crate::paging::PAGE_SIZE;
 use crate::store::{KvStore, KvStream, SetOptions};
 use crate::sweep::SweepSchedule;
 
+/// The driver, re-exported so that [`MysqlKvStore::from_pool`] callers use
+/// the same version.
+pub use mysql_async;
 pub use options::{DEFAULT_POOL_SIZE, MysqlOptions};
 pub use sql::{DEFAULT_TABLE, MAX_TABLE_NAME_LEN};
 
@@ -385,7 +395,8 @@ impl KvStore for MysqlKvStore {
         Ok(swapped)
     }
 
-    /// Keyset pages of [`PAGE_SIZE`] rows in key-text byte order.
+    /// Keyset pages of 500 rows in key-text byte order, the next page
+    /// prefetched while one is consumed.
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
         list::stream(Arc::clone(&self.inner), prefix)
     }
