@@ -168,6 +168,24 @@ async fn initialize_is_idempotent_and_drop_recreates() {
     t.store.drop_table().await.unwrap();
     t.store.initialize().await.unwrap();
     assert_eq!(count_tables().await, 1);
+
+    // Dropped by another program: every operation recreates the table.
+    let k = key(&["k"]);
+    let none = SetOptions::default();
+    t.exec("DROP TABLE {t}", ()).await;
+    assert_eq!(t.store.get(&k).await.unwrap(), None);
+    t.exec("DROP TABLE {t}", ()).await;
+    t.store.set(&k, &json!(1), none).await.unwrap();
+    t.exec("DROP TABLE {t}", ()).await;
+    assert!(t.store.cas(&k, None, Some(&json!(2)), none).await.unwrap());
+    t.exec("DROP TABLE {t}", ()).await;
+    t.store.delete(&k).await.unwrap();
+    t.exec("DROP TABLE {t}", ()).await;
+    assert!(list_keys(&t.store, None).await.is_empty());
+    t.exec("DROP TABLE {t}", ()).await;
+    assert_eq!(t.store.sweep().await.unwrap(), 0);
+    assert_eq!(count_tables().await, 1);
+    assert_eq!(other.get(&k).await.unwrap(), None);
     t.cleanup().await;
 }
 

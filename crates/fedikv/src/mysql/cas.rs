@@ -36,8 +36,9 @@ use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 use serde_json::Value;
 
+use super::Inner;
 use super::error::{DUPLICATE_ENTRY, map, server_code};
-use super::{Inner, decode_value, exec_write, value_params};
+use super::ops::{decode_value, exec_write, value_params};
 use crate::error::{KvError, KvResult};
 use crate::ext::UPDATE_MAX_ATTEMPTS;
 use crate::json::json_opt_eq;
@@ -62,20 +63,20 @@ impl Inner {
     /// `expected`. Returns whether it swapped.
     pub(crate) async fn cas(
         &self,
-        key: String,
+        key: &str,
         expected: Option<&Value>,
-        new: Option<String>,
+        new: Option<&str>,
         ttl: Option<Duration>,
     ) -> KvResult<bool> {
         let mut conn = self.conn().await?;
         let fast = match expected {
-            None if new.is_some() => self.insert(&mut conn, &key, &new, ttl).await?,
+            None if new.is_some() => self.insert(&mut conn, key, new, ttl).await?,
             None => Outcome::Changed,
             Some(value) => {
                 let guard = serde_json::to_string(value)?.into_bytes();
                 // No stored value is longer; skip sending an oversized guard.
                 if guard.len() <= self.max_value_len() {
-                    self.write_live(&mut conn, &key, guard, &new, ttl).await?
+                    self.write_live(&mut conn, key, guard, new, ttl).await?
                 } else {
                     Outcome::Changed
                 }
@@ -85,7 +86,7 @@ impl Inner {
             return Ok(true);
         }
         for _ in 0..UPDATE_MAX_ATTEMPTS {
-            let row = self.read_row(&mut conn, &key).await?;
+            let row = self.read_row(&mut conn, key).await?;
             let current = match &row {
                 Row::Live { value, .. } => Some(value),
                 Row::Absent | Row::Expired => None,
@@ -93,13 +94,13 @@ impl Inner {
             if !json_opt_eq(current, expected) {
                 return Ok(false);
             }
-            let outcome = match (row, &new) {
+            let outcome = match (row, new) {
                 // Absent before and after: nothing to write.
                 (Row::Absent | Row::Expired, None) => Outcome::Swapped,
-                (Row::Absent, Some(_)) => self.insert(&mut conn, &key, &new, ttl).await?,
+                (Row::Absent, Some(_)) => self.insert(&mut conn, key, new, ttl).await?,
                 (Row::Expired, Some(value)) => {
-                    let mut params = value_params(value.clone(), ttl);
-                    params.push(key.clone().into());
+                    let mut params = value_params(value, ttl);
+                    params.push(key.into());
                     self.guarded(
                         &mut conn,
                         self.sql.replace_expired.pick(ttl.is_some()),
@@ -108,7 +109,7 @@ impl Inner {
                     .await?
                 }
                 (Row::Live { text, .. }, _) => {
-                    self.write_live(&mut conn, &key, text, &new, ttl).await?
+                    self.write_live(&mut conn, key, text, new, ttl).await?
                 }
             };
             if let Outcome::Swapped = outcome {
@@ -141,14 +142,14 @@ impl Inner {
         &self,
         conn: &mut Conn,
         key: &str,
-        new: &Option<String>,
+        new: Option<&str>,
         ttl: Option<Duration>,
     ) -> KvResult<Outcome> {
         let Some(value) = new else {
             return Ok(Outcome::Changed);
         };
         let mut params = vec![key.into()];
-        params.extend(value_params(value.clone(), ttl));
+        params.extend(value_params(value, ttl));
         match exec_write(conn, self.sql.insert.pick(ttl.is_some()), params).await {
             Ok(_) => Ok(Outcome::Swapped),
             Err(e) if server_code(&e) == Some(DUPLICATE_ENTRY) => Ok(Outcome::Changed),
@@ -163,12 +164,12 @@ impl Inner {
         conn: &mut Conn,
         key: &str,
         guard: Vec<u8>,
-        new: &Option<String>,
+        new: Option<&str>,
         ttl: Option<Duration>,
     ) -> KvResult<Outcome> {
         match new {
             Some(value) => {
-                let mut params = value_params(value.clone(), ttl);
+                let mut params = value_params(value, ttl);
                 params.extend([key.into(), guard.into()]);
                 self.guarded(conn, self.sql.replace_live.pick(ttl.is_some()), params)
                     .await

@@ -13,6 +13,8 @@ pub(crate) const BACKEND: &str = "mysql";
 pub(crate) const DUPLICATE_KEY_NAME: u16 = 1061;
 /// `ER_DUP_ENTRY`: a row with this primary key already exists.
 pub(crate) const DUPLICATE_ENTRY: u16 = 1062;
+/// `ER_NO_SUCH_TABLE`: the table does not exist.
+pub(crate) const NO_SUCH_TABLE: u16 = 1146;
 /// `ER_LOCK_DEADLOCK`: the statement was chosen as a deadlock victim and
 /// rolled back, so it can be run again.
 pub(crate) const DEADLOCK: u16 = 1213;

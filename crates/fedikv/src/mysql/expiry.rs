@@ -2,10 +2,9 @@
 
 use std::time::Duration;
 
-use mysql_async::prelude::Queryable;
-
 use super::Inner;
 use super::error::map;
+use super::ops::exec_write;
 use crate::error::KvResult;
 
 /// TTLs are capped at about 1000 years so that `NOW(6) + INTERVAL` stays
@@ -29,10 +28,9 @@ impl Inner {
         let mut conn = self.conn().await?;
         let mut total = 0;
         loop {
-            conn.exec_drop(self.sql.sweep.as_str(), ())
+            let removed = exec_write(&mut conn, &self.sql.sweep, vec![])
                 .await
                 .map_err(map)?;
-            let removed = conn.affected_rows();
             total += removed;
             if removed < batch {
                 return Ok(total);

@@ -7,8 +7,8 @@ use mysql_async::prelude::Queryable;
 use tokio::task::JoinHandle;
 
 use super::Inner;
-use super::decode_value;
 use super::error::{BACKEND, map};
+use super::ops::decode_value;
 use crate::error::{KvError, KvResult};
 use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
@@ -52,14 +52,14 @@ pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
         let range = range.clone();
         async move {
             let page = match cursor {
-                Cursor::After(after) => inner.list_page(range.as_deref(), after).await?,
+                Cursor::After(after) => inner.page(range.as_deref(), &after).await?,
                 Cursor::Prefetching(mut task) => (&mut task.0)
                     .await
                     .map_err(|e| KvError::backend(BACKEND, e))??,
             };
             let next = page.last.map(|after| {
                 Cursor::Prefetching(AbortOnDrop(tokio::spawn(async move {
-                    inner.list_page(range.as_deref(), after).await
+                    inner.page(range.as_deref(), &after).await
                 })))
             });
             Ok((page.entries, next))
@@ -68,8 +68,13 @@ pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
 }
 
 impl Inner {
+    /// One page, with the table recreated if it was dropped elsewhere.
+    async fn page(&self, range: Option<&JsonKeyRange>, after: &str) -> KvResult<Page> {
+        self.recreating(|| self.list_page(range, after)).await
+    }
+
     /// One page: the live entries after key text `after`.
-    async fn list_page(&self, range: Option<&JsonKeyRange>, after: String) -> KvResult<Page> {
+    async fn list_page(&self, range: Option<&JsonKeyRange>, after: &str) -> KvResult<Page> {
         let mut conn = self.conn().await?;
         let rows: Vec<(String, Vec<u8>)> = match range {
             Some(r) => {

@@ -65,6 +65,7 @@ mod cas;
 mod error;
 mod expiry;
 mod list;
+mod ops;
 mod options;
 mod schema;
 mod sql;
@@ -72,11 +73,9 @@ mod sql;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Params, Pool};
+use mysql_async::{Conn, Pool};
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
@@ -91,20 +90,14 @@ pub use mysql_async;
 pub use options::{DEFAULT_POOL_SIZE, MysqlOptions};
 pub use sql::{DEFAULT_TABLE, MAX_TABLE_NAME_LEN};
 
-use error::{BACKEND, DEADLOCK, map, server_code};
+use error::{BACKEND, map};
+use ops::key_text;
 use schema::ServerInfo;
 use sql::{Statements, validate_table_name};
 
 /// Longest key, in characters of its JSON text: the `VARCHAR(768)` of
 /// Fedify's layout.
 pub const MAX_KEY_CHARS: usize = 768;
-
-/// Room left in `max_allowed_packet` for the statement and the key.
-const PACKET_HEADROOM: usize = 64 * 1024;
-
-/// How often a statement chosen as a deadlock victim (and so rolled back) is
-/// run again before the error is returned.
-const DEADLOCK_RETRIES: u32 = 5;
 
 /// A [`KvStore`] in a MySQL or MariaDB table with Fedify's layout (see the
 /// [module docs](self)). Cheap to clone; clones share the pool.
@@ -236,132 +229,22 @@ fn endpoint(conn: &Conn) -> String {
     )
 }
 
-/// The key's JSON text, refused before any round trip when the key column
-/// cannot hold it.
-fn key_text(key: &KvKey) -> KvResult<String> {
-    let text = key.to_json();
-    // At most one character per byte: only count when the bytes exceed it.
-    if text.len() > MAX_KEY_CHARS {
-        let len = text.chars().count();
-        if len > MAX_KEY_CHARS {
-            return Err(KvError::KeyTooLong {
-                backend: BACKEND,
-                len,
-                max: MAX_KEY_CHARS,
-                unit: "characters of JSON text",
-            });
-        }
-    }
-    Ok(text)
-}
-
-/// Parses a stored value.
-fn decode_value(key: &str, bytes: &[u8]) -> KvResult<Value> {
-    serde_json::from_slice(bytes).map_err(|e| KvError::Corrupt {
-        key: key.to_owned(),
-        reason: format!("the value is not JSON: {e}"),
-    })
-}
-
-/// The value and, with a TTL, its microseconds: the parameters every write
-/// statement takes in that order.
-fn value_params(value: String, ttl: Option<Duration>) -> Vec<mysql_async::Value> {
-    let mut params = vec![mysql_async::Value::from(value)];
-    if let Some(ttl) = ttl {
-        params.push(mysql_async::Value::from(expiry::ttl_micros(ttl)));
-    }
-    params
-}
-
-/// Runs a write and returns the affected (with `CLIENT_FOUND_ROWS`: matched)
-/// rows, running it again if it was a deadlock victim.
-async fn exec_write(
-    conn: &mut Conn,
-    stmt: &str,
-    params: Vec<mysql_async::Value>,
-) -> Result<u64, mysql_async::Error> {
-    let mut retries = 0;
-    loop {
-        match conn
-            .exec_drop(stmt, Params::Positional(params.clone()))
-            .await
-        {
-            Ok(()) => return Ok(conn.affected_rows()),
-            Err(e) if server_code(&e) == Some(DEADLOCK) && retries < DEADLOCK_RETRIES => {
-                retries += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-impl Inner {
-    /// A pooled connection, with the table created first if needed.
-    async fn conn(&self) -> KvResult<Conn> {
-        self.ensure_schema().await?;
-        self.pool.get_conn().await.map_err(map)
-    }
-
-    /// Longest value, in bytes of JSON text, the server takes.
-    fn max_value_len(&self) -> usize {
-        self.info.max_allowed_packet.saturating_sub(PACKET_HEADROOM)
-    }
-
-    /// The value's JSON text, refused when the server could not take it.
-    fn value_text(&self, value: &Value) -> KvResult<String> {
-        let text = serde_json::to_string(value)?;
-        let max = self.max_value_len();
-        if text.len() > max {
-            return Err(KvError::ValueTooLarge {
-                backend: BACKEND,
-                len: text.len(),
-                max,
-            });
-        }
-        Ok(text)
-    }
-
-    /// Starts a sweep in the background if one is due.
-    fn after_write(self: &Arc<Self>) {
-        if self.schedule.claim() {
-            let inner = Arc::clone(self);
-            tokio::spawn(async move {
-                if let Err(e) = inner.sweep_expired().await {
-                    tracing::warn!(table = %inner.table, error = %e, "mysql: sweeping expired rows failed");
-                }
-            });
-        }
-    }
-}
-
 #[async_trait]
 impl KvStore for MysqlKvStore {
     /// One round trip: the live row's value.
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
         let key = key_text(key)?;
-        let mut conn = self.inner.conn().await?;
-        let row: Option<Vec<u8>> = conn
-            .exec_first(self.inner.sql.get.as_str(), (key.as_str(),))
-            .await
-            .map_err(map)?;
-        row.map(|bytes| decode_value(&key, &bytes)).transpose()
+        self.inner.recreating(|| self.inner.get(&key)).await
     }
 
     /// One round trip: `INSERT … ON DUPLICATE KEY UPDATE`.
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
         let key = key_text(key)?;
         let value = self.inner.value_text(value)?;
-        let mut params = vec![mysql_async::Value::from(key)];
-        params.extend(value_params(value, options.ttl));
-        let mut conn = self.inner.conn().await?;
-        exec_write(
-            &mut conn,
-            self.inner.sql.set.pick(options.ttl.is_some()),
-            params,
-        )
-        .await
-        .map_err(map)?;
-        drop(conn);
+        let ttl = options.ttl;
+        self.inner
+            .recreating(|| self.inner.set(&key, &value, ttl))
+            .await?;
         self.inner.after_write();
         Ok(())
     }
@@ -369,11 +252,7 @@ impl KvStore for MysqlKvStore {
     /// One round trip.
     async fn delete(&self, key: &KvKey) -> KvResult<()> {
         let key = key_text(key)?;
-        let mut conn = self.inner.conn().await?;
-        exec_write(&mut conn, &self.inner.sql.delete, vec![key.into()])
-            .await
-            .map_err(map)?;
-        drop(conn);
+        self.inner.recreating(|| self.inner.delete(&key)).await?;
         self.inner.after_write();
         Ok(())
     }
@@ -388,7 +267,11 @@ impl KvStore for MysqlKvStore {
     ) -> KvResult<bool> {
         let key = key_text(key)?;
         let new = new.map(|v| self.inner.value_text(v)).transpose()?;
-        let swapped = self.inner.cas(key, expected, new, options.ttl).await?;
+        let (new, ttl) = (new.as_deref(), options.ttl);
+        let swapped = self
+            .inner
+            .recreating(|| self.inner.cas(&key, expected, new, ttl))
+            .await?;
         if swapped {
             self.inner.after_write();
         }
@@ -403,7 +286,7 @@ impl KvStore for MysqlKvStore {
 
     /// Deletes every expired row now, in batches; returns how many.
     async fn sweep(&self) -> KvResult<u64> {
-        self.inner.sweep_expired().await
+        self.inner.recreating(|| self.inner.sweep_expired()).await
     }
 
     fn backend(&self) -> &'static str {

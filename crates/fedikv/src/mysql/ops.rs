@@ -1,0 +1,184 @@
+//! The single-statement operations (`get`, `set`, `delete`) and the helpers
+//! every operation shares: key and value checks, write execution, recovery
+//! from a table dropped behind the store's back, background sweeps.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Params};
+use serde_json::Value;
+
+use super::error::{BACKEND, DEADLOCK, NO_SUCH_TABLE, map, server_code};
+use super::{Inner, MAX_KEY_CHARS, expiry};
+use crate::error::{KvError, KvResult};
+use crate::key::KvKey;
+
+/// Room left in `max_allowed_packet` for the statement and the key.
+const PACKET_HEADROOM: usize = 64 * 1024;
+
+/// How often a statement chosen as a deadlock victim (and so rolled back) is
+/// run again before the error is returned.
+const DEADLOCK_RETRIES: u32 = 5;
+
+/// The key's JSON text, refused before any round trip when the key column
+/// cannot hold it.
+pub(crate) fn key_text(key: &KvKey) -> KvResult<String> {
+    let text = key.to_json();
+    // At most one character per byte: only count when the bytes exceed it.
+    if text.len() > MAX_KEY_CHARS {
+        let len = text.chars().count();
+        if len > MAX_KEY_CHARS {
+            return Err(KvError::KeyTooLong {
+                backend: BACKEND,
+                len,
+                max: MAX_KEY_CHARS,
+                unit: "characters of JSON text",
+            });
+        }
+    }
+    Ok(text)
+}
+
+/// Parses a stored value.
+pub(crate) fn decode_value(key: &str, bytes: &[u8]) -> KvResult<Value> {
+    serde_json::from_slice(bytes).map_err(|e| KvError::Corrupt {
+        key: key.to_owned(),
+        reason: format!("the value is not JSON: {e}"),
+    })
+}
+
+/// The value and, with a TTL, its microseconds: the parameters every write
+/// statement takes in that order.
+pub(crate) fn value_params(value: &str, ttl: Option<Duration>) -> Vec<mysql_async::Value> {
+    let mut params = vec![mysql_async::Value::from(value)];
+    if let Some(ttl) = ttl {
+        params.push(mysql_async::Value::from(expiry::ttl_micros(ttl)));
+    }
+    params
+}
+
+/// Runs a write and returns the affected (with `CLIENT_FOUND_ROWS`: matched)
+/// rows, running it again if it was a deadlock victim (rolled back, so it
+/// had no effect).
+pub(crate) async fn exec_write(
+    conn: &mut Conn,
+    stmt: &str,
+    params: Vec<mysql_async::Value>,
+) -> Result<u64, mysql_async::Error> {
+    let mut retries = 0;
+    loop {
+        match conn
+            .exec_drop(stmt, Params::Positional(params.clone()))
+            .await
+        {
+            Ok(()) => return Ok(conn.affected_rows()),
+            Err(e) if server_code(&e) == Some(DEADLOCK) && retries < DEADLOCK_RETRIES => {
+                retries += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether `error` says the table does not exist.
+fn is_missing_table(error: &KvError) -> bool {
+    match error {
+        KvError::Backend { source, .. } => {
+            source
+                .downcast_ref::<mysql_async::Error>()
+                .and_then(server_code)
+                == Some(NO_SUCH_TABLE)
+        }
+        _ => false,
+    }
+}
+
+impl Inner {
+    /// A pooled connection, with the table created first if needed.
+    pub(crate) async fn conn(&self) -> KvResult<Conn> {
+        self.ensure_schema().await?;
+        self.pool.get_conn().await.map_err(map)
+    }
+
+    /// Runs `op`; if it failed because the table is gone (dropped by another
+    /// program), creates the table and runs `op` once more. The failed
+    /// statement changed nothing, so this is safe for writes too.
+    pub(crate) async fn recreating<T, F, Fut>(&self, op: F) -> KvResult<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = KvResult<T>>,
+    {
+        match op().await {
+            Err(e) if is_missing_table(&e) => {
+                self.initialized.store(false, Ordering::Release);
+                self.ensure_schema().await?;
+                op().await
+            }
+            result => result,
+        }
+    }
+
+    /// Longest value, in bytes of JSON text, the server takes.
+    pub(crate) fn max_value_len(&self) -> usize {
+        self.info.max_allowed_packet.saturating_sub(PACKET_HEADROOM)
+    }
+
+    /// The value's JSON text, refused when the server could not take it.
+    pub(crate) fn value_text(&self, value: &Value) -> KvResult<String> {
+        let text = serde_json::to_string(value)?;
+        let max = self.max_value_len();
+        if text.len() > max {
+            return Err(KvError::ValueTooLarge {
+                backend: BACKEND,
+                len: text.len(),
+                max,
+            });
+        }
+        Ok(text)
+    }
+
+    /// The live value of the key with JSON text `key`.
+    pub(crate) async fn get(&self, key: &str) -> KvResult<Option<Value>> {
+        let mut conn = self.conn().await?;
+        let row: Option<Vec<u8>> = conn
+            .exec_first(self.sql.get.as_str(), (key,))
+            .await
+            .map_err(map)?;
+        row.map(|bytes| decode_value(key, &bytes)).transpose()
+    }
+
+    /// Upserts JSON text `value` under `key`, expiring after `ttl`.
+    pub(crate) async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> KvResult<()> {
+        let mut params = vec![mysql_async::Value::from(key)];
+        params.extend(value_params(value, ttl));
+        let mut conn = self.conn().await?;
+        exec_write(&mut conn, self.sql.set.pick(ttl.is_some()), params)
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    /// Deletes the row of `key`, if any.
+    pub(crate) async fn delete(&self, key: &str) -> KvResult<()> {
+        let mut conn = self.conn().await?;
+        exec_write(&mut conn, &self.sql.delete, vec![key.into()])
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    /// Starts a sweep in the background if one is due.
+    pub(crate) fn after_write(self: &Arc<Self>) {
+        if self.schedule.claim() {
+            let inner = Arc::clone(self);
+            tokio::spawn(async move {
+                if let Err(e) = inner.sweep_expired().await {
+                    tracing::warn!(table = %inner.table, error = %e, "mysql: sweeping expired rows failed");
+                }
+            });
+        }
+    }
+}
