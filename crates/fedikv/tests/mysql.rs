@@ -1093,11 +1093,7 @@ async fn sweep_removes_expired_rows_in_batches() {
     let store = MysqlKvStore::open_url(&format!("{url}?table={table}&sweep=off&sweep_batch=1000"))
         .await
         .unwrap();
-    let t = TestTable {
-        store,
-        table,
-        pool: mysql_support::pool(&url),
-    };
+    let t = TestTable::adopt(&url, store, table, mysql_support::pool(&url));
     t.insert_raw(
         (1..=2500)
             .map(|i| (format!(r#"["e","{i}"]"#), "1".to_owned()))
@@ -1167,13 +1163,8 @@ async fn key_size_limit_is_checked_before_any_round_trip() {
         offline.delete(&too_long).await,
         Err(KvError::KeyTooLong { .. })
     ));
-    let cleanup = MysqlKvStore::from_pool(
-        mysql_support::pool(&url),
-        MysqlOptions::default().table(&t.table),
-    )
-    .await
-    .unwrap();
-    cleanup.drop_table().await.unwrap();
+    // The pool is closed: dropping `t` drops the table on a connection of its own.
+    drop(t);
 }
 
 #[tokio::test(flavor = "multi_thread")]

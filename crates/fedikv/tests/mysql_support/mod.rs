@@ -63,6 +63,38 @@ pub struct TestTable {
     pub store: MysqlKvStore,
     pub table: String,
     pub pool: Pool,
+    /// Server URL, to drop the table when a failing test skipped `cleanup`.
+    url: String,
+    cleaned: bool,
+}
+
+impl Drop for TestTable {
+    /// Drops the table of a test that panicked before `cleanup`, on a thread
+    /// of its own (the test's runtime may be unwinding).
+    fn drop(&mut self) {
+        if self.cleaned {
+            return;
+        }
+        let (url, table) = (self.url.clone(), self.table.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let pool = Pool::new(Opts::from_url(&url).ok()?);
+                let mut conn = pool.get_conn().await.ok()?;
+                let sql = format!("DROP TABLE IF EXISTS `{table}`");
+                conn.query_drop(sql).await.ok()?;
+                drop(conn);
+                pool.disconnect().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("could not drop test table {}", self.table);
+        }
+    }
 }
 
 impl TestTable {
@@ -77,7 +109,18 @@ impl TestTable {
         let store = MysqlKvStore::from_pool(pool.clone(), options)
             .await
             .expect("store");
-        Self { store, table, pool }
+        Self::adopt(url, store, table, pool)
+    }
+
+    /// Takes charge of dropping `table` of a store built elsewhere.
+    pub fn adopt(url: &str, store: MysqlKvStore, table: String, pool: Pool) -> Self {
+        Self {
+            store,
+            table,
+            pool,
+            url: url.to_owned(),
+            cleaned: false,
+        }
     }
 
     /// Runs raw SQL (with `{t}` replaced by the table name) and returns the rows.
@@ -98,9 +141,10 @@ impl TestTable {
         conn.exec_drop(sql.as_str(), params).await.expect(&sql);
     }
 
-    pub async fn cleanup(self) {
+    pub async fn cleanup(mut self) {
         self.store.drop_table().await.expect("drop table");
-        self.pool.disconnect().await.expect("disconnect");
+        self.pool.clone().disconnect().await.expect("disconnect");
+        self.cleaned = true;
     }
 }
 
