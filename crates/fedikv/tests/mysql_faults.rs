@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use fedikv::mysql::MysqlKvStore;
 use fedikv::{KvError, KvKey, KvStore, SetOptions};
+use futures::TryStreamExt;
 use serde_json::json;
 
 const DAEMON: &str = "/usr/sbin/mariadbd";
@@ -199,11 +200,13 @@ async fn survives_a_server_restart_under_load() {
     let server = Server::new(&url);
     server.start();
     let table = mysql_support::unique_table();
-    let store = Arc::new(
-        MysqlKvStore::open_url(&format!("{url}?table={table}&pool_size=4"))
-            .await
-            .unwrap(),
-    );
+    let opened = MysqlKvStore::open_url(&format!("{url}?table={table}&pool_size=4"))
+        .await
+        .unwrap();
+    let pool = opened.pool().clone();
+    // Drops the table at the end, also when the test fails.
+    let t = mysql_support::TestTable::adopt(&url, opened, table, pool);
+    let store = Arc::new(t.store.clone());
     let stop = Arc::new(AtomicBool::new(false));
     let running = tokio::spawn(workload(Arc::clone(&store), Arc::clone(&stop)));
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -219,6 +222,15 @@ async fn survives_a_server_restart_under_load() {
             .set(&probe, &json!(1), SetOptions::default())
             .await
             .unwrap_err();
+        assert!(matches!(err, KvError::Unavailable { .. }), "{err:?}");
+        let err = store
+            .cas(&probe, None, Some(&json!(1)), SetOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, KvError::Unavailable { .. }), "{err:?}");
+        let err = store.list(None).try_next().await.unwrap_err();
+        assert!(matches!(err, KvError::Unavailable { .. }), "{err:?}");
+        let err = store.sweep().await.unwrap_err();
         assert!(matches!(err, KvError::Unavailable { .. }), "{err:?}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -283,5 +295,5 @@ async fn survives_a_server_restart_under_load() {
         log.increments,
         log.increment_attempts
     );
-    store.drop_table().await.unwrap();
+    t.cleanup().await;
 }
