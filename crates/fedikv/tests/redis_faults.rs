@@ -21,8 +21,8 @@
 mod redis_support;
 
 use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use fedikv::redis::{RedisKvStore, RedisOptions};
@@ -73,12 +73,7 @@ fn fault_url() -> Option<String> {
 }
 
 /// One fault test at a time, even without `--test-threads=1`.
-fn serial() -> MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn redis_cli(args: &[&str]) -> Option<String> {
     let output = Command::new("redis-cli")
@@ -178,7 +173,7 @@ async fn workload(store: RedisKvStore, worker: usize, stop: Arc<AtomicBool>) -> 
 #[tokio::test(flavor = "multi_thread")]
 async fn server_restart_under_load() {
     let Some(url) = fault_url() else { return };
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let _restart = Restart;
     ensure_running();
     let t = TestPrefix::new(&url).await;
@@ -339,7 +334,7 @@ async fn server_restart_under_load() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unresponsive_server_times_out() {
     let Some(url) = fault_url() else { return };
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let _restart = Restart;
     ensure_running();
     let t = TestPrefix::new(&url).await;
