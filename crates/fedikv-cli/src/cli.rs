@@ -17,10 +17,11 @@ pub const DEFAULT_STORE: &str = "sqlite:fedikv.sqlite3";
 /// ('"text"', '42', '{"a":1}', 'null'). Exit codes: 0 done, 1 absent / not
 /// swapped, 2 error.
 #[derive(Debug, Parser)]
-#[command(name = "fedikv", version, about, long_about = None)]
+#[command(name = "fedikv", version)]
 pub struct Cli {
     /// Store URL: memory:, sqlite:PATH, postgres://..., mysql://..., mariadb://...,
-    /// redis://... [default: sqlite:fedikv.sqlite3]. `bench` takes it several times.
+    /// redis://... [default: sqlite:fedikv.sqlite3; for `bench`, a temporary
+    /// SQLite file]. `bench` takes it several times.
     #[arg(
         long = "store",
         value_name = "URL",
@@ -114,7 +115,7 @@ pub struct CasArgs {
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Operations (and keys) per phase.
-    #[arg(short = 'n', long = "n", value_name = "N", default_value_t = 20_000)]
+    #[arg(short = 'n', value_name = "N", default_value_t = 20_000)]
     pub n: usize,
     /// In-flight gets in the concurrent phase.
     #[arg(long, default_value_t = 64)]
