@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
@@ -14,9 +13,9 @@ use crate::error::{KvError, KvResult};
 use crate::json::json_opt_eq;
 use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
-use crate::store::KvEntry;
 
 use super::error::{Failure, map_open};
+use super::rows::{RawPage, decode_value, text};
 use super::schema::Sql;
 
 /// Where the database lives.
@@ -93,10 +92,6 @@ impl PageQuery {
         }
     }
 }
-
-/// Entries of one page, and the key text to continue after when the page was
-/// full.
-pub(crate) type Page = (Vec<KvEntry>, Option<String>);
 
 /// Milliseconds since the Unix epoch by this machine's clock, as Fedify's
 /// `Temporal.Now.instant().epochMilliseconds`.
@@ -207,35 +202,25 @@ impl Db {
         self.conn.execute_batch(&self.sql.drop_table)
     }
 
-    /// The live value of key text `key` at `now`.
-    pub(crate) fn get(&self, key: &str, now: i64) -> Result<Option<Value>, Failure> {
+    /// The live value text of key text `key` at `now`.
+    pub(crate) fn get(&self, key: &str, now: i64) -> Result<Option<String>, Failure> {
         let mut stmt = self.conn.prepare_cached(&self.sql.get)?;
         let mut rows = stmt.query((key, now))?;
         match rows.next()? {
             None => Ok(None),
-            Some(row) => Ok(Some(decode_value(key, row.get_ref(0)?)?)),
+            Some(row) => Ok(Some(text(key, row.get_ref(0)?)?.to_owned())),
         }
     }
 
-    /// One page of live entries in key text order.
-    pub(crate) fn page(&self, query: &PageQuery) -> Result<Page, Failure> {
+    /// One page of live rows in key text order, at most `query.limit`.
+    pub(crate) fn page(&self, query: &PageQuery) -> Result<RawPage, Failure> {
         let now = now_ms();
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-        let mut entries = Vec::with_capacity(query.limit.min(1024));
-        let mut last = None;
-        let mut collect = |row: &rusqlite::Row<'_>| -> Result<(), Failure> {
+        let mut page = RawPage::default();
+        let mut push = |row: &rusqlite::Row<'_>| -> Result<(), Failure> {
             let key_ref = row.get_ref(0)?;
-            let key_text = key_ref.as_str().map_err(|_| KvError::Corrupt {
-                key: format!("<{}>", key_ref.data_type()),
-                reason: "the key is not text".into(),
-            })?;
-            let key = KvKey::from_json(key_text).map_err(|e| KvError::Corrupt {
-                key: key_text.to_owned(),
-                reason: e.to_string(),
-            })?;
-            let value = decode_value(key_text, row.get_ref(1)?)?;
-            entries.push(KvEntry { key, value });
-            last = Some(key_text.to_owned());
+            let key = text(&format!("<{}>", key_ref.data_type()), key_ref)?;
+            page.push(key, text(key, row.get_ref(1)?)?);
             Ok(())
         };
         match &query.range {
@@ -243,7 +228,7 @@ impl Db {
                 let mut stmt = self.conn.prepare_cached(&self.sql.list_all)?;
                 let mut rows = stmt.query((&query.after, now, limit))?;
                 while let Some(row) = rows.next()? {
-                    collect(row)?;
+                    push(row)?;
                 }
             }
             Some(range) => {
@@ -257,16 +242,11 @@ impl Db {
                     limit,
                 ))?;
                 while let Some(row) = rows.next()? {
-                    collect(row)?;
+                    push(row)?;
                 }
             }
         }
-        let next = if entries.len() == query.limit {
-            last
-        } else {
-            None
-        };
-        Ok((entries, next))
+        Ok(page)
     }
 
     /// Fedify's upsert at `now`: a new row gets `created = now`, an existing
@@ -303,7 +283,10 @@ impl Db {
         ttl: Option<Duration>,
     ) -> Result<bool, Failure> {
         let now = now_ms();
-        let current = self.get(key, now)?;
+        let current = match self.get(key, now)? {
+            Some(text) => Some(decode_value(key, &text)?),
+            None => None,
+        };
         if !json_opt_eq(current.as_ref(), expected) {
             return Ok(false);
         }
@@ -357,19 +340,4 @@ fn check_path(location: &Location) -> KvResult<()> {
         )),
         _ => Ok(()),
     }
-}
-
-/// A stored value: JSON text, or [`KvError::Corrupt`] naming the key.
-fn decode_value(key: &str, value: ValueRef<'_>) -> Result<Value, KvError> {
-    let corrupt = |reason: String| KvError::Corrupt {
-        key: key.to_owned(),
-        reason,
-    };
-    let text = value.as_str().map_err(|_| {
-        corrupt(format!(
-            "the value is {} instead of JSON text",
-            value.data_type()
-        ))
-    })?;
-    serde_json::from_str(text).map_err(|e| corrupt(format!("the value is not JSON: {e}")))
 }

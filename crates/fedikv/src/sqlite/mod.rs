@@ -67,8 +67,10 @@
 
 mod conn;
 mod error;
+mod list;
 mod options;
 mod queue;
+mod rows;
 mod schema;
 mod worker;
 
@@ -81,13 +83,12 @@ use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
-use crate::paging::{PAGE_SIZE, paged};
 use crate::store::{KvStore, KvStream, SetOptions};
 
 pub use options::{DEFAULT_BUSY_TIMEOUT, DEFAULT_READERS, SqliteOptions};
 pub use schema::{DEFAULT_TABLE, MAX_TABLE_NAME_LEN};
 
-use conn::{Location, PageQuery};
+use conn::Location;
 use error::{BACKEND, Failure};
 use schema::{Sql, validate_table_name};
 use worker::{Config, Read, Workers, Write};
@@ -274,11 +275,13 @@ fn value_text(value: &Value) -> KvResult<String> {
 impl KvStore for SqliteKvStore {
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
         let key = key_text(key)?;
-        self.read(|reply| Read::Get {
-            key: key.clone(),
-            reply,
-        })
-        .await
+        let text = self
+            .read(|reply| Read::Get {
+                key: key.clone(),
+                reply,
+            })
+            .await?;
+        text.map(|text| rows::decode_value(&key, &text)).transpose()
     }
 
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
@@ -319,22 +322,7 @@ impl KvStore for SqliteKvStore {
     }
 
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        let inner = Arc::clone(&self.inner);
-        paged(
-            PageQuery::first(prefix, PAGE_SIZE),
-            move |query: PageQuery| {
-                let inner = Arc::clone(&inner);
-                async move {
-                    let (entries, next) = read(&inner, |reply| Read::Page {
-                        query: query.clone(),
-                        reply,
-                    })
-                    .await?;
-                    let next = next.map(|after| PageQuery { after, ..query });
-                    Ok((entries, next))
-                }
-            },
-        )
+        list::stream(Arc::clone(&self.inner), prefix)
     }
 
     async fn sweep(&self) -> KvResult<u64> {

@@ -12,9 +12,10 @@ use tokio::sync::oneshot;
 use crate::error::{KvError, KvResult};
 use crate::sweep::{SweepPolicy, SweepSchedule};
 
-use super::conn::{Db, Location, Page, PageQuery, Role, now_ms};
+use super::conn::{Db, Location, PageQuery, Role, now_ms};
 use super::error::{BACKEND, Failure, is_missing_table, map, map_ref};
 use super::queue::{Consumer, JobQueue};
+use super::rows::RawPage;
 use super::schema::Sql;
 
 /// Most jobs the writer takes from its queue for one transaction.
@@ -26,15 +27,15 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, Failure>>;
 /// A read, served by a reader thread (or by the writer when there are none).
 #[derive(Debug)]
 pub(crate) enum Read {
-    /// The live value of a key text.
+    /// The live value text of a key text.
     Get {
         key: String,
-        reply: Reply<Option<Value>>,
+        reply: Reply<Option<String>>,
     },
     /// One page of a listing.
     Page {
         query: PageQuery,
-        reply: Reply<Page>,
+        reply: Reply<RawPage>,
     },
 }
 
@@ -111,8 +112,11 @@ fn stopped() -> KvError {
     )
 }
 
+/// Where a caller waits for a worker's answer.
+pub(crate) type Answer<T> = oneshot::Receiver<Result<T, Failure>>;
+
 /// Awaits a worker's answer.
-async fn answer<T>(answer: oneshot::Receiver<Result<T, Failure>>) -> Result<T, Failure> {
+pub(crate) async fn answer<T>(answer: Answer<T>) -> Result<T, Failure> {
     answer.await.map_err(|_| Failure::Kv(stopped()))?
 }
 
@@ -200,6 +204,14 @@ impl Workers {
 
     /// Runs a read on a reader thread, or on the writer when there are none.
     pub(crate) async fn read<T>(&self, make: impl FnOnce(Reply<T>) -> Read) -> Result<T, Failure> {
+        answer(self.send_read(make)?).await
+    }
+
+    /// Queues a read without waiting for it; [`answer`] awaits the result.
+    pub(crate) fn send_read<T>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> Read,
+    ) -> Result<Answer<T>, Failure> {
         let (reply, receiver) = oneshot::channel();
         let read = make(reply);
         let pushed = match &self.readers {
@@ -207,7 +219,7 @@ impl Workers {
             None => self.writer.push(Job::Read(read)).map_err(drop),
         };
         pushed.map_err(|()| Failure::Kv(stopped()))?;
-        answer(receiver).await
+        Ok(receiver)
     }
 }
 

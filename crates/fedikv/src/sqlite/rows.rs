@@ -1,0 +1,105 @@
+//! Rows as the worker threads hand them over: undecoded text, packed in one
+//! buffer per page. Decoding into [`KvKey`]s and JSON values happens on the
+//! caller's thread, so every allocation of a decoded value is made and freed
+//! by the same thread (glibc's allocator is slow at freeing another thread's
+//! memory) and the connection threads stay busy with SQLite only.
+
+use rusqlite::types::ValueRef;
+use serde_json::Value;
+
+use crate::error::{KvError, KvResult};
+use crate::key::KvKey;
+use crate::store::KvEntry;
+
+/// One page of `(key text, value text)` rows in one string.
+#[derive(Debug, Default)]
+pub(crate) struct RawPage {
+    text: String,
+    /// Per row: where its key text ends and where its value text ends; each
+    /// key starts where the previous value ended.
+    ends: Vec<(usize, usize)>,
+}
+
+impl RawPage {
+    /// Appends a row.
+    pub(crate) fn push(&mut self, key: &str, value: &str) {
+        self.text.push_str(key);
+        let key_end = self.text.len();
+        self.text.push_str(value);
+        self.ends.push((key_end, self.text.len()));
+    }
+
+    /// Number of rows.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The key text of the last row.
+    pub(crate) fn last_key(&self) -> Option<&str> {
+        let &(key_end, _) = self.ends.last()?;
+        let start = self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i].1);
+        Some(&self.text[start..key_end])
+    }
+
+    /// The rows as entries; a row that does not decode is
+    /// [`KvError::Corrupt`].
+    pub(crate) fn decode(&self) -> KvResult<Vec<KvEntry>> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&(key_end, value_end)| {
+                let key_text = &self.text[start..key_end];
+                let value_text = &self.text[key_end..value_end];
+                start = value_end;
+                let key = KvKey::from_json(key_text).map_err(|e| KvError::Corrupt {
+                    key: key_text.to_owned(),
+                    reason: e.to_string(),
+                })?;
+                Ok(KvEntry {
+                    key,
+                    value: decode_value(key_text, value_text)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A stored value's JSON text, or [`KvError::Corrupt`] naming the key.
+pub(crate) fn decode_value(key: &str, text: &str) -> KvResult<Value> {
+    serde_json::from_str(text).map_err(|e| KvError::Corrupt {
+        key: key.to_owned(),
+        reason: format!("the value is not JSON: {e}"),
+    })
+}
+
+/// A column that must hold text: the key or the value of a row.
+pub(crate) fn text<'a>(key: &str, column: ValueRef<'a>) -> Result<&'a str, KvError> {
+    column.as_str().map_err(|_| KvError::Corrupt {
+        key: key.to_owned(),
+        reason: format!("the column holds {} instead of text", column.data_type()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rows_decode_from_one_buffer() {
+        let mut page = RawPage::default();
+        assert_eq!(page.last_key(), None);
+        page.push(r#"["a"]"#, r#"{"x":1}"#);
+        assert_eq!(page.last_key(), Some(r#"["a"]"#));
+        page.push(r#"["a","é\n"]"#, "null");
+        assert_eq!(page.len(), 2);
+        assert_eq!(page.last_key(), Some(r#"["a","é\n"]"#));
+        let entries = page.decode().unwrap();
+        assert_eq!(entries[0].key, KvKey::new(["a"]).unwrap());
+        assert_eq!(entries[0].value, json!({"x": 1}));
+        assert_eq!(entries[1].key, KvKey::new(["a", "é\n"]).unwrap());
+        assert_eq!(entries[1].value, Value::Null);
+        page.push("[1]", "2");
+        assert!(matches!(page.decode(), Err(KvError::Corrupt { key, .. }) if key == "[1]"));
+    }
+}
