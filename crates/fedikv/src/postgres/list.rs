@@ -76,9 +76,8 @@ async fn page(
     cursor: Cursor,
 ) -> KvResult<(Vec<KvEntry>, Option<Cursor>)> {
     let (sql, params) = statement(&inner.sql, range, &cursor);
-    let rows = inner.query(sql, &params).await?;
-    let full = rows.len() >= PAGE_SIZE;
-    let entries = rows.iter().map(entry).collect::<KvResult<Vec<_>>>()?;
+    let entries = inner.query_map(sql, &params, entry).await?;
+    let full = entries.len() >= PAGE_SIZE;
     let next = match entries.last() {
         Some(last) if full => Some(Cursor::After(last.key.components().to_vec())),
         _ => None,

@@ -39,10 +39,14 @@
 //!   range scan of the primary key (`key >= prefix AND key < prefix||NULL`),
 //!   in `ORDER BY key` order: component by component under the column's
 //!   collation, `["a"]` before `["a","b"]` before `["ab"]`.
-//! - Expired rows are never returned, and are deleted in batches by a task
-//!   spawned after a write once per [`SweepPolicy`](crate::SweepPolicy)
-//!   interval, or by [`KvStore::sweep`] (see `sweeper.rs`). Writes never scan
-//!   the table, unlike Fedify's.
+//! - Expired rows are never returned, and are deleted in batches of
+//!   `sweep_batch` rows by a task spawned after a write once per
+//!   [`SweepPolicy`](crate::SweepPolicy) interval (pausing between batches
+//!   as long as each took, so a large backlog does not crowd out writes), or
+//!   at full speed by [`KvStore::sweep`]. Fedify's layout cannot index
+//!   expiry, so a sweep walks the table once in physical order (a TID range
+//!   scan from a cursor, PostgreSQL 14+). Writes never scan the table,
+//!   unlike Fedify's.
 //!
 //! # Limits
 //!
@@ -80,6 +84,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Client, Manager, Pool, Runtime};
+use futures::TryStreamExt;
 use serde_json::Value;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -99,6 +104,7 @@ use error::{BACKEND, map, map_pool};
 use params::{Interval, Jsonb};
 use schema::TableName;
 use sql::Statements;
+use sweeper::Pace;
 
 /// A [`KvStore`] in a PostgreSQL table with Fedify's layout (see the
 /// [module docs](self)). Cheap to clone; clones share the pool.
@@ -117,6 +123,8 @@ pub(crate) struct Inner {
     /// statement finds it missing).
     initialized: AtomicBool,
     init_lock: tokio::sync::Mutex<()>,
+    /// Whether a background sweep is running.
+    sweeping: AtomicBool,
     /// `user@host:port/db`, for Debug: never the password.
     endpoint: String,
 }
@@ -185,6 +193,7 @@ impl PostgresKvStore {
             schedule: SweepSchedule::new(options.sweep),
             initialized: AtomicBool::new(false),
             init_lock: tokio::sync::Mutex::new(()),
+            sweeping: AtomicBool::new(false),
             endpoint,
         };
         inner.initialize().await?;
@@ -302,6 +311,28 @@ impl Inner {
             .map_err(|e| self.fail(e))
     }
 
+    /// Runs a cached prepared query and maps its rows with `f` as they
+    /// arrive, so decoding overlaps with the server still sending.
+    async fn query_map<T>(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        mut f: impl FnMut(&Row) -> KvResult<T>,
+    ) -> KvResult<Vec<T>> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
+        let rows = client
+            .query_raw(&statement, params.iter().copied())
+            .await
+            .map_err(|e| self.fail(e))?;
+        let mut rows = std::pin::pin!(rows);
+        let mut mapped = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(|e| self.fail(e))? {
+            mapped.push(f(&row)?);
+        }
+        Ok(mapped)
+    }
+
     /// Runs a cached prepared query returning at most one row.
     async fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> KvResult<Option<Row>> {
         let client = self.client().await?;
@@ -312,14 +343,15 @@ impl Inner {
             .map_err(|e| self.fail(e))
     }
 
-    /// Starts a sweep in the background if one is due.
+    /// Starts a sweep in the background if one is due and none is running.
     fn after_write(self: &Arc<Self>) {
-        if self.schedule.claim() {
+        if self.schedule.claim() && !self.sweeping.swap(true, Ordering::AcqRel) {
             let inner = Arc::clone(self);
             tokio::spawn(async move {
-                if let Err(e) = inner.sweep_expired().await {
+                if let Err(e) = inner.sweep_expired(Pace::Background).await {
                     tracing::warn!(table = ?inner.table, error = %e, "postgres: sweeping expired rows failed");
                 }
+                inner.sweeping.store(false, Ordering::Release);
             });
         }
     }
@@ -420,7 +452,7 @@ impl KvStore for PostgresKvStore {
 
     /// Deletes every expired row now, in batches; returns how many.
     async fn sweep(&self) -> KvResult<u64> {
-        self.inner.sweep_expired().await
+        self.inner.sweep_expired(Pace::Full).await
     }
 
     fn backend(&self) -> &'static str {

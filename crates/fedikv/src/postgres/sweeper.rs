@@ -7,6 +7,8 @@
 //! again meanwhile stays. A sweep costs one pass over the table per
 //! [`SweepPolicy`](crate::SweepPolicy) interval, never a scan per write.
 
+use std::time::Instant;
+
 use deadpool_postgres::Client;
 
 use super::Inner;
@@ -23,21 +25,37 @@ struct Batch {
     last: Option<String>,
 }
 
+/// Whether a sweep pauses between batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pace {
+    /// As fast as it can ([`KvStore::sweep`](crate::KvStore::sweep)).
+    Full,
+    /// In the background: after each batch, a pause as long as the batch
+    /// took, so a large backlog of expired rows takes at most about half of
+    /// one connection's time and foreground writes keep their pace.
+    Background,
+}
+
 impl Inner {
     /// Deletes every row expired now, a batch at a time; returns how many.
-    pub(crate) async fn sweep_expired(&self) -> KvResult<u64> {
+    pub(crate) async fn sweep_expired(&self, pace: Pace) -> KvResult<u64> {
         let batch_size = i64::try_from(self.schedule.policy().batch_size).unwrap_or(i64::MAX);
-        let mut client = self.client().await?;
         let mut cursor = START.to_owned();
         let mut total = 0;
         loop {
+            let started = Instant::now();
+            let mut client = self.client().await?;
             let batch = sweep_batch(&mut client, &self.sql.sweep, &cursor)
                 .await
                 .map_err(|e| self.fail(e))?;
+            drop(client);
             total += u64::try_from(batch.deleted).unwrap_or(0);
             match batch.last {
                 Some(last) if batch.examined >= batch_size => cursor = last,
                 _ => return Ok(total),
+            }
+            if pace == Pace::Background {
+                tokio::time::sleep(started.elapsed()).await;
             }
         }
     }
