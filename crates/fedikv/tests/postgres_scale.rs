@@ -143,3 +143,166 @@ async fn list_cost() {
     })
     .await;
 }
+
+/// Sequential `set`s of fresh 1 KiB documents; returns ops/s.
+async fn set_rate(store: &PostgresKvStore, round: usize, n: usize) -> f64 {
+    let start = Instant::now();
+    for i in 0..n {
+        let key = KvKey::new([
+            "_fedify",
+            "remoteDocument",
+            &format!("https://example.com/users/r{round}-{i}"),
+        ])
+        .unwrap();
+        store
+            .set(&key, &document(i), SetOptions::default())
+            .await
+            .unwrap();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Sequential counter increments through `cas`; returns ops/s.
+async fn cas_rate(store: &PostgresKvStore, n: usize) -> f64 {
+    let key = KvKey::new(["_fedify", "counter"]).unwrap();
+    store
+        .set(&key, &json!(0), SetOptions::default())
+        .await
+        .unwrap();
+    let start = Instant::now();
+    for i in 0..n {
+        assert!(
+            store
+                .cas(
+                    &key,
+                    Some(&json!(i)),
+                    Some(&json!(i + 1)),
+                    SetOptions::default()
+                )
+                .await
+                .unwrap()
+        );
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// `list` of the 1,000-key prefix; returns calls/s.
+async fn list_rate(store: &PostgresKvStore, n: usize) -> f64 {
+    let prefix = KvKey::new(["_fedify", "list"]).unwrap();
+    let start = Instant::now();
+    for _ in 0..n {
+        let count = store
+            .list(Some(&prefix))
+            .try_fold(0, |n, _| async move { Ok(n + 1) })
+            .await
+            .unwrap();
+        assert_eq!(count, 1000);
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run alone with --release --ignored --nocapture; fills a 1M-row table (~1.5 GB)"]
+async fn million_rows() {
+    let Some(url) = server_url() else { return };
+    let rows: i64 = std::env::var("FEDIKV_SCALE_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let (empty, _, _c1) = fresh_store(&url, "").await;
+    let (big, big_table, _c2) = fresh_store(&url, "").await;
+    let client = raw(&url).await;
+    for store in [&empty, &big] {
+        for i in 0..1000 {
+            store
+                .set(&list_key(i), &document(i), SetOptions::default())
+                .await
+                .unwrap();
+        }
+    }
+    // Half expired a minute ago, half live for an hour, 1 KiB each.
+    let fill = Instant::now();
+    client
+        .execute(
+            &format!(
+                "INSERT INTO \"{big_table}\" (key, value, created, ttl) \
+                 SELECT ARRAY['_fedify', 'fill', 'https://example.com/fill/' || i], \
+                   jsonb_build_object('id', 'https://example.com/fill/' || i, 'pad', repeat('x', 980)), \
+                   CASE WHEN i % 2 = 0 THEN now() - interval '1 minute' ELSE now() END, \
+                   CASE WHEN i % 2 = 0 THEN interval '1 millisecond' ELSE interval '1 hour' END \
+                 FROM generate_series(1, $1) AS i"
+            ),
+            &[&rows],
+        )
+        .await
+        .unwrap();
+    client
+        .batch_execute(&format!("VACUUM ANALYZE \"{big_table}\""))
+        .await
+        .unwrap();
+    let size: String = client
+        .query_one(
+            "SELECT pg_size_pretty(pg_total_relation_size($1::text::regclass))",
+            &[&format!("\"{big_table}\"")],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    eprintln!(
+        "filled {rows} rows (half expired) in {:.0?}, {size} with the index",
+        fill.elapsed()
+    );
+
+    // Alternate between the two tables so both see the same machine noise.
+    let (mut sets, mut cases, mut lists) = ([vec![], vec![]], [vec![], vec![]], [vec![], vec![]]);
+    for round in 0..3 {
+        for (t, store) in [&empty, &big].into_iter().enumerate() {
+            sets[t].push(set_rate(store, round, 2000).await);
+            cases[t].push(cas_rate(store, 2000).await);
+            lists[t].push(list_rate(store, 20).await);
+        }
+    }
+    for (op, results) in [("set", &sets), ("cas", &cases), ("list(1000)", &lists)] {
+        let (e, b) = (median(results[0].clone()), median(results[1].clone()));
+        eprintln!(
+            "{op}: empty {e:.0}/s, {rows} rows half expired {b:.0}/s ({:+.0}%)   runs {:?} vs {:?}",
+            (b / e - 1.0) * 100.0,
+            results[0].iter().map(|x| x.round()).collect::<Vec<_>>(),
+            results[1].iter().map(|x| x.round()).collect::<Vec<_>>(),
+        );
+    }
+
+    // Writes while the backlog of expired rows is swept in the background
+    // (a store with the default batch size, sweeping after its first write).
+    let sweeping = PostgresKvStore::open_url(&postgres_support::with_options(
+        &url,
+        &format!("table={big_table}&sweep=1ms"),
+    ))
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let sweep_start = Instant::now();
+    let during = set_rate(&sweeping, 9, 2000).await;
+    eprintln!("set while a background sweep runs: {during:.0}/s");
+    let expired = format!(
+        "SELECT count(*) FROM \"{big_table}\" WHERE ttl IS NOT NULL AND created + ttl <= now()"
+    );
+    loop {
+        let left: i64 = client.query_one(&expired, &[]).await.unwrap().get(0);
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    eprintln!(
+        "background sweep removed {} expired rows in {:.1?}",
+        rows / 2,
+        sweep_start.elapsed()
+    );
+    assert_eq!(sweeping.sweep().await.unwrap(), 0);
+}
