@@ -35,7 +35,7 @@
 //!   `DELETE`/`UPDATE` guarded by `value = $expected::jsonb`. `jsonb`
 //!   equality ignores object key order and compares numbers by value
 //!   (`1 = 1.0`), as [`json_eq`](crate::json_eq) does.
-//! - `list`: keyset pages of [`PAGE_SIZE`](crate::paging) rows, each an index
+//! - `list`: keyset pages of 500 rows, each an index
 //!   range scan of the primary key (`key >= prefix AND key < prefix||NULL`),
 //!   in `ORDER BY key` order: component by component under the column's
 //!   collation, `["a"]` before `["a","b"]` before `["ab"]`.
@@ -444,7 +444,7 @@ impl KvStore for PostgresKvStore {
         Ok(swapped)
     }
 
-    /// Keyset pages of [`PAGE_SIZE`](crate::paging) rows in `ORDER BY key`
+    /// Keyset pages of 500 rows in `ORDER BY key`
     /// order, each an index range scan.
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
         list::stream(Arc::clone(&self.inner), prefix)
