@@ -64,8 +64,9 @@ pub async fn run(
         .await
         .in_phase("list")?;
     }
-    let small = workload.n + workload.list_keys + workload.warmup + 1;
-    writes_and_lists(s, workload, reporter, "empty", 0, small).await?;
+    // Warm-up keys, list keys and the cas counter.
+    let fixed = workload.warmup + workload.list_keys + 1;
+    let after_empty = writes_and_lists(s, workload, reporter, "empty", 0, fixed).await?;
 
     let label = format!("{}-half-expired", rows_label(rows));
     let op = format!("populate@{label}");
@@ -95,20 +96,29 @@ pub async fn run(
     reporter.emit(&op, workload.concurrency, &stats, None, None)?;
     // Let the last "expired" rows expire.
     tokio::time::sleep(EXPIRED_TTL * 10).await;
-    let total = small + workload.n + rows;
-    writes_and_lists(s, workload, reporter, &label, workload.n, total).await
+    writes_and_lists(
+        s,
+        workload,
+        reporter,
+        &label,
+        workload.n,
+        after_empty + rows,
+    )
+    .await?;
+    Ok(())
 }
 
 /// `set` of `n` new keys (from key `offset`), `n` × `cas` of a counter, and
-/// the list phase, as ops `set@<label>`, `cas@<label>`, `list@<label>`.
+/// the list phase, as ops `set@<label>`, `cas@<label>`, `list@<label>`, on a
+/// store holding `keys_before` keys. Returns the keys held afterwards.
 async fn writes_and_lists(
     s: &dyn KvStore,
     workload: &Workload,
     reporter: &mut Reporter<'_>,
     label: &str,
     offset: usize,
-    total_keys_in_store: usize,
-) -> Result<(), RunError> {
+    keys_before: usize,
+) -> Result<usize, RunError> {
     let (n, cap) = (workload.n, workload.phase_max);
     let op = format!("set@{label}");
     let bar = reporter.bar(&op, n);
@@ -125,6 +135,7 @@ async fn writes_and_lists(
     .in_phase(&op)?;
     drop(bar);
     reporter.emit(&op, 1, &stats, None, None)?;
+    let keys = keys_before + stats.n;
 
     let op = format!("cas@{label}");
     let counter = counter_key().in_phase(&op)?;
@@ -147,14 +158,8 @@ async fn writes_and_lists(
     drop(bar);
     reporter.emit(&op, 1, &stats, None, None)?;
 
-    list_phase(
-        s,
-        workload,
-        reporter,
-        &format!("list@{label}"),
-        total_keys_in_store,
-    )
-    .await
+    list_phase(s, workload, reporter, &format!("list@{label}"), keys).await?;
+    Ok(keys)
 }
 
 #[cfg(test)]
