@@ -443,6 +443,7 @@ async fn foreign_keys_and_bad_values() {
         .raw(redis::cmd("HSET").arg(t.raw_key("hash")).arg("f").arg("v"))
         .await;
     assert_eq!(list_keys(&t.store, None).await, keys(&[&["ok"]]));
+    assert_eq!(list_keys(&t.store, Some(&key(&["hash"]))).await, keys(&[]));
     assert!(matches!(
         t.store.get(&key(&["hash"])).await,
         Err(KvError::Backend { .. })

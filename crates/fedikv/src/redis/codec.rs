@@ -22,8 +22,6 @@
 //! without a `_` before it, e.g. a key another program wrote) is not a key of
 //! this layout.
 
-use std::hash::{BuildHasher, RandomState};
-
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 
@@ -182,26 +180,6 @@ fn push_glob_escaped(out: &mut Vec<u8>, text: &[u8]) {
             out.push(b'\\');
         }
         out.push(b);
-    }
-}
-
-/// Remembers which Redis keys a listing has yielded, in 16 bytes per key.
-///
-/// `SCAN` may return a key more than once (when the keyspace table is resized
-/// during the iteration), and O5 wants each entry once. Remembering all keys
-/// is the only exact way; this keeps two independent 64-bit SipHash values
-/// per key instead of the key (a false "seen" needs a 128-bit collision).
-#[derive(Debug, Default)]
-pub(crate) struct SeenKeys {
-    hashers: (RandomState, RandomState),
-    seen: std::collections::HashSet<(u64, u64)>,
-}
-
-impl SeenKeys {
-    /// Records `raw`; `false` if it was recorded before.
-    pub(crate) fn insert(&mut self, raw: &[u8]) -> bool {
-        let fingerprint = (self.hashers.0.hash_one(raw), self.hashers.1.hash_one(raw));
-        self.seen.insert(fingerprint)
     }
 }
 
@@ -369,13 +347,5 @@ mod tests {
             codec().encode(&long),
             Err(KvError::KeyTooLong { .. })
         ));
-    }
-
-    #[test]
-    fn seen_keys_remember() {
-        let mut seen = SeenKeys::default();
-        assert!(seen.insert(b"a"));
-        assert!(seen.insert(b"b"));
-        assert!(!seen.insert(b"a"));
     }
 }
