@@ -28,6 +28,6 @@ for backend in postgres mysql redis; do
   fi
 done
 if [ "${#fault_tests[@]}" -gt 0 ]; then
-  echo "test.sh: fault-injection tests:${fault_tests[*]}" >&2
+  echo "test.sh: fault-injection tests: ${fault_tests[*]}" >&2
   FEDIKV_TEST_FAULTS=1 cargo test -p fedikv --all-features "${fault_tests[@]}" -- --test-threads=1
 fi
