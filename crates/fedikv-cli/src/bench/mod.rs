@@ -145,8 +145,9 @@ pub async fn run(args: BenchArgs, stores: Vec<String>) -> Result<Outcome, CliErr
     Ok(Outcome::Success)
 }
 
-/// Opens a store, wipes it, runs the scenario and wipes it again. Returns whether the store completed the run; a store
-/// failure is written as an `_error` line.
+/// Opens a store, wipes it, runs the scenario and wipes it again. Returns
+/// whether the store completed the run; a store failure is written as an
+/// `_error` line.
 async fn measure(
     context: &mut Context<'_>,
     base: Base,
