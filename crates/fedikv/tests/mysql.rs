@@ -993,6 +993,20 @@ async fn list_pages_through_large_prefixes() {
         .unwrap();
     assert_eq!(i500.value, json!({"i": 500}));
     assert_eq!(list_keys(&t.store, None).await.len(), 1204);
+    // Exactly one and two pages.
+    for (prefix, n) in [("five", 500), ("thousand", 1000)] {
+        t.insert_raw(
+            (0..n)
+                .map(|i| (format!(r#"["{prefix}","{i:04}"]"#), "1".to_owned()))
+                .collect(),
+            "NULL",
+        )
+        .await;
+        let listed = list_keys(&t.store, Some(&key(&[prefix]))).await;
+        assert_eq!(listed.len(), n);
+        let distinct: BTreeSet<_> = listed.into_iter().collect();
+        assert_eq!(distinct.len(), n);
+    }
     // Streams dropped early (with the next page being prefetched) release
     // their connections: the store keeps working on a pool of 2.
     let small = MysqlKvStore::open_url(&format!("{url}?table={}&pool_size=2", t.table))
@@ -1037,7 +1051,7 @@ async fn list_and_sweep_use_indexes() {
             &format!(
                 "EXPLAIN SELECT `key`, `value` FROM {{t}} \
                  WHERE (`key` = ? OR (`key` >= ? AND `key` < ?)) AND `key` > ? AND {live} \
-                 ORDER BY `key` LIMIT 500"
+                 ORDER BY `key` LIMIT 501"
             ),
             range,
         )
@@ -1052,7 +1066,7 @@ async fn list_and_sweep_use_indexes() {
     );
     assert_eq!(plans[0].1.as_deref(), Some("PRIMARY"));
     let plans: Vec<(String, Option<String>)> = t
-        .rows(&format!("EXPLAIN SELECT `key`, `value` FROM {{t}} WHERE `key` > ? AND {live} ORDER BY `key` LIMIT 500"), ("[\"k\",\"1999\"]",))
+        .rows(&format!("EXPLAIN SELECT `key`, `value` FROM {{t}} WHERE `key` > ? AND {live} ORDER BY `key` LIMIT 501"), ("[\"k\",\"1999\"]",))
         .await
         .into_iter()
         .map(explain_access)

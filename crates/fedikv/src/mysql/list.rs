@@ -76,7 +76,7 @@ impl Inner {
     /// One page: the live entries after key text `after`.
     async fn list_page(&self, range: Option<&JsonKeyRange>, after: &str) -> KvResult<Page> {
         let mut conn = self.conn().await?;
-        let rows: Vec<(String, Vec<u8>)> = match range {
+        let mut rows: Vec<(String, Vec<u8>)> = match range {
             Some(r) => {
                 conn.exec(
                     self.sql.list_prefix.as_str(),
@@ -93,9 +93,14 @@ impl Inner {
         }
         .map_err(map)?;
         drop(conn);
-        let last = (rows.len() == PAGE_SIZE)
-            .then(|| rows.last().map(|(key, _)| key.clone()))
-            .flatten();
+        // The query asks for one row more than a page: if it came, another
+        // page follows (and starts after this page's last key).
+        let last = if rows.len() > PAGE_SIZE {
+            rows.truncate(PAGE_SIZE);
+            rows.last().map(|(key, _)| key.clone())
+        } else {
+            None
+        };
         let entries = rows
             .into_iter()
             .map(|(key_text, value)| {

@@ -171,7 +171,8 @@ impl MysqlKvStore {
         let sql = Statements::new(
             &options.table,
             info.dialect,
-            PAGE_SIZE,
+            // One row more than a page tells whether another page follows.
+            PAGE_SIZE + 1,
             options.sweep.batch_size,
         );
         let inner = Inner {

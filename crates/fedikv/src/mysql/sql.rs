@@ -127,8 +127,9 @@ pub(crate) struct Statements {
 
 impl Statements {
     /// The statements for `table` (already validated) on `dialect`, listing
-    /// `page_size` rows per page and sweeping `sweep_batch` rows per batch.
-    pub(crate) fn new(table: &str, dialect: Dialect, page_size: usize, sweep_batch: usize) -> Self {
+    /// up to `page_rows` rows per page query and sweeping `sweep_batch` rows
+    /// per batch.
+    pub(crate) fn new(table: &str, dialect: Dialect, page_rows: usize, sweep_batch: usize) -> Self {
         let t = format!("`{table}`");
         let guard = dialect.value_equals_param();
         Self {
@@ -171,11 +172,11 @@ impl Statements {
             list_prefix: format!(
                 "SELECT `key`, `value` FROM {t} \
                  WHERE (`key` = ? OR (`key` >= ? AND `key` < ?)) AND `key` > ? AND {LIVE} \
-                 ORDER BY `key` LIMIT {page_size}"
+                 ORDER BY `key` LIMIT {page_rows}"
             ),
             list_all: format!(
                 "SELECT `key`, `value` FROM {t} WHERE `key` > ? AND {LIVE} \
-                 ORDER BY `key` LIMIT {page_size}"
+                 ORDER BY `key` LIMIT {page_rows}"
             ),
             sweep: format!(
                 "DELETE FROM {t} WHERE `expires` <= NOW(6) ORDER BY `expires` LIMIT {sweep_batch}"
