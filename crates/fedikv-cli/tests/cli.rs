@@ -384,7 +384,7 @@ fn bad_store_urls_are_one_line_errors() {
     );
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().display());
-    assert_error(&fedikv(&["--store", &url, "get", key], None), "");
+    assert_error(&fedikv(&["--store", &url, "get", key], None), "directory");
     assert_error(
         &fedikv(
             &["--store", "memory:", "--store", "memory:", "get", key],
