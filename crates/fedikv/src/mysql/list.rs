@@ -15,10 +15,10 @@ use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, paged};
 use crate::store::{KvEntry, KvStream};
 
-/// One page of a listing.
-struct Page {
-    entries: Vec<KvEntry>,
-    /// The last key's text when the page was full (more may follow).
+/// The rows of one page, as the server sent them.
+struct Rows {
+    rows: Vec<(String, Vec<u8>)>,
+    /// The last key's text when another page follows.
     last: Option<String>,
 }
 
@@ -31,7 +31,7 @@ enum Cursor {
 }
 
 /// A prefetching task, cancelled when the stream is dropped before using it.
-struct AbortOnDrop(JoinHandle<KvResult<Page>>);
+struct AbortOnDrop(JoinHandle<KvResult<Rows>>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -42,8 +42,9 @@ impl Drop for AbortOnDrop {
 /// Streams the live entries under `prefix` (all with `None`) in key-text
 /// byte order, [`PAGE_SIZE`] rows per round trip. Each page starts after the
 /// last key of the previous one, so rows written or deleted meanwhile never
-/// make an entry appear twice. While the caller consumes one page the next is
-/// already fetched and decoded, so at most two pages are in memory.
+/// make an entry appear twice. As soon as a page's rows arrive, the next page
+/// is requested (on another connection) while this one is decoded and
+/// consumed, so at most two pages are in memory.
 pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
     let range = prefix.map(|p| Arc::new(JsonKeyRange::new(p)));
     // Every key's text starts with `[`, so every key sorts after "".
@@ -51,30 +52,44 @@ pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
         let inner = Arc::clone(&inner);
         let range = range.clone();
         async move {
-            let page = match cursor {
-                Cursor::After(after) => inner.page(range.as_deref(), &after).await?,
+            let Rows { rows, last } = match cursor {
+                Cursor::After(after) => inner.rows(range.as_deref(), &after).await?,
                 Cursor::Prefetching(mut task) => (&mut task.0)
                     .await
                     .map_err(|e| KvError::backend(BACKEND, e))??,
             };
-            let next = page.last.map(|after| {
+            let next = last.map(|after| {
                 Cursor::Prefetching(AbortOnDrop(tokio::spawn(async move {
-                    inner.page(range.as_deref(), &after).await
+                    inner.rows(range.as_deref(), &after).await
                 })))
             });
-            Ok((page.entries, next))
+            Ok((decode(rows)?, next))
         }
     })
 }
 
+/// Parses the keys and values of a page.
+fn decode(rows: Vec<(String, Vec<u8>)>) -> KvResult<Vec<KvEntry>> {
+    rows.into_iter()
+        .map(|(key_text, value)| {
+            let key = KvKey::from_json(&key_text).map_err(|e| KvError::Corrupt {
+                key: key_text.clone(),
+                reason: format!("the key is not a JSON array of strings: {e}"),
+            })?;
+            let value = decode_value(&key_text, &value)?;
+            Ok(KvEntry { key, value })
+        })
+        .collect()
+}
+
 impl Inner {
-    /// One page, with the table recreated if it was dropped elsewhere.
-    async fn page(&self, range: Option<&JsonKeyRange>, after: &str) -> KvResult<Page> {
-        self.recreating(|| self.list_page(range, after)).await
+    /// One page's rows, with the table recreated if it was dropped elsewhere.
+    async fn rows(&self, range: Option<&JsonKeyRange>, after: &str) -> KvResult<Rows> {
+        self.recreating(|| self.query_page(range, after)).await
     }
 
-    /// One page: the live entries after key text `after`.
-    async fn list_page(&self, range: Option<&JsonKeyRange>, after: &str) -> KvResult<Page> {
+    /// The rows of the live entries after key text `after`.
+    async fn query_page(&self, range: Option<&JsonKeyRange>, after: &str) -> KvResult<Rows> {
         let mut conn = self.conn().await?;
         let mut rows: Vec<(String, Vec<u8>)> = match range {
             Some(r) => {
@@ -92,7 +107,6 @@ impl Inner {
             None => conn.exec(self.sql.list_all.as_str(), (after,)).await,
         }
         .map_err(map)?;
-        drop(conn);
         // The query asks for one row more than a page: if it came, another
         // page follows (and starts after this page's last key).
         let last = if rows.len() > PAGE_SIZE {
@@ -101,17 +115,6 @@ impl Inner {
         } else {
             None
         };
-        let entries = rows
-            .into_iter()
-            .map(|(key_text, value)| {
-                let key = KvKey::from_json(&key_text).map_err(|e| KvError::Corrupt {
-                    key: key_text.clone(),
-                    reason: format!("the key is not a JSON array of strings: {e}"),
-                })?;
-                let value = decode_value(&key_text, &value)?;
-                Ok(KvEntry { key, value })
-            })
-            .collect::<KvResult<Vec<_>>>()?;
-        Ok(Page { entries, last })
+        Ok(Rows { rows, last })
     }
 }
