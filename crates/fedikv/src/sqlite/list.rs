@@ -10,8 +10,9 @@ use crate::store::{KvEntry, KvStream};
 
 use super::conn::PageQuery;
 use super::error::Failure;
+use super::jobs::{Answer, Read};
 use super::rows::RawPage;
-use super::worker::{Answer, Read, answer};
+use super::worker::answer;
 use super::{Inner, read};
 
 /// Where the next page comes from.

@@ -65,14 +65,17 @@
 //! length limit ([`KvError::KeyTooLong`], [`KvError::ValueTooLarge`], checked
 //! before anything is sent to SQLite). TTLs count whole milliseconds.
 
+mod checkpoint;
 mod conn;
 mod error;
+mod jobs;
 mod list;
 mod options;
 mod queue;
 mod rows;
 mod schema;
 mod worker;
+mod writer;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -90,8 +93,9 @@ pub use schema::{DEFAULT_TABLE, MAX_TABLE_NAME_LEN};
 
 use conn::Location;
 use error::{BACKEND, Failure};
+use jobs::{Read, Reply, Write};
 use schema::{Sql, validate_table_name};
-use worker::{Config, Read, Workers, Write};
+use worker::{Config, Workers};
 
 /// Longest key or value, in bytes of JSON text: SQLite's default
 /// `SQLITE_MAX_LENGTH`.
@@ -215,7 +219,7 @@ impl SqliteKvStore {
     }
 
     /// A write on the writer thread (which recreates a missing table itself).
-    async fn write<T>(&self, make: impl FnOnce(worker::Reply<T>) -> Write) -> KvResult<T> {
+    async fn write<T>(&self, make: impl FnOnce(Reply<T>) -> Write) -> KvResult<T> {
         self.inner
             .workers
             .write(make)
@@ -224,13 +228,13 @@ impl SqliteKvStore {
     }
 
     /// A read; when the table is missing, creates it and reads again.
-    async fn read<T>(&self, make: impl Fn(worker::Reply<T>) -> Read) -> KvResult<T> {
+    async fn read<T>(&self, make: impl Fn(Reply<T>) -> Read) -> KvResult<T> {
         read(&self.inner, make).await
     }
 }
 
 /// [`SqliteKvStore::read`] on the shared state, for `list` streams.
-async fn read<T>(inner: &Inner, make: impl Fn(worker::Reply<T>) -> Read) -> KvResult<T> {
+async fn read<T>(inner: &Inner, make: impl Fn(Reply<T>) -> Read) -> KvResult<T> {
     match inner.workers.read(&make).await {
         Err(Failure::MissingTable) => {
             inner
