@@ -47,6 +47,22 @@ fn document(i: usize) -> Value {
     doc
 }
 
+/// CPU seconds this process has used (user + system), from /proc.
+fn process_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesized command name; utime and stime are the
+    // 12th and 13th of them, in clock ticks (100 per second on Linux).
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn list_key(i: usize) -> KvKey {
     KvKey::new([
         "_fedify",
@@ -62,14 +78,17 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     f().await; // warm up
+    let cpu = process_cpu();
     let start = Instant::now();
     for _ in 0..runs {
         f().await;
     }
     let per = start.elapsed() / runs as u32;
+    let cpu_per = (process_cpu() - cpu) / runs as f64;
     eprintln!(
-        "{label}: {:.2} ms per call, {:.0} calls/s",
-        per.as_secs_f64() * 1e3,
+        "{label}: {:.1} µs per call ({:.1} µs of this process's CPU), {:.0} calls/s",
+        per.as_secs_f64() * 1e6,
+        cpu_per * 1e6,
         1.0 / per.as_secs_f64()
     );
     per
@@ -305,4 +324,220 @@ async fn million_rows() {
         sweep_start.elapsed()
     );
     assert_eq!(sweeping.sweep().await.unwrap(), 0);
+}
+
+/// Point operations for comparison with `pgbench -S -M prepared` in the same
+/// sitting: sequential `get` hits, `get` hits with 64 in flight, sequential
+/// `set` and `cas`, each for a few seconds. `FEDIKV_POOL_SIZE` sets the pool
+/// size (default: the store's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run alone with --release --ignored --nocapture"]
+async fn point_ops() {
+    let Some(url) = server_url() else { return };
+    let pool =
+        std::env::var("FEDIKV_POOL_SIZE").map_or(String::new(), |n| format!("pool_size={n}"));
+    let (store, _table, _cleanup) = fresh_store(&url, &pool).await;
+    let store = std::sync::Arc::new(store);
+    let keys: Vec<KvKey> = (0..2000)
+        .map(|i| {
+            KvKey::new([
+                "_fedify",
+                "remoteDocument",
+                &format!("https://example.com/users/{i}"),
+            ])
+            .unwrap()
+        })
+        .collect();
+    for (i, key) in keys.iter().enumerate() {
+        store
+            .set(key, &document(i), SetOptions::default())
+            .await
+            .unwrap();
+    }
+    let phase = Duration::from_secs(4);
+
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < phase {
+        assert!(store.get(&keys[n % keys.len()]).await.unwrap().is_some());
+        n += 1;
+    }
+    let get_hit = n as f64 / start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..64)
+        .map(|t| {
+            let (store, keys) = (std::sync::Arc::clone(&store), keys.clone());
+            tokio::spawn(async move {
+                let mut n = 0usize;
+                while start.elapsed() < phase {
+                    assert!(
+                        store
+                            .get(&keys[(t * 31 + n) % keys.len()])
+                            .await
+                            .unwrap()
+                            .is_some()
+                    );
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    let get_hit_c64 = total as f64 / start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < phase {
+        store
+            .set(&keys[n % keys.len()], &document(n), SetOptions::default())
+            .await
+            .unwrap();
+        n += 1;
+    }
+    let set = n as f64 / start.elapsed().as_secs_f64();
+
+    let counter = KvKey::new(["_fedify", "counter"]).unwrap();
+    store
+        .set(&counter, &json!(0), SetOptions::default())
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < phase {
+        assert!(
+            store
+                .cas(
+                    &counter,
+                    Some(&json!(n)),
+                    Some(&json!(n + 1)),
+                    SetOptions::default()
+                )
+                .await
+                .unwrap()
+        );
+        n += 1;
+    }
+    let cas = n as f64 / start.elapsed().as_secs_f64();
+    let list = list_rate_after_fill(&store).await;
+    eprintln!(
+        "RESULT get_hit={get_hit:.0} get_hit_c64={get_hit_c64:.0} set={set:.0} cas={cas:.0} list={list:.0}"
+    );
+}
+
+async fn list_rate_after_fill(store: &PostgresKvStore) -> f64 {
+    for i in 0..1000 {
+        store
+            .set(&list_key(i), &document(i), SetOptions::default())
+            .await
+            .unwrap();
+    }
+    list_rate(store, 30).await
+}
+
+/// Where the time of one `get` goes: a bare round trip through
+/// tokio-postgres, the same query without the store, taking a pooled
+/// connection, and the store's `get`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run alone with --release --ignored --nocapture"]
+async fn get_cost() {
+    let Some(url) = server_url() else { return };
+    let (store, table, _cleanup) = fresh_store(&url, "").await;
+    let key = KvKey::new(["_fedify", "remoteDocument", "https://example.com/users/1"]).unwrap();
+    store
+        .set(&key, &document(1), SetOptions::default())
+        .await
+        .unwrap();
+    let client = raw(&url).await;
+    let select_one = client.prepare("SELECT 1").await.unwrap();
+    let get = client
+        .prepare(&format!(
+            "SELECT value FROM \"{table}\" WHERE key = $1 AND (ttl IS NULL OR created + ttl > CURRENT_TIMESTAMP)"
+        ))
+        .await
+        .unwrap();
+    let k = key.components().to_vec();
+    for _ in 0..3 {
+        timed("SELECT 1 (driver)", 20_000, || async {
+            client.query_one(&select_one, &[]).await.unwrap();
+        })
+        .await;
+        timed("get query (driver)", 20_000, || async {
+            let row = client.query_one(&get, &[&k]).await.unwrap();
+            let _: Value = row.get(0);
+        })
+        .await;
+        timed("pool get + return", 20_000, || async {
+            drop(store.pool().get().await.unwrap());
+        })
+        .await;
+        timed("store get", 20_000, || async {
+            store.get(&key).await.unwrap().unwrap();
+        })
+        .await;
+    }
+}
+
+/// `get` hits with 64 in flight for several pool sizes, alternating.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run alone with --release --ignored --nocapture"]
+async fn c64_by_pool_size() {
+    let Some(url) = server_url() else { return };
+    let (store, table, _cleanup) = fresh_store(&url, "").await;
+    let keys: Vec<KvKey> = (0..2000)
+        .map(|i| {
+            KvKey::new([
+                "_fedify",
+                "remoteDocument",
+                &format!("https://example.com/users/{i}"),
+            ])
+            .unwrap()
+        })
+        .collect();
+    for (i, key) in keys.iter().enumerate() {
+        store
+            .set(key, &document(i), SetOptions::default())
+            .await
+            .unwrap();
+    }
+    let sizes = [4, 8, 16, 32];
+    let mut stores = Vec::new();
+    for size in sizes {
+        let u = postgres_support::with_options(&url, &format!("table={table}&pool_size={size}"));
+        stores.push(std::sync::Arc::new(
+            PostgresKvStore::open_url(&u).await.unwrap(),
+        ));
+    }
+    let mut results = vec![vec![]; sizes.len()];
+    for _round in 0..3 {
+        for (s, store) in stores.iter().enumerate() {
+            let phase = Duration::from_secs(3);
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..64)
+                .map(|t| {
+                    let (store, keys) = (std::sync::Arc::clone(store), keys.clone());
+                    tokio::spawn(async move {
+                        let mut n = 0usize;
+                        while start.elapsed() < phase {
+                            store.get(&keys[(t * 31 + n) % keys.len()]).await.unwrap();
+                            n += 1;
+                        }
+                        n
+                    })
+                })
+                .collect();
+            let mut total = 0;
+            for task in tasks {
+                total += task.await.unwrap();
+            }
+            results[s].push((total as f64 / start.elapsed().as_secs_f64()).round());
+        }
+    }
+    for (size, r) in sizes.iter().zip(results) {
+        eprintln!("pool_size={size}: get_hit_c64 {r:?}");
+    }
 }

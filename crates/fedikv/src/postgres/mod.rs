@@ -83,7 +83,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use deadpool_postgres::{Client, Manager, Pool, Runtime};
+use deadpool_postgres::{Client, Manager, Pool, QueueMode, Runtime};
 use futures::TryStreamExt;
 use serde_json::Value;
 use tokio_postgres::Row;
@@ -167,8 +167,11 @@ impl PostgresKvStore {
         TableName::parse(&parsed.options.table)?;
         let endpoint = config::endpoint(&parsed.driver);
         let manager = Manager::new(parsed.driver, parsed.tls.connector()?);
+        // LIFO: sequential work keeps using the same warm connection (and
+        // server process) instead of cycling through every idle one.
         let pool = Pool::builder(manager)
             .max_size(parsed.options.pool_size)
+            .queue_mode(QueueMode::Lifo)
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| KvError::backend(BACKEND, e.to_string()))?;
