@@ -739,3 +739,28 @@ async fn oversized_keys_are_refused_before_any_round_trip() {
         .unwrap();
     assert_eq!(t.store.get(&fits).await.unwrap(), Some(Value::Null));
 }
+
+/// V4 in a listing: many 1 MiB values come back through several `MGET`
+/// round trips, each within the default reply timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_many_one_mib_values() {
+    let Some(url) = server_url() else { return };
+    let t = TestPrefix::new(&url).await;
+    let big = json!("x".repeat(1024 * 1024));
+    for i in 0..150 {
+        t.store
+            .set(&key(&["big", &i.to_string()]), &big, SetOptions::default())
+            .await
+            .unwrap();
+    }
+    let started = Instant::now();
+    let entries: Vec<_> = t
+        .store
+        .list(Some(&key(&["big"])))
+        .try_collect()
+        .await
+        .unwrap();
+    eprintln!("listed 150 MiB in {:?}", started.elapsed());
+    assert_eq!(entries.len(), 150);
+    assert!(entries.iter().all(|e| e.value == big));
+}

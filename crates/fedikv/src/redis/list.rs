@@ -2,7 +2,7 @@
 //! trip per page.
 //!
 //! Each round trip is one pipeline: `MGET` of the keys the previous `SCAN`
-//! found (at most [`PAGE_SIZE`] of them) and, once those are all fetched,
+//! found (at most [`MGET_BATCH`] of them) and, once those are all fetched,
 //! the next `SCAN` (the first also fetches the key equal to the prefix). Keys
 //! whose entry vanished or expired in between, and keys holding another
 //! Redis type, come back as nil and are skipped.
@@ -21,7 +21,7 @@ use redis::{FromRedisValue, Pipeline, Value as Reply};
 
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
-use crate::paging::{PAGE_SIZE, paged};
+use crate::paging::paged;
 use crate::store::{KvEntry, KvStream};
 
 use super::codec::KeyCodec;
@@ -34,6 +34,11 @@ use super::parse_value;
 /// the server's per-key work for every key of the database (Redis 7.0
 /// allocates each scanned key before matching it), not the round trips.
 pub(crate) const SCAN_COUNT: usize = 1000;
+
+/// Most values fetched per round trip (a page of the stream). Smaller than
+/// the other backends' pages (`PAGE_SIZE`) so that a reply stays near 100 MiB
+/// even with 1 MiB values (V4), well within the reply timeout.
+pub(crate) const MGET_BATCH: usize = 100;
 
 /// Where a listing is.
 struct Cursor {
@@ -89,7 +94,7 @@ pub(crate) fn list(
 impl Lister {
     async fn page(&self, mut cursor: Cursor) -> KvResult<(Vec<KvEntry>, Option<Cursor>)> {
         let batch: Vec<(Vec<u8>, KvKey)> = {
-            let n = cursor.pending.len().min(PAGE_SIZE);
+            let n = cursor.pending.len().min(MGET_BATCH);
             cursor.pending.drain(..n).collect()
         };
         let scan = cursor.scan.filter(|_| cursor.pending.is_empty());
