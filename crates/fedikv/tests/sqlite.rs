@@ -748,3 +748,24 @@ async fn dropping_the_store_closes_its_connections() {
     }
     panic!("the WAL file is still there 5 s after the store was dropped");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_stays_bounded_under_continuous_writes() {
+    let (_dir, path) = temp_db();
+    let store = open(&path).await;
+    let wal = path.with_extension("sqlite3-wal");
+    let value = json!("x".repeat(16 * 1024));
+    let mut largest = 0;
+    // 160 MiB of values, written back to back.
+    for i in 0..10_000 {
+        store
+            .set(&key(["wal", &i.to_string()]), &value, SetOptions::default())
+            .await
+            .unwrap();
+        if i % 500 == 0 {
+            largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+        }
+    }
+    assert!(largest <= 96 << 20, "the WAL grew to {} MiB", largest >> 20);
+    assert_eq!(count(&raw(&path), "fedify_kv"), 10_000);
+}

@@ -30,9 +30,14 @@
 //! every write still succeeds or fails on its own, and a success is durable
 //! as far as `synchronous=NORMAL` goes. Other processes (Fedify) may use the
 //! same file: they wait for each other through SQLite's locks, up to
-//! [`SqliteOptions::busy_timeout`]. Dropping the last handle (and the last
-//! stream of [`KvStore::list`]) lets the threads finish the queued work and
-//! close their connections.
+//! [`SqliteOptions::busy_timeout`]. A checkpointer thread copies the WAL
+//! into the database file in the background, so writes do not wait for
+//! checkpoints and their `fsync`s (the WAL stays bounded, see
+//! `checkpoint.rs`). Dropping the last handle (and the last stream of
+//! [`KvStore::list`]) lets the threads finish the queued work and close
+//! their connections, the writer last, which folds the WAL into the file.
+//! A thread that dies makes the operations it should serve fail with
+//! [`KvError::Backend`]; none waits forever.
 //!
 //! # Operations
 //!
@@ -41,7 +46,7 @@
 //! - `cas`: read, deep comparison ([`json_opt_eq`](crate::json_opt_eq)) and
 //!   write inside the writer's `BEGIN IMMEDIATE` transaction, so atomic
 //!   against this process and every other one. An expired row is absent.
-//! - `list`: keyset pages of [`PAGE_SIZE`] rows over one range of the primary
+//! - `list`: keyset pages of 500 rows over one range of the primary
 //!   key index, never `LIKE`: for prefix `P`, the keys whose text lies in
 //!   `(JSON(P) minus "]", JSON(P)]`, keeping only `JSON(P)` itself and the
 //!   children range (`["P",` ≤ key < `["P"-`). The order is the key's JSON
@@ -49,7 +54,8 @@
 //!   not component order: `["a","b","c"]` comes before `["a","b"]`, and
 //!   children come before the prefix key itself. Pages are separate reads,
 //!   so a listing is not a snapshot: entries written meanwhile may or may
-//!   not appear, none appears twice.
+//!   not appear, none appears twice. The next page is read while the caller
+//!   consumes one; at most two are held.
 //! - The table is created at open ([`SqliteOptions::initialize`]), and again
 //!   by any operation that finds it missing (after
 //!   [`drop_table`](SqliteKvStore::drop_table), even by another process).
