@@ -38,13 +38,20 @@
 //!   order or number spelling compare equal (see `cas.rs`). Atomic; never
 //!   resent after a dropped connection, since it may have run.
 //! - `list`: `SCAN MATCH` with the prefix glob-escaped, values fetched with
-//!   `MGET` per page, one round trip per page; unordered; see `list.rs`. It
-//!   walks the whole keyspace of the database (as Fedify's does), so its cost
-//!   grows with the number of keys in the database, not only the matches.
+//!   `MGET`, one round trip per page; unordered (`SCAN` order); see
+//!   `list.rs`. Keys under the prefix that this layout cannot have written,
+//!   and keys of other Redis types, are skipped; a value that is not JSON
+//!   ends the stream with [`KvError::Corrupt`]. Like Fedify's, it walks the
+//!   whole keyspace of the database, so its cost grows with the number of
+//!   keys in the database, not only with the matches: on Redis 7.0 the
+//!   server spends about 0.5 µs per key of the database on `SCAN` (it copies
+//!   every key before matching; Redis 7.2 matches first, redis/redis#12209).
+//!   Keep fedikv's keys in a database of their own when listing matters.
 //! - `sweep`: returns 0, Redis expires keys itself.
 //!
-//! Redis Cluster is not supported yet (`SCAN` would have to visit every
-//! primary).
+//! The `fedikv-conformance` suite runs against this store
+//! (`crates/fedikv-conformance/tests/redis.rs`). Redis Cluster is not
+//! supported yet (`SCAN` would have to visit every primary).
 
 mod cas;
 mod codec;
