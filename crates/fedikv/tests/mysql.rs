@@ -497,6 +497,7 @@ async fn fedify_03_rejects_invalid_table_names() {
         .await
         .unwrap();
     store.drop_table().await.unwrap();
+    drop(store);
     pool.disconnect().await.unwrap();
 }
 
@@ -1166,6 +1167,8 @@ async fn key_size_limit_is_checked_before_any_round_trip() {
     let offline = MysqlKvStore::from_pool(t.pool.clone(), MysqlOptions::default().table(&t.table))
         .await
         .unwrap();
+    t.store.release_connections();
+    offline.release_connections();
     t.pool.clone().disconnect().await.unwrap();
     assert!(matches!(
         offline
@@ -1334,6 +1337,7 @@ async fn debug_never_shows_the_password() {
     let dyn_store = fedikv::open(&with_password).await.unwrap();
     assert!(!format!("{dyn_store:?}").contains("hunter2"));
     assert_eq!(dyn_store.backend(), "mysql");
+    store.release_connections();
     store.pool().clone().disconnect().await.unwrap();
     conn.query_drop(format!("DROP USER '{user}'@'%', '{user}'@'localhost'"))
         .await

@@ -69,14 +69,28 @@ impl Inner {
         ttl: Option<Duration>,
     ) -> KvResult<bool> {
         let mut conn = self.conn().await?;
+        let swapped = self.cas_on(&mut conn, key, expected, new, ttl).await?;
+        conn.done();
+        Ok(swapped)
+    }
+
+    /// [`cas`](Self::cas) on one connection.
+    async fn cas_on(
+        &self,
+        conn: &mut Conn,
+        key: &str,
+        expected: Option<&Value>,
+        new: Option<&str>,
+        ttl: Option<Duration>,
+    ) -> KvResult<bool> {
         let fast = match expected {
-            None if new.is_some() => self.insert(&mut conn, key, new, ttl).await?,
+            None if new.is_some() => self.insert(conn, key, new, ttl).await?,
             None => Outcome::Changed,
             Some(value) => {
                 let guard = serde_json::to_string(value)?.into_bytes();
                 // No stored value is longer; skip sending an oversized guard.
                 if guard.len() <= self.max_value_len() {
-                    self.write_live(&mut conn, key, guard, new, ttl).await?
+                    self.write_live(conn, key, guard, new, ttl).await?
                 } else {
                     Outcome::Changed
                 }
@@ -86,7 +100,7 @@ impl Inner {
             return Ok(true);
         }
         for _ in 0..UPDATE_MAX_ATTEMPTS {
-            let row = self.read_row(&mut conn, key).await?;
+            let row = self.read_row(conn, key).await?;
             let current = match &row {
                 Row::Live { value, .. } => Some(value),
                 Row::Absent | Row::Expired => None,
@@ -97,20 +111,14 @@ impl Inner {
             let outcome = match (row, new) {
                 // Absent before and after: nothing to write.
                 (Row::Absent | Row::Expired, None) => Outcome::Swapped,
-                (Row::Absent, Some(_)) => self.insert(&mut conn, key, new, ttl).await?,
+                (Row::Absent, Some(_)) => self.insert(conn, key, new, ttl).await?,
                 (Row::Expired, Some(value)) => {
                     let mut params = value_params(value, ttl);
                     params.push(key.into());
-                    self.guarded(
-                        &mut conn,
-                        self.sql.replace_expired.pick(ttl.is_some()),
-                        params,
-                    )
-                    .await?
+                    self.guarded(conn, self.sql.replace_expired.pick(ttl.is_some()), params)
+                        .await?
                 }
-                (Row::Live { text, .. }, _) => {
-                    self.write_live(&mut conn, key, text, new, ttl).await?
-                }
+                (Row::Live { text, .. }, _) => self.write_live(conn, key, text, new, ttl).await?,
             };
             if let Outcome::Swapped = outcome {
                 return Ok(true);

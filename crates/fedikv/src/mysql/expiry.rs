@@ -33,6 +33,7 @@ impl Inner {
                 .map_err(map)?;
             total += removed;
             if removed < batch {
+                conn.done();
                 return Ok(total);
             }
         }

@@ -107,6 +107,7 @@ impl Inner {
             None => conn.exec(self.sql.list_all.as_str(), (after,)).await,
         }
         .map_err(map)?;
+        conn.done();
         // The query asks for one row more than a page: if it came, another
         // page follows (and starts after this page's last key).
         let last = if rows.len() > PAGE_SIZE {

@@ -62,6 +62,7 @@
 //! semantically).
 
 mod cas;
+mod conns;
 mod error;
 mod expiry;
 mod list;
@@ -90,6 +91,7 @@ pub use mysql_async;
 pub use options::{DEFAULT_POOL_SIZE, MysqlOptions};
 pub use sql::{DEFAULT_TABLE, MAX_TABLE_NAME_LEN};
 
+use conns::Conns;
 use error::{BACKEND, map};
 use ops::key_text;
 use schema::ServerInfo;
@@ -107,7 +109,8 @@ pub struct MysqlKvStore {
 }
 
 pub(crate) struct Inner {
-    pool: Pool,
+    /// The pool, behind the connections kept between operations.
+    conns: Conns,
     table: String,
     sql: Statements,
     info: ServerInfo,
@@ -168,6 +171,7 @@ impl MysqlKvStore {
         }
         let info = ServerInfo::query(&mut conn).await?;
         let endpoint = endpoint(&conn);
+        let pool_max = conn.opts().pool_opts().constraints().max();
         let sql = Statements::new(
             &options.table,
             info.dialect,
@@ -176,7 +180,7 @@ impl MysqlKvStore {
             options.sweep.batch_size,
         );
         let inner = Inner {
-            pool,
+            conns: Conns::new(pool, pool_max),
             table: options.table,
             sql,
             info,
@@ -189,9 +193,21 @@ impl MysqlKvStore {
         inner
             .initialized
             .store(true, std::sync::atomic::Ordering::Release);
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        drop(conn);
+        let inner = Arc::new(inner);
+        // Kept connections idle too long go back to the pool, also when the
+        // store is not used; the task ends with the store.
+        let weak = Arc::downgrade(&inner);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(conns::MAX_IDLE).await;
+                match weak.upgrade() {
+                    Some(inner) => inner.conns.release_stale(),
+                    None => return,
+                }
+            }
+        });
+        Ok(Self { inner })
     }
 
     /// Creates the table and its index unless they exist (idempotent, safe
@@ -213,8 +229,19 @@ impl MysqlKvStore {
     }
 
     /// The connection pool, for running other statements on the same server.
+    ///
+    /// The store keeps up to 4 connections (never all of the pool's) idle
+    /// between its operations and returns them within about a second of
+    /// disuse; call [`release_connections`](Self::release_connections) first
+    /// to hand them back at once, e.g. before `Pool::disconnect`.
     pub fn pool(&self) -> &Pool {
-        &self.inner.pool
+        self.inner.conns.pool()
+    }
+
+    /// Returns the connections the store keeps between operations to the
+    /// pool now.
+    pub fn release_connections(&self) {
+        self.inner.conns.release_all();
     }
 }
 

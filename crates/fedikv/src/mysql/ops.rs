@@ -11,6 +11,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params};
 use serde_json::Value;
 
+use super::conns::Lease;
 use super::error::{BACKEND, DEADLOCK, NO_SUCH_TABLE, map, server_code};
 use super::{Inner, MAX_KEY_CHARS, expiry};
 use crate::error::{KvError, KvResult};
@@ -97,10 +98,12 @@ fn is_missing_table(error: &KvError) -> bool {
 }
 
 impl Inner {
-    /// A pooled connection, with the table created first if needed.
-    pub(crate) async fn conn(&self) -> KvResult<Conn> {
+    /// A connection (kept from an earlier operation or from the pool), with
+    /// the table created first if needed. Call [`Lease::done`] when the
+    /// operation completed, so the next one can reuse it.
+    pub(crate) async fn conn(&self) -> KvResult<Lease<'_>> {
         self.ensure_schema().await?;
-        self.pool.get_conn().await.map_err(map)
+        self.conns.get().await.map_err(map)
     }
 
     /// Runs `op`; if it failed because the table is gone (dropped by another
@@ -147,6 +150,7 @@ impl Inner {
             .exec_first(self.sql.get.as_str(), (key,))
             .await
             .map_err(map)?;
+        conn.done();
         row.map(|bytes| decode_value(key, &bytes)).transpose()
     }
 
@@ -158,6 +162,7 @@ impl Inner {
         exec_write(&mut conn, self.sql.set.pick(ttl.is_some()), params)
             .await
             .map_err(map)?;
+        conn.done();
         Ok(())
     }
 
@@ -167,6 +172,7 @@ impl Inner {
         exec_write(&mut conn, &self.sql.delete, vec![key.into()])
             .await
             .map_err(map)?;
+        conn.done();
         Ok(())
     }
 

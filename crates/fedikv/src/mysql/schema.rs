@@ -66,7 +66,7 @@ impl Inner {
         if !force && self.initialized.load(Ordering::Acquire) {
             return Ok(());
         }
-        let mut conn = self.pool.get_conn().await.map_err(map)?;
+        let mut conn = self.conns.pool().get_conn().await.map_err(map)?;
         self.create_schema(&mut conn).await?;
         self.initialized.store(true, Ordering::Release);
         Ok(())
@@ -75,7 +75,7 @@ impl Inner {
     /// Drops the table; the next use creates it again.
     pub(crate) async fn drop_schema(&self) -> KvResult<()> {
         let _guard = self.schema_lock.lock().await;
-        let mut conn = self.pool.get_conn().await.map_err(map)?;
+        let mut conn = self.conns.pool().get_conn().await.map_err(map)?;
         conn.query_drop(self.sql.drop_table.as_str())
             .await
             .map_err(map)?;

@@ -143,6 +143,7 @@ impl TestTable {
 
     pub async fn cleanup(mut self) {
         self.store.drop_table().await.expect("drop table");
+        self.store.release_connections();
         self.pool.clone().disconnect().await.expect("disconnect");
         self.cleaned = true;
     }
