@@ -10,7 +10,8 @@
 //! Safety rules:
 //! - only a connection whose operation completed is kept ([`Lease::done`]); one
 //!   dropped by a failed or cancelled operation goes back to the pool, which
-//!   cleans it up or discards it;
+//!   cleans it up or discards it, and so do all kept ones (after a server
+//!   restart they are all broken; the pool checks them);
 //! - while any task waits for the pool, connections go back to the pool, so
 //!   waiters are never starved; at most `pool max - 1` are kept, so the pool
 //!   always has one for others;
@@ -146,6 +147,18 @@ impl Lease<'_> {
     pub(crate) fn done(mut self) {
         if let Some(conn) = self.conn.take() {
             self.conns.put(conn);
+        }
+    }
+}
+
+impl Drop for Lease<'_> {
+    /// A lease dropped before [`done`](Lease::done) belongs to a failed or
+    /// cancelled operation: its connection goes back to the pool, and so do
+    /// the kept ones, which the pool checks before reuse (after a server
+    /// restart, they are all broken).
+    fn drop(&mut self) {
+        if self.conn.take().is_some() {
+            self.conns.release_all();
         }
     }
 }
