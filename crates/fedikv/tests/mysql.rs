@@ -1391,3 +1391,76 @@ async fn enormous_ttls_are_capped_not_errors() {
     );
     t.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kept_connections_survive_cancellation_and_never_starve_the_pool() {
+    let Some(url) = server_url() else { return };
+    let table = unique_table();
+    let store = MysqlKvStore::open_url(&format!("{url}?table={table}&pool_size=2"))
+        .await
+        .unwrap();
+    let pool = store.pool().clone();
+    let t = TestTable::adopt(&url, store, table, pool);
+    t.insert_raw(
+        (0..700)
+            .map(|i| (format!(r#"["c","{i:04}"]"#), format!(r#"{{"i":{i}}}"#)))
+            .collect(),
+        "NULL",
+    )
+    .await;
+    // Operations cancelled at every stage leave no half-read result behind.
+    let (prefix, k7, k8, v8) = (
+        key(&["c"]),
+        key(&["c", "0007"]),
+        key(&["c", "0008"]),
+        json!({"i": 8}),
+    );
+    for i in 0..60u64 {
+        let budget = Duration::from_micros(i * 25);
+        let _ = tokio::time::timeout(budget, t.store.get(&k7)).await;
+        let _ = tokio::time::timeout(budget, list_keys(&t.store, Some(&prefix))).await;
+        let cas = t
+            .store
+            .cas(&k8, Some(&v8), Some(&v8), SetOptions::default());
+        let _ = tokio::time::timeout(budget, cas).await;
+    }
+    assert_eq!(
+        t.store.get(&key(&["c", "0007"])).await.unwrap(),
+        Some(json!({"i": 7}))
+    );
+    assert_eq!(list_keys(&t.store, Some(&key(&["c"]))).await.len(), 700);
+
+    // With a pool of 2, the store keeps at most 1: the other is free.
+    let mut other = tokio::time::timeout(Duration::from_secs(5), t.pool.get_conn())
+        .await
+        .expect("the store starves the pool")
+        .unwrap();
+    let one: Option<u8> = other.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1));
+    // Many concurrent operations on 2 connections all finish.
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = t.store.clone();
+            tokio::spawn(async move {
+                for j in 0..20 {
+                    let k = key(&["c", &format!("{:04}", (i * 20 + j) % 700)]);
+                    assert!(store.get(&k).await.unwrap().is_some());
+                }
+            })
+        })
+        .collect();
+    tokio::time::timeout(Duration::from_secs(30), futures::future::join_all(tasks))
+        .await
+        .expect("concurrent operations stalled")
+        .into_iter()
+        .for_each(|r| r.unwrap());
+    drop(other);
+    // Kept connections go back to the pool on their own within about a second.
+    t.store.get(&key(&["c", "0001"])).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), t.pool.clone().disconnect())
+        .await
+        .expect("kept connections were not returned")
+        .unwrap();
+    // The store works again on a new pool after the table check.
+    drop(t);
+}
