@@ -722,6 +722,23 @@ async fn large_values_round_trip() {
             .await
             .unwrap()
     );
+    // Listing large values: pages end at about 8 MiB of text, not 500 rows.
+    let mib = json!("y".repeat(1 << 20));
+    for i in 0..20 {
+        let k = key(["big", &format!("{i:02}")]);
+        store.set(&k, &mib, SetOptions::default()).await.unwrap();
+    }
+    let listed: Vec<KvKey> = store
+        .list(Some(&key(["big"])))
+        .map_ok(|e| {
+            assert_eq!(e.value, mib);
+            e.key
+        })
+        .try_collect()
+        .await
+        .unwrap();
+    let expected: Vec<KvKey> = (0..20).map(|i| key(["big", &format!("{i:02}")])).collect();
+    assert_eq!(listed, expected);
 }
 
 #[tokio::test]

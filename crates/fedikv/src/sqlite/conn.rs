@@ -237,23 +237,27 @@ impl Db {
         }
     }
 
-    /// One page of live rows in key text order, at most `query.limit`.
+    /// One page of live rows in key text order, until it is
+    /// [full](RawPage::is_full).
     pub(crate) fn page(&self, query: &PageQuery) -> Result<RawPage, Failure> {
         let now = now_ms();
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
         let mut page = RawPage::default();
-        let mut push = |row: &rusqlite::Row<'_>| -> Result<(), Failure> {
+        // Whether the page is full after this row.
+        let mut push = |row: &rusqlite::Row<'_>| -> Result<bool, Failure> {
             let key_ref = row.get_ref(0)?;
             let key = text(&format!("<{}>", key_ref.data_type()), key_ref)?;
             page.push(key, text(key, row.get_ref(1)?)?);
-            Ok(())
+            Ok(page.is_full(query.limit))
         };
         match &query.range {
             None => {
                 let mut stmt = self.conn.prepare_cached(&self.sql.list_all)?;
                 let mut rows = stmt.query((&query.after, now, limit))?;
                 while let Some(row) = rows.next()? {
-                    push(row)?;
+                    if push(row)? {
+                        break;
+                    }
                 }
             }
             Some(range) => {
@@ -267,7 +271,9 @@ impl Db {
                     limit,
                 ))?;
                 while let Some(row) = rows.next()? {
-                    push(row)?;
+                    if push(row)? {
+                        break;
+                    }
                 }
             }
         }

@@ -24,7 +24,7 @@ enum Cursor {
 }
 
 /// The live entries under `prefix` (or all), in key text order, in pages of
-/// [`PAGE_SIZE`]. As soon as a full page arrives the next one is requested,
+/// [`PAGE_SIZE`] entries or about 8 MiB. As soon as a full page arrives the next one is requested,
 /// so a connection thread reads it while this one decodes; at most two pages
 /// are held at a time.
 pub(super) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
@@ -54,7 +54,7 @@ async fn fetch(inner: Arc<Inner>, cursor: Cursor) -> KvResult<(Vec<KvEntry>, Opt
         },
     };
     let next = match page.last_key() {
-        Some(last) if page.len() == query.limit => {
+        Some(last) if page.is_full(query.limit) => {
             let query = PageQuery {
                 after: last.to_owned(),
                 ..query

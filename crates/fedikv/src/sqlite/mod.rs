@@ -37,7 +37,8 @@
 //! [`KvStore::list`]) lets the threads finish the queued work and close
 //! their connections, the writer last, which folds the WAL into the file.
 //! A thread that dies makes the operations it should serve fail with
-//! [`KvError::Backend`]; none waits forever.
+//! [`KvError::Backend`]; none waits forever. A write whose caller stops
+//! waiting for it (its future dropped) is still applied once queued.
 //!
 //! # Operations
 //!

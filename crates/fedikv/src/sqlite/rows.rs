@@ -11,6 +11,11 @@ use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::store::KvEntry;
 
+/// Text a page holds at most (plus its last row), so that listing large
+/// values stays within bounded memory: with the next page read ahead, about
+/// twice this.
+const MAX_PAGE_BYTES: usize = 8 << 20;
+
 /// One page of `(key text, value text)` rows in one string.
 #[derive(Debug, Default)]
 pub(crate) struct RawPage {
@@ -29,9 +34,10 @@ impl RawPage {
         self.ends.push((key_end, self.text.len()));
     }
 
-    /// Number of rows.
-    pub(crate) fn len(&self) -> usize {
-        self.ends.len()
+    /// Whether the page holds `limit` rows or [`MAX_PAGE_BYTES`] of text:
+    /// then more rows may follow it.
+    pub(crate) fn is_full(&self, limit: usize) -> bool {
+        self.ends.len() >= limit || self.text.len() >= MAX_PAGE_BYTES
     }
 
     /// The key text of the last row.
@@ -92,14 +98,15 @@ mod tests {
         page.push(r#"["a"]"#, r#"{"x":1}"#);
         assert_eq!(page.last_key(), Some(r#"["a"]"#));
         page.push(r#"["a","é\n"]"#, "null");
-        assert_eq!(page.len(), 2);
+        assert!(page.is_full(2) && !page.is_full(3));
         assert_eq!(page.last_key(), Some(r#"["a","é\n"]"#));
         let entries = page.decode().unwrap();
         assert_eq!(entries[0].key, KvKey::new(["a"]).unwrap());
         assert_eq!(entries[0].value, json!({"x": 1}));
         assert_eq!(entries[1].key, KvKey::new(["a", "é\n"]).unwrap());
         assert_eq!(entries[1].value, Value::Null);
-        page.push("[1]", "2");
+        page.push("[1]", &"7".repeat(MAX_PAGE_BYTES));
+        assert!(page.is_full(1000));
         assert!(matches!(page.decode(), Err(KvError::Corrupt { key, .. }) if key == "[1]"));
     }
 }
