@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fedikv::{KvError, KvKey, KvStore, PostgresKvStore, SetOptions};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 use postgres_support::{Cleanup, fresh_store, raw, server_url, unique_name, with_options};
@@ -1001,4 +1001,47 @@ async fn tls_modes_against_the_test_server() {
         }
     }
     open("sslmode=disable").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn foreign_rows_no_key_can_address_are_typed_errors_in_list() {
+    let Some(url) = server_url() else { return };
+    let (store, table, _cleanup) = fresh_store(&url, "").await;
+    let client = raw(&url).await;
+    store
+        .set(&key(&["ok", "1"]), &json!(1), SetOptions::default())
+        .await
+        .unwrap();
+    client
+        .batch_execute(&format!(
+            "INSERT INTO \"{table}\" (key, value) VALUES (ARRAY['ok', NULL], '2'), ('{{}}', '3')"
+        ))
+        .await
+        .unwrap();
+    // Such rows are outside every prefix's range (a NULL element sorts
+    // last, the empty array first), so only a full list meets them.
+    assert_eq!(
+        keys_listed(&store, Some(&key(&["ok"]))).await,
+        vec![vec!["ok", "1"]]
+    );
+    match store.list(None).collect::<Vec<_>>().await.as_slice() {
+        [Err(KvError::Corrupt { reason, .. })] => {
+            assert!(reason.contains("component"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    client
+        .batch_execute(&format!("DELETE FROM \"{table}\" WHERE key = '{{}}'"))
+        .await
+        .unwrap();
+    // Entries before a broken row are still listed; the error comes next.
+    match store.list(None).collect::<Vec<_>>().await.as_slice() {
+        [Ok(first), Err(KvError::Corrupt { key, reason })] => {
+            assert_eq!(first.key, self::key(&["ok", "1"]));
+            assert!(key.contains("None"), "{key}");
+            assert!(reason.contains("array of strings"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.get(&key(&["ok", "1"])).await.unwrap(), Some(json!(1)));
 }

@@ -143,6 +143,65 @@ async fn list_cost() {
         }
     })
     .await;
+    timed("driver: rows fetched, keys and jsonb decoded", 50, || async {
+        let rows = client.query(&fetch, &[&p, &upper]).await.unwrap();
+        for row in rows {
+            let _: Vec<Option<String>> = row.get(0);
+            let _: Value = row.get(1);
+        }
+    })
+    .await;
+    timed("driver: rows streamed, keys and jsonb decoded", 50, || async {
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&p, &upper];
+        let rows = client.query_raw(&fetch, params).await.unwrap();
+        let mut rows = std::pin::pin!(rows);
+        while let Some(row) = rows.try_next().await.unwrap() {
+            let _: Vec<Option<String>> = row.get(0);
+            let _: Value = row.get(1);
+        }
+    })
+    .await;
+    let first_page = client
+        .prepare(&format!("SELECT key, value {range} ORDER BY key LIMIT 500"))
+        .await
+        .unwrap();
+    let next_page = client
+        .prepare(&format!(
+            "SELECT key, value FROM \"{table}\" WHERE key > $1 AND key < $2 \
+             AND (ttl IS NULL OR created + ttl > CURRENT_TIMESTAMP) ORDER BY key LIMIT 500"
+        ))
+        .await
+        .unwrap();
+    timed("driver: pages of 500 streamed, decoded", 50, || async {
+        let mut last: Option<Vec<String>> = None;
+        let mut total = 0;
+        loop {
+            let rows = match &last {
+                None => {
+                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&p, &upper];
+                    client.query_raw(&first_page, params).await.unwrap()
+                }
+                Some(after) => {
+                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [after, &upper];
+                    client.query_raw(&next_page, params).await.unwrap()
+                }
+            };
+            let mut rows = std::pin::pin!(rows);
+            let mut n = 0;
+            while let Some(row) = rows.try_next().await.unwrap() {
+                let key: Vec<Option<String>> = row.get(0);
+                let _: Value = row.get(1);
+                last = Some(key.into_iter().map(Option::unwrap).collect());
+                n += 1;
+            }
+            total += n;
+            if n < 500 {
+                break;
+            }
+        }
+        assert_eq!(total, 1000);
+    })
+    .await;
     timed("store: list", 50, || async {
         let n = store
             .list(Some(&prefix))

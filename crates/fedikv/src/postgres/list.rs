@@ -28,6 +28,9 @@ enum Cursor {
     Start,
     /// After this key.
     After(Vec<String>),
+    /// Nowhere: the previous page ended at a row that cannot be decoded;
+    /// this error comes next, after the entries before it.
+    Failed(KvError),
 }
 
 /// The prefix and its exclusive upper bound.
@@ -63,9 +66,11 @@ fn statement<'a>(
     cursor: &'a Cursor,
 ) -> (&'a str, Vec<&'a (dyn ToSql + Sync)>) {
     match (range, cursor) {
-        (None, Cursor::Start) => (&sql.list_all_first, vec![]),
+        (None, Cursor::Start | Cursor::Failed(_)) => (&sql.list_all_first, vec![]),
         (None, Cursor::After(last)) => (&sql.list_all_after, vec![last]),
-        (Some(r), Cursor::Start) => (&sql.list_prefix_first, vec![&r.prefix, &r.upper]),
+        (Some(r), Cursor::Start | Cursor::Failed(_)) => {
+            (&sql.list_prefix_first, vec![&r.prefix, &r.upper])
+        }
         (Some(r), Cursor::After(last)) => (&sql.list_prefix_after, vec![last, &r.upper]),
     }
 }
@@ -75,9 +80,19 @@ async fn page(
     range: Option<&Range>,
     cursor: Cursor,
 ) -> KvResult<(Vec<KvEntry>, Option<Cursor>)> {
+    if let Cursor::Failed(e) = cursor {
+        return Err(e);
+    }
     let (sql, params) = statement(&inner.sql, range, &cursor);
-    let entries = inner.query_map(sql, &params, entry).await?;
-    let full = entries.len() >= PAGE_SIZE;
+    let decoded = inner.query_map(sql, &params, entry).await?;
+    let full = decoded.len() >= PAGE_SIZE;
+    let mut entries = Vec::with_capacity(decoded.len());
+    for result in decoded {
+        match result {
+            Ok(entry) => entries.push(entry),
+            Err(e) => return Ok((entries, Some(Cursor::Failed(e)))),
+        }
+    }
     let next = match entries.last() {
         Some(last) if full => Some(Cursor::After(last.key.components().to_vec())),
         _ => None,
@@ -101,22 +116,24 @@ pub(crate) async fn explain(
 
 /// Decodes a `(key, value)` row.
 fn entry(row: &Row) -> KvResult<KvEntry> {
-    let components: Vec<Option<String>> = row.try_get(0).map_err(|e| KvError::Corrupt {
-        key: "(unreadable key)".to_owned(),
-        reason: format!("the key is not a text[]: {e}"),
-    })?;
-    let corrupt_key = |reason: String| KvError::Corrupt {
-        key: format!("{components:?}"),
-        reason,
-    };
-    let key = components
-        .iter()
-        .cloned()
-        .collect::<Option<Vec<String>>>()
-        .ok_or_else(|| corrupt_key("the key has a NULL element".to_owned()))
-        .and_then(|parts| KvKey::new(parts).map_err(|e| corrupt_key(e.to_string())))?;
+    let key = match row.try_get::<_, Vec<String>>(0) {
+        Ok(parts) => KvKey::new(parts).map_err(|e| corrupt_key(row, e.to_string())),
+        // Only a key with a NULL element (or not a text[]) gets here.
+        Err(e) => Err(corrupt_key(
+            row,
+            format!("the key is not an array of strings: {e}"),
+        )),
+    }?;
     let value = decode_value(row, 1, &key)?;
     Ok(KvEntry { key, value })
+}
+
+/// The error for a row whose key cannot be a [`KvKey`].
+fn corrupt_key(row: &Row, reason: String) -> KvError {
+    let key = row
+        .try_get::<_, Vec<Option<String>>>(0)
+        .map_or_else(|_| "(unreadable key)".to_owned(), |k| format!("{k:?}"));
+    KvError::Corrupt { key, reason }
 }
 
 /// Reads a `jsonb` column.

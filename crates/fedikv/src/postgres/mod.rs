@@ -320,7 +320,7 @@ impl Inner {
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
-        mut f: impl FnMut(&Row) -> KvResult<T>,
+        mut f: impl FnMut(&Row) -> T,
     ) -> KvResult<Vec<T>> {
         let client = self.client().await?;
         let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
@@ -331,7 +331,7 @@ impl Inner {
         let mut rows = std::pin::pin!(rows);
         let mut mapped = Vec::new();
         while let Some(row) = rows.try_next().await.map_err(|e| self.fail(e))? {
-            mapped.push(f(&row)?);
+            mapped.push(f(&row));
         }
         Ok(mapped)
     }
