@@ -180,7 +180,7 @@ async fn survives_a_server_restart_without_losing_acknowledged_writes() {
     let errors = errors.lock().await.clone();
     let acked = acked.lock().await.clone();
     eprintln!(
-        "acked {} writes ({before_stop} before the stop, {} while down), {} typed errors \
+        "acked {} writes ({before_stop} before the stop, {} during the stop), {} typed errors \
          ({errors_while_down} by the end of the outage), recovered {recovery:?} after the start command",
         acked.len(),
         acked_while_down - before_stop,
