@@ -1045,3 +1045,44 @@ async fn foreign_rows_no_key_can_address_are_typed_errors_in_list() {
     }
     assert_eq!(store.get(&key(&["ok", "1"])).await.unwrap(), Some(json!(1)));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn from_an_existing_deadpool_pool() {
+    let Some(url) = server_url() else { return };
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
+    let pool = deadpool_postgres::Pool::builder(manager)
+        .max_size(2)
+        .build()
+        .unwrap();
+    let table = unique_name("fedikv_test_pool");
+    let _cleanup = Cleanup::table(&url, &format!("\"{table}\""));
+    let options = fedikv::postgres::PostgresOptions::default()
+        .table(&table)
+        .sweep(fedikv::SweepPolicy::disabled());
+    let store = PostgresKvStore::from_pool(pool.clone(), options.clone())
+        .await
+        .unwrap();
+    let k = key(&["pooled"]);
+    store
+        .set(&k, &json!(true), SetOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.get(&k).await.unwrap(), Some(json!(true)));
+    assert_eq!(store.table(), table);
+    assert!(format!("{store:?}").contains("caller's pool"));
+    // The caller keeps using the pool for its own statements.
+    let n: i64 = pool
+        .get()
+        .await
+        .unwrap()
+        .query_one(&format!("SELECT count(*) FROM \"{table}\""), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    assert!(matches!(
+        PostgresKvStore::from_pool(pool, options.table("bad;name")).await,
+        Err(KvError::InvalidName { .. })
+    ));
+}

@@ -313,7 +313,7 @@ async fn million_rows() {
                    jsonb_build_object('id', 'https://example.com/fill/' || i, 'pad', repeat('x', 980)), \
                    CASE WHEN i % 2 = 0 THEN now() - interval '1 minute' ELSE now() END, \
                    CASE WHEN i % 2 = 0 THEN interval '1 millisecond' ELSE interval '1 hour' END \
-                 FROM generate_series(1, $1) AS i"
+                 FROM generate_series(1, $1::int8) AS i"
             ),
             &[&rows],
         )
