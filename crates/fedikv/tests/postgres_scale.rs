@@ -143,23 +143,31 @@ async fn list_cost() {
         }
     })
     .await;
-    timed("driver: rows fetched, keys and jsonb decoded", 50, || async {
-        let rows = client.query(&fetch, &[&p, &upper]).await.unwrap();
-        for row in rows {
-            let _: Vec<Option<String>> = row.get(0);
-            let _: Value = row.get(1);
-        }
-    })
+    timed(
+        "driver: rows fetched, keys and jsonb decoded",
+        50,
+        || async {
+            let rows = client.query(&fetch, &[&p, &upper]).await.unwrap();
+            for row in rows {
+                let _: Vec<Option<String>> = row.get(0);
+                let _: Value = row.get(1);
+            }
+        },
+    )
     .await;
-    timed("driver: rows streamed, keys and jsonb decoded", 50, || async {
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&p, &upper];
-        let rows = client.query_raw(&fetch, params).await.unwrap();
-        let mut rows = std::pin::pin!(rows);
-        while let Some(row) = rows.try_next().await.unwrap() {
-            let _: Vec<Option<String>> = row.get(0);
-            let _: Value = row.get(1);
-        }
-    })
+    timed(
+        "driver: rows streamed, keys and jsonb decoded",
+        50,
+        || async {
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&p, &upper];
+            let rows = client.query_raw(&fetch, params).await.unwrap();
+            let mut rows = std::pin::pin!(rows);
+            while let Some(row) = rows.try_next().await.unwrap() {
+                let _: Vec<Option<String>> = row.get(0);
+                let _: Value = row.get(1);
+            }
+        },
+    )
     .await;
     let first_page = client
         .prepare(&format!("SELECT key, value {range} ORDER BY key LIMIT 500"))
