@@ -45,12 +45,7 @@ pub trait KvStoreExt: KvStore {
     /// calls `f` with it (`None` = absent) and swaps in what `f` returns
     /// (`None` = delete) with `options`. Retries while another writer wins the
     /// race, up to [`UPDATE_MAX_ATTEMPTS`]. Returns the value written.
-    async fn update<F>(
-        &self,
-        key: &KvKey,
-        options: SetOptions,
-        mut f: F,
-    ) -> KvResult<Option<Value>>
+    async fn update<F>(&self, key: &KvKey, options: SetOptions, mut f: F) -> KvResult<Option<Value>>
     where
         F: FnMut(Option<&Value>) -> Option<Value> + Send,
     {

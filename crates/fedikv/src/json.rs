@@ -58,7 +58,10 @@ mod tests {
     #[test]
     fn deep_equality() {
         assert!(json_eq(&json!(1), &json!(1.0)));
-        assert!(json_eq(&json!({"a": 1, "b": [1, 2]}), &json!({"b": [1.0, 2], "a": 1})));
+        assert!(json_eq(
+            &json!({"a": 1, "b": [1, 2]}),
+            &json!({"b": [1.0, 2], "a": 1})
+        ));
         assert!(!json_eq(&json!([1, 2]), &json!([2, 1])));
         assert!(!json_eq(&json!(null), &json!(false)));
         assert!(!json_eq(&json!(0), &json!(false)));
