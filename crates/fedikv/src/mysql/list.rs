@@ -22,18 +22,29 @@ struct Rows {
     last: Option<String>,
 }
 
+/// Pages with more rows than this are decoded in two halves at once.
+const SPLIT_DECODE_ROWS: usize = 64;
+
 /// Where the next page comes from.
 enum Cursor {
     /// Fetch the rows after this key text.
     After(String),
     /// Already being fetched.
-    Prefetching(AbortOnDrop),
+    Prefetching(AbortOnDrop<KvResult<Rows>>),
 }
 
-/// A prefetching task, cancelled when the stream is dropped before using it.
-struct AbortOnDrop(JoinHandle<KvResult<Rows>>);
+/// A task helping the stream, cancelled when the stream is dropped first.
+struct AbortOnDrop<T>(JoinHandle<T>);
 
-impl Drop for AbortOnDrop {
+impl<T> AbortOnDrop<T> {
+    async fn join(mut self) -> KvResult<T> {
+        (&mut self.0)
+            .await
+            .map_err(|e| KvError::backend(BACKEND, e))
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
@@ -43,7 +54,8 @@ impl Drop for AbortOnDrop {
 /// byte order, [`PAGE_SIZE`] rows per round trip. Each page starts after the
 /// last key of the previous one, so rows written or deleted meanwhile never
 /// make an entry appear twice. As soon as a page's rows arrive, the next page
-/// is requested (on another connection) while this one is decoded and
+/// is requested (on another connection) while this one is decoded (two
+/// halves at once: JSON parsing is most of a listing's CPU time) and
 /// consumed, so at most two pages are in memory.
 pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
     let range = prefix.map(|p| Arc::new(JsonKeyRange::new(p)));
@@ -54,21 +66,32 @@ pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
         async move {
             let Rows { rows, last } = match cursor {
                 Cursor::After(after) => inner.rows(range.as_deref(), &after).await?,
-                Cursor::Prefetching(mut task) => (&mut task.0)
-                    .await
-                    .map_err(|e| KvError::backend(BACKEND, e))??,
+                Cursor::Prefetching(task) => task.join().await??,
             };
             let next = last.map(|after| {
                 Cursor::Prefetching(AbortOnDrop(tokio::spawn(async move {
                     inner.rows(range.as_deref(), &after).await
                 })))
             });
-            Ok((decode(rows)?, next))
+            Ok((decode_page(rows).await?, next))
         }
     })
 }
 
-/// Parses the keys and values of a page.
+/// Parses the keys and values of a page, the second half on another task
+/// (another worker thread on a multi-thread runtime).
+async fn decode_page(mut rows: Vec<(String, Vec<u8>)>) -> KvResult<Vec<KvEntry>> {
+    if rows.len() <= SPLIT_DECODE_ROWS {
+        return decode(rows);
+    }
+    let second = rows.split_off(rows.len() / 2);
+    let second = AbortOnDrop(tokio::spawn(async move { decode(second) }));
+    let mut entries = decode(rows)?;
+    entries.extend(second.join().await??);
+    Ok(entries)
+}
+
+/// Parses the keys and values of rows.
 fn decode(rows: Vec<(String, Vec<u8>)>) -> KvResult<Vec<KvEntry>> {
     rows.into_iter()
         .map(|(key_text, value)| {
