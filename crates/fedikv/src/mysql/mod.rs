@@ -32,17 +32,25 @@
 //!
 //! - `get`, `set` (an upsert), `delete`: one prepared statement, one round
 //!   trip each. Prepared statements are cached per connection; the pool does
-//!   not reset connections, which would drop that cache.
+//!   not reset connections, which would drop that cache, and the store keeps
+//!   a few idle connections itself between operations (see
+//!   [`MysqlKvStore::pool`]).
 //! - `cas`: optimistic, without explicit transactions, atomic at every
-//!   isolation level (see `cas.rs`): one guarded statement in the common
-//!   case, a read plus a guarded write otherwise, retried if a concurrent
-//!   writer changed the row in between. Needs `CLIENT_FOUND_ROWS`.
-//! - `list`: keyset pages over a binary range of the primary key (no
+//!   isolation level (unlike Fedify's `SELECT … FOR UPDATE`, which relies on
+//!   REPEATABLE READ gap locks for absent keys): one guarded statement in
+//!   the common case, a read plus a guarded write otherwise, retried if a
+//!   concurrent writer changed the row in between. Needs `CLIENT_FOUND_ROWS`.
+//! - `list`: keyset pages of 500 over a binary range of the primary key (no
 //!   `LIKE`), ordered by the key's JSON text byte by byte (as Fedify's
-//!   `ORDER BY key`: e.g. `["a","b","c"]` before `["a","b"]`).
+//!   `ORDER BY key`: e.g. `["a","b","c"]` before `["a","b"]`); the next page
+//!   is fetched while one is decoded and consumed.
 //! - Expired rows are deleted in batches through the `expires` index, by a
-//!   task spawned after a write once per [`SweepPolicy`](crate::SweepPolicy) interval, or by
-//!   [`KvStore::sweep`].
+//!   task spawned after a write once per
+//!   [`SweepPolicy`](crate::SweepPolicy) interval, or by
+//!   [`KvStore::sweep`]. `sweep=off` matches Fedify's
+//!   `expireCleanupRate: 0`.
+//! - A table dropped by another program is created again by the next
+//!   operation. Deadlock victims (rolled back) are run again.
 //!
 //! # Tests
 //!
