@@ -11,6 +11,10 @@ mod commands;
 mod error;
 mod input;
 
+/// See the `mimalloc` note in Cargo.toml.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
