@@ -1,5 +1,14 @@
 //! Prefix listing as keyset pages over a binary range of the primary key
 //! (SPEC O5): no `LIKE`, so `%`, `_` and `\` are ordinary characters.
+//!
+//! Pages are fetched one key range after another: each starts after the last
+//! key of the previous page, so an entry present for the whole listing
+//! appears exactly once whatever is written meanwhile. To overlap round
+//! trips, the store also asks (with a cheap key-only query) which key will
+//! end the page being fetched, and starts fetching the following page from
+//! there at once, on another connection. That guess is only used if the page
+//! really ends there; otherwise the speculative page is dropped and the next
+//! one is fetched after the real last key.
 
 use std::sync::Arc;
 
@@ -15,130 +24,162 @@ use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, paged};
 use crate::store::{KvEntry, KvStream};
 
-/// The rows of one page, as the server sent them.
-struct Rows {
-    rows: Vec<(String, Vec<u8>)>,
+/// One decoded page.
+struct Page {
+    entries: Vec<KvEntry>,
     /// The last key's text when another page follows.
     last: Option<String>,
 }
 
-/// Pages with more rows than this are decoded in two halves at once.
-const SPLIT_DECODE_ROWS: usize = 64;
-
-/// Where the next page comes from.
-enum Cursor {
-    /// Fetch the rows after this key text.
-    After(String),
-    /// Already being fetched.
-    Prefetching(AbortOnDrop<KvResult<Rows>>),
+/// A page being fetched by a task, cancelled when the stream is dropped
+/// before using it.
+struct Fetching {
+    /// The page holds the entries after this key text.
+    after: String,
+    task: JoinHandle<KvResult<Page>>,
 }
 
-/// A task helping the stream, cancelled when the stream is dropped first.
-struct AbortOnDrop<T>(JoinHandle<T>);
-
-impl<T> AbortOnDrop<T> {
-    async fn join(mut self) -> KvResult<T> {
-        (&mut self.0)
-            .await
-            .map_err(|e| KvError::backend(BACKEND, e))
-    }
-}
-
-impl<T> Drop for AbortOnDrop<T> {
+impl Drop for Fetching {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
+}
+
+/// Where the stream stands.
+enum Cursor {
+    /// Nothing fetched yet (tasks are only spawned once the stream is polled,
+    /// inside the runtime).
+    Start,
+    /// The next page is being fetched.
+    Next(Fetching),
+}
+
+/// Shared by the stream's page fetches.
+struct Lister {
+    inner: Arc<Inner>,
+    range: Option<JsonKeyRange>,
 }
 
 /// Streams the live entries under `prefix` (all with `None`) in key-text
-/// byte order, [`PAGE_SIZE`] rows per round trip. Each page starts after the
-/// last key of the previous one, so rows written or deleted meanwhile never
-/// make an entry appear twice. As soon as a page's rows arrive, the next page
-/// is requested (on another connection) while this one is decoded (two
-/// halves at once: JSON parsing is most of a listing's CPU time) and
-/// consumed, so at most two pages are in memory.
+/// byte order, [`PAGE_SIZE`] rows per page. At most two pages are in memory
+/// or in flight.
 pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
-    let range = prefix.map(|p| Arc::new(JsonKeyRange::new(p)));
-    // Every key's text starts with `[`, so every key sorts after "".
-    paged(Cursor::After(String::new()), move |cursor| {
-        let inner = Arc::clone(&inner);
-        let range = range.clone();
+    let lister = Arc::new(Lister {
+        inner,
+        range: prefix.map(JsonKeyRange::new),
+    });
+    paged(Cursor::Start, move |cursor| {
+        let lister = Arc::clone(&lister);
         async move {
-            let Rows { rows, last } = match cursor {
-                Cursor::After(after) => inner.rows(range.as_deref(), &after).await?,
-                Cursor::Prefetching(task) => task.join().await??,
+            let current = match cursor {
+                // Every key's text starts with `[`, so every key sorts after "".
+                Cursor::Start => lister.spawn_page(String::new()),
+                Cursor::Next(fetching) => fetching,
             };
-            let next = last.map(|after| {
-                Cursor::Prefetching(AbortOnDrop(tokio::spawn(async move {
-                    inner.rows(range.as_deref(), &after).await
-                })))
-            });
-            Ok((decode_page(rows).await?, next))
+            let (entries, next) = lister.next_page(current).await?;
+            Ok((entries, next.map(Cursor::Next)))
         }
     })
 }
 
-/// Parses the keys and values of a page, the second half on another task
-/// (another worker thread on a multi-thread runtime).
-async fn decode_page(mut rows: Vec<(String, Vec<u8>)>) -> KvResult<Vec<KvEntry>> {
-    if rows.len() <= SPLIT_DECODE_ROWS {
-        return decode(rows);
-    }
-    let second = rows.split_off(rows.len() / 2);
-    let second = AbortOnDrop(tokio::spawn(async move { decode(second) }));
-    let mut entries = decode(rows)?;
-    entries.extend(second.join().await??);
-    Ok(entries)
-}
-
-/// Parses the keys and values of rows.
-fn decode(rows: Vec<(String, Vec<u8>)>) -> KvResult<Vec<KvEntry>> {
-    rows.into_iter()
-        .map(|(key_text, value)| {
-            let key = KvKey::from_json(&key_text).map_err(|e| KvError::Corrupt {
-                key: key_text.clone(),
-                reason: format!("the key is not a JSON array of strings: {e}"),
-            })?;
-            let value = decode_value(&key_text, &value)?;
-            Ok(KvEntry { key, value })
-        })
-        .collect()
-}
-
-impl Inner {
-    /// One page's rows, with the table recreated if it was dropped elsewhere.
-    async fn rows(&self, range: Option<&JsonKeyRange>, after: &str) -> KvResult<Rows> {
-        self.recreating(|| self.query_page(range, after)).await
+impl Lister {
+    /// Starts fetching the page after key text `after`.
+    fn spawn_page(self: &Arc<Self>, after: String) -> Fetching {
+        let lister = Arc::clone(self);
+        let start = after.clone();
+        Fetching {
+            after,
+            task: tokio::spawn(async move { lister.page(&start).await }),
+        }
     }
 
-    /// The rows of the live entries after key text `after`.
-    async fn query_page(&self, range: Option<&JsonKeyRange>, after: &str) -> KvResult<Rows> {
-        let mut conn = self.conn().await?;
-        let mut rows: Vec<(String, Vec<u8>)> = match range {
+    /// Waits for `current`, meanwhile predicting where it ends and starting
+    /// the following page there.
+    async fn next_page(
+        self: &Arc<Self>,
+        mut current: Fetching,
+    ) -> KvResult<(Vec<KvEntry>, Option<Fetching>)> {
+        let after = &current.after;
+        let predicted = self.inner.recreating(|| self.page_end(after)).await?;
+        let speculative = predicted.map(|end| self.spawn_page(end));
+        let page = (&mut current.task)
+            .await
+            .map_err(|e| KvError::backend(BACKEND, e))??;
+        let next = match (page.last, speculative) {
+            (None, _) => None,
+            (Some(last), Some(guess)) if guess.after == last => Some(guess),
+            // Entries changed between the two queries: fetch after the
+            // page's real end (dropping the guess cancels it).
+            (Some(last), _) => Some(self.spawn_page(last)),
+        };
+        Ok((page.entries, next))
+    }
+
+    /// One page, with the table recreated if it was dropped elsewhere.
+    async fn page(&self, after: &str) -> KvResult<Page> {
+        self.inner.recreating(|| self.query_page(after)).await
+    }
+
+    /// The live entries after key text `after`.
+    async fn query_page(&self, after: &str) -> KvResult<Page> {
+        let sql = &self.inner.sql;
+        let mut conn = self.inner.conn().await?;
+        // Drain the result first and decode afterwards: decoding while
+        // reading stalls the server on a full socket buffer.
+        let mut rows: Vec<(String, Vec<u8>)> = match &self.range {
             Some(r) => {
-                conn.exec(
-                    self.sql.list_prefix.as_str(),
-                    (
-                        r.exact.as_str(),
-                        r.children_from.as_str(),
-                        r.children_to.as_str(),
-                        after,
-                    ),
-                )
-                .await
+                let params = (
+                    r.exact.as_str(),
+                    r.children_from.as_str(),
+                    r.children_to.as_str(),
+                    after,
+                );
+                conn.exec(sql.list_prefix.as_str(), params).await
             }
-            None => conn.exec(self.sql.list_all.as_str(), (after,)).await,
+            None => conn.exec(sql.list_all.as_str(), (after,)).await,
         }
         .map_err(map)?;
         conn.done();
         // The query asks for one row more than a page: if it came, another
         // page follows (and starts after this page's last key).
-        let last = if rows.len() > PAGE_SIZE {
-            rows.truncate(PAGE_SIZE);
-            rows.last().map(|(key, _)| key.clone())
-        } else {
-            None
-        };
-        Ok(Rows { rows, last })
+        let more = rows.len() > PAGE_SIZE;
+        rows.truncate(PAGE_SIZE);
+        let last = more
+            .then(|| rows.last().map(|(key, _)| key.clone()))
+            .flatten();
+        let entries = rows.into_iter().map(decode).collect::<KvResult<Vec<_>>>()?;
+        Ok(Page { entries, last })
     }
+
+    /// The key text that ends the page after `after` if that page is full
+    /// (the key of its last row), from the primary key alone.
+    async fn page_end(&self, after: &str) -> KvResult<Option<String>> {
+        let sql = &self.inner.sql;
+        let mut conn = self.inner.conn().await?;
+        let end: Option<String> = match &self.range {
+            Some(r) => {
+                let params = (
+                    r.exact.as_str(),
+                    r.children_from.as_str(),
+                    r.children_to.as_str(),
+                    after,
+                );
+                conn.exec_first(sql.page_end_prefix.as_str(), params).await
+            }
+            None => conn.exec_first(sql.page_end_all.as_str(), (after,)).await,
+        }
+        .map_err(map)?;
+        conn.done();
+        Ok(end)
+    }
+}
+
+/// Parses one row's key and value.
+fn decode((key_text, value): (String, Vec<u8>)) -> KvResult<KvEntry> {
+    let key = KvKey::from_json(&key_text).map_err(|e| KvError::Corrupt {
+        key: key_text.clone(),
+        reason: format!("the key is not a JSON array of strings: {e}"),
+    })?;
+    let value = decode_value(&key_text, &value)?;
+    Ok(KvEntry { key, value })
 }

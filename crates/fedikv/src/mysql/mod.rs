@@ -183,8 +183,7 @@ impl MysqlKvStore {
         let sql = Statements::new(
             &options.table,
             info.dialect,
-            // One row more than a page tells whether another page follows.
-            PAGE_SIZE + 1,
+            PAGE_SIZE,
             options.sweep.batch_size,
         );
         let inner = Inner {

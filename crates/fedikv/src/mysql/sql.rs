@@ -121,17 +121,25 @@ pub(crate) struct Statements {
     pub(crate) list_prefix: String,
     /// `after` → one page of a full listing.
     pub(crate) list_all: String,
+    /// `exact`, `from`, `to`, `after` → the key that will end the next page
+    /// of a prefix listing, if it is full.
+    pub(crate) page_end_prefix: String,
+    /// `after` → the key that will end the next page of a full listing.
+    pub(crate) page_end_all: String,
     /// → delete one batch of expired rows.
     pub(crate) sweep: String,
 }
 
 impl Statements {
     /// The statements for `table` (already validated) on `dialect`, listing
-    /// up to `page_rows` rows per page query and sweeping `sweep_batch` rows
-    /// per batch.
-    pub(crate) fn new(table: &str, dialect: Dialect, page_rows: usize, sweep_batch: usize) -> Self {
+    /// `page_size` rows per page (asking for one more, to know whether another
+    /// page follows) and sweeping `sweep_batch` rows per batch.
+    pub(crate) fn new(table: &str, dialect: Dialect, page_size: usize, sweep_batch: usize) -> Self {
         let t = format!("`{table}`");
         let guard = dialect.value_equals_param();
+        let in_prefix = "(`key` = ? OR (`key` >= ? AND `key` < ?))";
+        let page_rows = page_size + 1;
+        let last_row = page_size.saturating_sub(1);
         Self {
             create_table: format!(
                 "CREATE TABLE IF NOT EXISTS {t} (\
@@ -170,13 +178,20 @@ impl Statements {
             }),
             delete_live: format!("DELETE FROM {t} WHERE `key` = ? AND {guard} AND {LIVE}"),
             list_prefix: format!(
-                "SELECT `key`, `value` FROM {t} \
-                 WHERE (`key` = ? OR (`key` >= ? AND `key` < ?)) AND `key` > ? AND {LIVE} \
+                "SELECT `key`, `value` FROM {t} WHERE {in_prefix} AND `key` > ? AND {LIVE} \
                  ORDER BY `key` LIMIT {page_rows}"
             ),
             list_all: format!(
                 "SELECT `key`, `value` FROM {t} WHERE `key` > ? AND {LIVE} \
                  ORDER BY `key` LIMIT {page_rows}"
+            ),
+            page_end_prefix: format!(
+                "SELECT `key` FROM {t} WHERE {in_prefix} AND `key` > ? AND {LIVE} \
+                 ORDER BY `key` LIMIT 1 OFFSET {last_row}"
+            ),
+            page_end_all: format!(
+                "SELECT `key` FROM {t} WHERE `key` > ? AND {LIVE} \
+                 ORDER BY `key` LIMIT 1 OFFSET {last_row}"
             ),
             sweep: format!(
                 "DELETE FROM {t} WHERE `expires` <= NOW(6) ORDER BY `expires` LIMIT {sweep_batch}"
