@@ -1080,6 +1080,25 @@ async fn list_and_sweep_use_indexes() {
         .map(explain_access)
         .collect();
     assert_eq!(plans[0], ("const".to_owned(), Some("PRIMARY".to_owned())));
+    // The key-only query that predicts where a page ends.
+    let plans: Vec<(String, Option<String>)> = t
+        .rows(
+            &format!(
+                "EXPLAIN SELECT `key` FROM {{t}} \
+                 WHERE (`key` = ? OR (`key` >= ? AND `key` < ?)) AND `key` > ? AND {live} \
+                 ORDER BY `key` LIMIT 1 OFFSET 499"
+            ),
+            range,
+        )
+        .await
+        .into_iter()
+        .map(explain_access)
+        .collect();
+    assert!(
+        matches!(plans[0].0.as_str(), "range" | "const"),
+        "{plans:?}"
+    );
+    assert_eq!(plans[0].1.as_deref(), Some("PRIMARY"));
     let plans: Vec<(String, Option<String>)> = t
         .rows(
             "EXPLAIN DELETE FROM {t} WHERE `expires` <= NOW(6) ORDER BY `expires` LIMIT 1000",
