@@ -42,8 +42,10 @@
 //!   concurrent writer changed the row in between. Needs `CLIENT_FOUND_ROWS`.
 //! - `list`: keyset pages of 500 over a binary range of the primary key (no
 //!   `LIKE`), ordered by the key's JSON text byte by byte (as Fedify's
-//!   `ORDER BY key`: e.g. `["a","b","c"]` before `["a","b"]`); the next page
-//!   is fetched while one is decoded and consumed.
+//!   `ORDER BY key`: e.g. `["a","b","c"]` before `["a","b"]`). The page
+//!   after is fetched concurrently, from where a key-only query predicts the
+//!   current one ends; the prediction is checked against the page's real
+//!   last key, so concurrent writes never duplicate or drop an entry.
 //! - Expired rows are deleted in batches through the `expires` index, by a
 //!   task spawned after a write once per
 //!   [`SweepPolicy`](crate::SweepPolicy) interval, or by
@@ -314,7 +316,7 @@ impl KvStore for MysqlKvStore {
     }
 
     /// Keyset pages of 500 rows in key-text byte order, the next page
-    /// prefetched while one is consumed.
+    /// fetched concurrently (see the module docs).
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
         list::stream(Arc::clone(&self.inner), prefix)
     }
