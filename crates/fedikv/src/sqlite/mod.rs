@@ -22,6 +22,11 @@
 //!
 //! # Threads
 //!
+//! `get` first reads inline, on the calling task's thread, through one of
+//! two extra read-only connections when one is idle (a primary-key lookup
+//! takes microseconds, less than two thread hand-offs); see `inline.rs`.
+//! Everything else, and a `get` that finds them busy, goes to the threads.
+//!
 //! One writer thread owns the only writing connection; reader threads
 //! ([`SqliteOptions::readers`]) own one connection each, so reads neither
 //! queue behind each other nor behind writes. The writer takes whatever
@@ -75,6 +80,7 @@
 mod checkpoint;
 mod conn;
 mod error;
+mod inline;
 mod jobs;
 mod list;
 mod options;
@@ -98,8 +104,9 @@ use crate::store::{KvStore, KvStream, SetOptions};
 pub use options::{DEFAULT_BUSY_TIMEOUT, DEFAULT_READERS, SqliteOptions};
 pub use schema::{DEFAULT_TABLE, MAX_TABLE_NAME_LEN};
 
-use conn::Location;
+use conn::{Location, now_ms};
 use error::{BACKEND, Failure};
+use inline::{INLINE_READERS, InlineReaders};
 use jobs::{Read, Reply, Write};
 use schema::{Sql, validate_table_name};
 use worker::{Config, Workers};
@@ -116,6 +123,9 @@ pub struct SqliteKvStore {
 }
 
 struct Inner {
+    /// Declared before `workers` so these connections close before the
+    /// writer's, which closes last and removes the WAL.
+    inline: InlineReaders,
     workers: Workers,
     location: Location,
     options: SqliteOptions,
@@ -157,17 +167,25 @@ impl SqliteKvStore {
         if location == Location::Memory {
             options.readers = 0;
         }
+        let sql = Arc::new(Sql::new(&options.table));
         let workers = Workers::start(Config {
             location: location.clone(),
-            sql: Arc::new(Sql::new(&options.table)),
+            sql: Arc::clone(&sql),
             busy_timeout: options.busy_timeout,
             sweep: options.sweep,
             readers: options.readers,
             initialize: options.initialize,
         })
         .await?;
+        // After the writer has created the file and switched it to WAL.
+        let inline = if options.readers > 0 {
+            InlineReaders::open(&location, &sql, INLINE_READERS)
+        } else {
+            InlineReaders::default()
+        };
         Ok(Self {
             inner: Arc::new(Inner {
+                inline,
                 workers,
                 location,
                 options,
@@ -286,6 +304,10 @@ fn value_text(value: &Value) -> KvResult<String> {
 impl KvStore for SqliteKvStore {
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
         let key = key_text(key)?;
+        let inline = self.inner.inline.with(|db| db.get(&key, now_ms()));
+        if let Some(Ok(text)) = inline {
+            return text.map(|text| rows::decode_value(&key, &text)).transpose();
+        }
         let text = self
             .read(|reply| Read::Get {
                 key: key.clone(),
