@@ -75,15 +75,14 @@ mod tests {
         // Both connections read; while both are lent out, a third borrower
         // gets None (and would go to the reader threads).
         let nested = inline.with(|a| {
-            let inner = inline.with(|b| {
+            inline.with(|b| {
                 let third = inline.with(|_| ());
                 (
                     a.get("[\"k\"]", 0).unwrap(),
                     b.get("[\"k\"]", 0).unwrap(),
                     third,
                 )
-            });
-            inner
+            })
         });
         assert_eq!(nested, Some(Some((None, None, None))));
         // They are back afterwards.
