@@ -98,7 +98,7 @@ pub const ALL_TESTS: &[&str] = __for_each_conformance_test!(__conformance_test_n
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::runtime::{clean_up, run};
+    pub use crate::runtime::{clean_up, run, skipped};
 }
 
 #[cfg(test)]

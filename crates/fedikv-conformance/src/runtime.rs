@@ -26,6 +26,28 @@ pub fn run<F: Future<Output = ()>>(test: F) {
         .block_on(test);
 }
 
+/// Whether `test` is in `skip` (test name, reason); if so, prints why. A
+/// name that is no test of the suite is a mistake in the caller's list.
+///
+/// # Panics
+///
+/// When `skip` names a test the suite does not have.
+pub fn skipped(skip: &[(&str, &str)], test: &str) -> bool {
+    for (name, _) in skip {
+        assert!(
+            crate::ALL_TESTS.contains(name),
+            "the skip list names {name:?}, which is not a conformance test"
+        );
+    }
+    match skip.iter().find(|(name, _)| *name == test) {
+        Some((_, reason)) => {
+            eprintln!("skipping {test}: {reason}");
+            true
+        }
+        None => false,
+    }
+}
+
 /// Deletes every entry under the namespaces the test called `test` created,
 /// so that repeated runs against a shared server do not pile up entries.
 ///

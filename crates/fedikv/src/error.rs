@@ -52,6 +52,14 @@ pub enum KvError {
         max: usize,
     },
 
+    /// The value is valid JSON but the backend cannot store it (for example,
+    /// nested deeper than Deno KV's V8 serializer allows). Nothing was changed.
+    #[error("invalid value: {reason}")]
+    InvalidValue {
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+
     /// A table, schema or key-prefix name was refused (SPEC S2).
     #[error("invalid {what} {name:?}: {reason}")]
     InvalidName {
@@ -73,7 +81,7 @@ pub enum KvError {
 
     /// The URL names a scheme fedikv does not know.
     #[error(
-        "unknown store URL scheme {scheme:?}: use memory:, sqlite:PATH, postgres://, postgresql://, mysql://, mariadb://, redis:// or rediss://"
+        "unknown store URL scheme {scheme:?}: use memory:, sqlite:PATH, postgres://, postgresql://, mysql://, mariadb://, redis://, rediss://, denokv:PATH or denokv+http://"
     )]
     UnsupportedScheme {
         /// The scheme as given.

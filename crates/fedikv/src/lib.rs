@@ -23,7 +23,8 @@
 //!
 //! Backends: [`MemoryKvStore`] always; `SqliteKvStore` (feature `sqlite`, on
 //! by default), `PostgresKvStore` (`postgres`), `MysqlKvStore` (`mysql`) and
-//! `RedisKvStore` (`redis`). [`open`] picks one from a URL.
+//! `RedisKvStore` (`redis`) and `DenoKvStore` (`denokv`). [`open`] picks one
+//! from a URL.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
@@ -41,6 +42,8 @@ mod paging;
 mod store;
 mod sweep;
 
+#[cfg(feature = "denokv")]
+pub mod denokv;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]
@@ -60,6 +63,8 @@ pub use open::{open, redact};
 pub use store::{KvEntry, KvStore, KvStream, SetOptions};
 pub use sweep::SweepPolicy;
 
+#[cfg(feature = "denokv")]
+pub use denokv::DenoKvStore;
 #[cfg(feature = "mysql")]
 pub use mysql::MysqlKvStore;
 #[cfg(feature = "postgres")]

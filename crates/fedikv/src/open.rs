@@ -17,6 +17,7 @@ use crate::store::KvStore;
 /// | `postgres://…`, `postgresql://…` | `PostgresKvStore` (feature `postgres`) |
 /// | `mysql://…`, `mariadb://…` | `MysqlKvStore` (feature `mysql`) |
 /// | `redis://…`, `rediss://…` | `RedisKvStore` (feature `redis`) |
+/// | `denokv:PATH` | `DenoKvStore` (feature `denokv`) |
 ///
 /// Options go in the query string (`?table=fedify_kv`, `?prefix=fedify::`,
 /// `?sweep=off`); each backend documents its own. Errors never repeat the
@@ -43,6 +44,8 @@ pub async fn open(url: &str) -> KvResult<Arc<dyn KvStore>> {
         "mysql" | "mariadb" => Ok(Arc::new(crate::mysql::MysqlKvStore::open_url(url).await?)),
         #[cfg(feature = "redis")]
         "redis" | "rediss" => Ok(Arc::new(crate::redis::RedisKvStore::open_url(url).await?)),
+        #[cfg(feature = "denokv")]
+        "denokv" => Ok(Arc::new(crate::denokv::DenoKvStore::open_url(url).await?)),
         other => Err(disabled_or_unknown(other)),
     }
 }
@@ -53,6 +56,7 @@ fn disabled_or_unknown(scheme: &str) -> KvError {
         "postgres" | "postgresql" => "postgres",
         "mysql" | "mariadb" => "mysql",
         "redis" | "rediss" => "redis",
+        "denokv" => "denokv",
         _ => {
             return KvError::UnsupportedScheme {
                 scheme: scheme.to_owned(),

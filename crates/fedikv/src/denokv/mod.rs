@@ -1,0 +1,243 @@
+//! [`DenoKvStore`]: Fedify's `DenoKvStore` layout in a Deno KV database, a
+//! local file (`Deno.openKv(path)`) or a KV Connect server (feature
+//! `denokv`).
+//!
+//! # Layout (shared with Fedify's `@fedify/denokv` and any Deno program)
+//!
+//! - Key: the components as a Deno KV key of strings: `["_fedify",
+//!   "publicKey", "https://a.example/k"]` is what Deno's
+//!   `kv.get(["_fedify", "publicKey", "https://a.example/k"])` reads. Encoded
+//!   with Deno KV's own key codec (`denokv_proto`).
+//! - Value: the JS value V8 would serialize, as `Deno.Kv.set` stores it
+//!   (`denokv_proto`'s V8 encoding): Deno reads fedikv's values back as the
+//!   same objects, and fedikv reads Deno's JSON-shaped values as JSON. The
+//!   mapping, and the JS values with no JSON form (read as
+//!   [`KvError::Corrupt`]), are in `value.rs`.
+//! - Expiry: Deno KV's own per-entry expiry (what `expireIn` sets), at
+//!   millisecond precision. Deno deletes expired entries lazily, so fedikv
+//!   filters them on read: expired entries are invisible to `get`, `list`
+//!   and `cas` from the moment they expire.
+//!
+//! Unlike Fedify's store, a stored `null` is a value (Fedify's reads it as
+//! absent), and `list(prefix)` yields the prefix key itself (once). Keys
+//! Deno programs wrote with non-string parts (numbers, booleans, bytes) are
+//! not [`KvKey`]s: `list` skips them. A top-level `undefined` (what
+//! Fedify's `cas(key, x, undefined)` stores) reads as absent.
+//!
+//! # Limits
+//!
+//! Deno KV's: keys up to [`MAX_KEY_BYTES`] bytes of encoded key
+//! ([`KvError::KeyTooLong`]), values up to [`MAX_VALUE_BYTES`] bytes of V8
+//! serialization ([`KvError::ValueTooLarge`]), both checked before any round
+//! trip. SPEC V4's 1 MiB values therefore do not fit: the conformance suite
+//! skips that one test for this store, and its own tests check the limit.
+//!
+//! # Operations
+//!
+//! - `get`: one point read.
+//! - `set`, `delete`: one atomic write, no checks.
+//! - `cas`: a versionstamp loop, as Fedify's: read the entry (with its
+//!   versionstamp, expired or not), compare with
+//!   [`json_opt_eq`](crate::json_opt_eq) (an expired entry counts as
+//!   absent), then write with a check that the versionstamp is unchanged. A
+//!   failed check means another write came in between: read again (up to
+//!   [`CAS_MAX_ATTEMPTS`] times, then [`KvError::Contention`]).
+//! - `list`: pages of 500 entries over the key range of the prefix, in
+//!   Deno KV's key order (component by component, each compared by UTF-8
+//!   bytes), starting at the prefix key itself.
+//! - `sweep`: deletes the expired entries still stored, each with a
+//!   versionstamp check so that a newer write is never lost. Deno KV also
+//!   deletes them on its own.
+//!
+//! The `fedikv-conformance` suite runs against this store on a local file
+//! (`crates/fedikv-conformance/tests/denokv.rs`), and interop tests with the
+//! real Deno runtime are in `crates/fedikv/tests/denokv.rs`.
+
+mod backend;
+mod error;
+mod key;
+mod list;
+mod local;
+mod options;
+mod value;
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::error::{KvError, KvResult};
+use crate::json::json_opt_eq;
+use crate::key::KvKey;
+use crate::store::{KvStore, KvStream, SetOptions};
+
+use backend::{Backend, Row, Write};
+use error::BACKEND;
+pub use key::MAX_KEY_BYTES;
+pub use options::DenoKvLocation;
+
+/// Deno KV's limit on a value: 65536 bytes of V8 serialization.
+pub const MAX_VALUE_BYTES: usize = 65_536;
+
+/// How many times `cas` reads again after another write changed the entry
+/// between its read and its write.
+pub const CAS_MAX_ATTEMPTS: u32 = 1000;
+
+/// A [`KvStore`] on a Deno KV database. Cheap to clone: clones share the
+/// database.
+#[derive(Clone)]
+pub struct DenoKvStore {
+    backend: Arc<dyn Backend>,
+    location: Arc<DenoKvLocation>,
+}
+
+impl fmt::Debug for DenoKvStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DenoKvStore")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DenoKvStore {
+    /// Opens (creating if needed) the Deno KV database file at `path`, the
+    /// file `Deno.openKv(path)` uses.
+    ///
+    /// Errors: [`KvError::Io`] when the file cannot be opened or created, is
+    /// not a SQLite database, or is the SQLite database of another program
+    /// (nothing is written to it then).
+    pub async fn open(path: impl AsRef<Path>) -> KvResult<Self> {
+        let path = path.as_ref();
+        let backend = local::Local::open(path).await?;
+        Ok(Self::with_backend(
+            Arc::new(backend),
+            DenoKvLocation::File(path.to_owned()),
+        ))
+    }
+
+    /// Opens a `denokv:` URL; see [`DenoKvLocation::parse_url`].
+    pub async fn open_url(url: &str) -> KvResult<Self> {
+        match DenoKvLocation::parse_url(url)? {
+            DenoKvLocation::File(path) => Self::open(path).await,
+        }
+    }
+
+    fn with_backend(backend: Arc<dyn Backend>, location: DenoKvLocation) -> Self {
+        Self {
+            backend,
+            location: Arc::new(location),
+        }
+    }
+
+    /// Where the database is.
+    pub fn location(&self) -> &DenoKvLocation {
+        &self.location
+    }
+
+    /// The live entry under `key`, decoded; `None` when absent, expired or
+    /// `undefined`. Also returns the stored row (for its versionstamp).
+    async fn current(&self, key: &[u8]) -> KvResult<(Option<Row>, Option<Value>)> {
+        let row = self.backend.get(key.to_vec()).await?;
+        let value = match &row {
+            Some(row) if row.is_live(Utc::now()) => value::decode_entry(row)?,
+            _ => None,
+        };
+        Ok((row, value))
+    }
+}
+
+/// A value as Deno KV stores it, refused if larger than [`MAX_VALUE_BYTES`].
+fn encode_value(value: &Value) -> KvResult<Vec<u8>> {
+    let bytes = value::encode(value)?;
+    if bytes.len() > MAX_VALUE_BYTES {
+        return Err(KvError::ValueTooLarge {
+            backend: BACKEND,
+            len: bytes.len(),
+            max: MAX_VALUE_BYTES,
+        });
+    }
+    Ok(bytes)
+}
+
+/// When an entry written now with `ttl` expires. A TTL past the year 262143
+/// (chrono's limit) means no expiry.
+fn expire_at(ttl: Option<Duration>) -> Option<DateTime<Utc>> {
+    let ttl = chrono::Duration::from_std(ttl?).ok()?;
+    Utc::now().checked_add_signed(ttl)
+}
+
+#[async_trait]
+impl KvStore for DenoKvStore {
+    async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
+        let key = key::encode(key)?;
+        Ok(self.current(&key).await?.1)
+    }
+
+    async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
+        let key = key::encode(key)?;
+        let write = Write {
+            key,
+            check: None,
+            value: Some(encode_value(value)?),
+            expire_at: expire_at(options.ttl),
+        };
+        self.backend.write(&write).await.map(drop)
+    }
+
+    async fn delete(&self, key: &KvKey) -> KvResult<()> {
+        let key = key::encode(key)?;
+        let write = Write {
+            key,
+            check: None,
+            value: None,
+            expire_at: None,
+        };
+        self.backend.write(&write).await.map(drop)
+    }
+
+    async fn cas(
+        &self,
+        key: &KvKey,
+        expected: Option<&Value>,
+        new: Option<&Value>,
+        options: SetOptions,
+    ) -> KvResult<bool> {
+        let mut write = Write {
+            key: key::encode(key)?,
+            check: None,
+            value: new.map(encode_value).transpose()?,
+            expire_at: None,
+        };
+        for _ in 0..CAS_MAX_ATTEMPTS {
+            let (row, current) = self.current(&write.key).await?;
+            if !json_opt_eq(current.as_ref(), expected) {
+                return Ok(false);
+            }
+            write.check = Some(row.map(|row| row.versionstamp));
+            // The TTL counts from this attempt's write.
+            write.expire_at = expire_at(options.ttl);
+            if self.backend.write(&write).await? {
+                return Ok(true);
+            }
+        }
+        Err(KvError::Contention {
+            attempts: CAS_MAX_ATTEMPTS,
+        })
+    }
+
+    fn list(&self, prefix: Option<&KvKey>) -> KvStream {
+        list::entries(Arc::clone(&self.backend), prefix)
+    }
+
+    async fn sweep(&self) -> KvResult<u64> {
+        list::sweep(self.backend.as_ref()).await
+    }
+
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+}
