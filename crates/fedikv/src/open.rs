@@ -69,23 +69,49 @@ fn disabled_or_unknown(scheme: &str) -> KvError {
     }
 }
 
-/// The URL with any password replaced by `***`, for messages.
+/// Query options that hold credentials (`denokv+http://…?token=`).
+const SECRET_OPTIONS: &[&str] = &["token", "password"];
+
+/// The URL with any password (and `token=` / `password=` option) replaced by
+/// `***`, for messages.
 pub fn redact(url: &str) -> String {
     match Url::parse(url) {
         Ok(mut parsed) => {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("***"));
             }
+            if parsed.query().is_some() {
+                let pairs: Vec<(String, String)> = parsed
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if SECRET_OPTIONS.contains(&k.as_ref()) {
+                            "***".into()
+                        } else {
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             parsed.to_string()
         }
         // Unparseable: drop everything between "//" and "@", where a
-        // password would be.
-        Err(_) => match (url.find("://"), url.rfind('@')) {
-            (Some(start), Some(at)) if at > start => {
-                format!("{}://***@{}", &url[..start], &url[at + 1..])
+        // password would be, and the whole query if it may hold one.
+        Err(_) => {
+            let url = match url.split_once('?') {
+                Some((base, query)) if SECRET_OPTIONS.iter().any(|o| query.contains(o)) => {
+                    format!("{base}?***")
+                }
+                _ => url.to_owned(),
+            };
+            match (url.find("://"), url.rfind('@')) {
+                (Some(start), Some(at)) if at > start => {
+                    format!("{}://***@{}", &url[..start], &url[at + 1..])
+                }
+                _ => url,
             }
-            _ => url.to_owned(),
-        },
+        }
     }
 }
 
@@ -189,6 +215,10 @@ mod tests {
             "postgres://u:***@127.0.0.1/db"
         );
         assert!(!redact("redis://:hunter2@[bad/").contains("hunter2"));
+        assert_eq!(
+            redact("denokv+http://127.0.0.1:4512?token=hunter2hunter2&timeout=1s"),
+            "denokv+http://127.0.0.1:4512?token=***&timeout=1s"
+        );
         assert_eq!(redact("memory:"), "memory:");
     }
 

@@ -14,9 +14,28 @@
 //!   mapping, and the JS values with no JSON form (read as
 //!   [`KvError::Corrupt`]), are in `value.rs`.
 //! - Expiry: Deno KV's own per-entry expiry (what `expireIn` sets), at
-//!   millisecond precision. Deno deletes expired entries lazily, so fedikv
-//!   filters them on read: expired entries are invisible to `get`, `list`
-//!   and `cas` from the moment they expire.
+//!   millisecond precision. Deno deletes expired entries lazily (about once
+//!   a minute), so on a local file fedikv filters them on read: expired
+//!   entries are invisible to `get`, `list` and `cas` from the moment they
+//!   expire.
+//!
+//! # Local files and KV Connect servers
+//!
+//! - `denokv:PATH` ([`DenoKvStore::open`]): the SQLite file `Deno.openKv(path)`
+//!   uses, shared with Deno processes on the same machine (see `local.rs`).
+//! - `denokv+http://HOST:PORT?token=…` ([`DenoKvStore::connect`]): a KV
+//!   Connect server, e.g. the self-hosted `denokv` server or Deno Deploy
+//!   (`denokv+https://`), what `Deno.openKv("http://…")` opens (see
+//!   `remote.rs`). Each operation is bounded by a timeout (default
+//!   [`DEFAULT_TIMEOUT`], [`KvError::Unavailable`] after it).
+//!
+//!   **Limitation:** KV Connect does not tell a client when an entry
+//!   expires, so over a server an expired entry stays visible (to `get`,
+//!   `list` and `cas`) until the server deletes it; the `denokv` server does
+//!   so within about a minute of the expiry. Deno's own clients see the
+//!   same. `sweep` returns 0 there. The conformance suite skips the rules
+//!   that read entries after their expiry for this form, and runs them on
+//!   the local form.
 //!
 //! Unlike Fedify's store, a stored `null` is a value (Fedify's reads it as
 //! absent), and `list(prefix)` yields the prefix key itself (once). Keys
@@ -45,13 +64,14 @@
 //! - `list`: pages of 500 entries over the key range of the prefix, in
 //!   Deno KV's key order (component by component, each compared by UTF-8
 //!   bytes), starting at the prefix key itself.
-//! - `sweep`: deletes the expired entries still stored, each with a
-//!   versionstamp check so that a newer write is never lost. Deno KV also
-//!   deletes them on its own.
+//! - `sweep`: on a local file, deletes the expired entries still stored,
+//!   each with a versionstamp check so that a newer write is never lost.
+//!   Deno KV also deletes them on its own.
 //!
 //! The `fedikv-conformance` suite runs against this store on a local file
-//! (`crates/fedikv-conformance/tests/denokv.rs`), and interop tests with the
-//! real Deno runtime are in `crates/fedikv/tests/denokv.rs`.
+//! (`crates/fedikv-conformance/tests/denokv.rs`) and on a `denokv` server
+//! (`denokv_remote.rs` there); interop tests with the real Deno runtime are
+//! in `crates/fedikv/tests/denokv.rs`.
 
 mod backend;
 mod error;
@@ -59,6 +79,7 @@ mod key;
 mod list;
 mod local;
 mod options;
+mod remote;
 mod value;
 
 use std::fmt;
@@ -78,7 +99,8 @@ use crate::store::{KvStore, KvStream, SetOptions};
 use backend::{Backend, Row, Write};
 use error::BACKEND;
 pub use key::MAX_KEY_BYTES;
-pub use options::DenoKvLocation;
+pub use options::{DenoKvLocation, TOKEN_VAR};
+pub use remote::DEFAULT_TIMEOUT;
 
 /// Deno KV's limit on a value: 65536 bytes of V8 serialization.
 pub const MAX_VALUE_BYTES: usize = 65_536;
@@ -119,10 +141,46 @@ impl DenoKvStore {
         ))
     }
 
-    /// Opens a `denokv:` URL; see [`DenoKvLocation::parse_url`].
+    /// Connects to the KV Connect server whose metadata endpoint is `url`
+    /// (`http://host:port` for a `denokv` server, what `Deno.openKv(url)`
+    /// takes), with the access token `token`; each operation waits at most
+    /// `timeout` for the server.
+    ///
+    /// Errors: [`KvError::InvalidUrl`] for a malformed URL,
+    /// [`KvError::AccessDenied`] when the server refuses the token,
+    /// [`KvError::Unavailable`] when it cannot be reached. The token never
+    /// appears in errors or `Debug`.
+    pub async fn connect(url: &str, token: &str, timeout: Duration) -> KvResult<Self> {
+        let url = crate::open::parse_url(url)?;
+        let backend = remote::Remote::connect(url.clone(), token.to_owned(), timeout).await?;
+        Ok(Self::with_backend(
+            Arc::new(backend),
+            DenoKvLocation::Remote { url, timeout },
+        ))
+    }
+
+    /// Opens a `denokv:PATH` file or connects to a `denokv+http://` server;
+    /// see [`DenoKvLocation::parse_url`] for the URLs and their options.
+    ///
+    /// Errors: [`KvError::InvalidUrl`] (also for a server URL without a
+    /// token, in the URL or in [`TOKEN_VAR`]), then as [`open`](Self::open)
+    /// or [`connect`](Self::connect).
     pub async fn open_url(url: &str) -> KvResult<Self> {
-        match DenoKvLocation::parse_url(url)? {
+        let parsed = options::parse(url)?;
+        match parsed.location {
             DenoKvLocation::File(path) => Self::open(path).await,
+            DenoKvLocation::Remote {
+                url: server,
+                timeout,
+            } => {
+                let token = parsed.token.ok_or_else(|| KvError::InvalidUrl {
+                    reason: format!(
+                        "{:?} has no access token: add ?token=… or set {TOKEN_VAR}",
+                        crate::open::redact(url)
+                    ),
+                })?;
+                Self::connect(server.as_str(), &token, timeout).await
+            }
         }
     }
 

@@ -1,8 +1,21 @@
 //! [`DenoKvLocation`] and the `denokv:` URLs it is read from.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
 
 use crate::error::{KvError, KvResult};
+use crate::open::{UrlOptions, parse_url, redact};
+
+use super::remote::DEFAULT_TIMEOUT;
+
+/// The environment variable a KV Connect access token is read from when the
+/// URL has no `token=` (the one Deno reads too).
+pub const TOKEN_VAR: &str = "DENO_KV_ACCESS_TOKEN";
+
+/// The query options of `denokv+http(s)://` URLs, for messages.
+const KNOWN_REMOTE: &str = "token, timeout";
 
 /// Where a [`DenoKvStore`](super::DenoKvStore) keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +23,20 @@ use crate::error::{KvError, KvResult};
 pub enum DenoKvLocation {
     /// A local database file, the one `Deno.openKv(path)` uses.
     File(PathBuf),
+    /// A KV Connect server: the URL of its metadata endpoint (what
+    /// `Deno.openKv(url)` takes), without the token.
+    Remote {
+        /// `http://host:port` or `https://…`.
+        url: Url,
+        /// How long each operation waits for the server.
+        timeout: Duration,
+    },
+}
+
+/// A parsed `denokv` URL and the token it carries, if any.
+pub(crate) struct Parsed {
+    pub location: DenoKvLocation,
+    pub token: Option<String>,
 }
 
 impl DenoKvLocation {
@@ -18,6 +45,12 @@ impl DenoKvLocation {
     /// - `denokv:PATH` or `denokv://PATH`: the local database file at `PATH`
     ///   (relative unless it starts with `/`; `denokv:///abs/path` is
     ///   absolute). The path is taken literally.
+    /// - `denokv+http://HOST:PORT` or `denokv+https://HOST[:PORT][/PATH]`: the
+    ///   KV Connect server whose metadata endpoint is `http(s)://…` (what
+    ///   `Deno.openKv(url)` takes; for the `denokv` server, its `--addr`).
+    ///   Options: `token=` (the access token; otherwise the
+    ///   `DENO_KV_ACCESS_TOKEN` environment variable, as in Deno) and
+    ///   `timeout=` (per operation, default 5s, e.g. `500ms`).
     ///
     /// ```
     /// use std::path::PathBuf;
@@ -28,35 +61,91 @@ impl DenoKvLocation {
     /// );
     /// ```
     ///
-    /// Errors: [`KvError::InvalidUrl`] for another scheme, an empty path, or
+    /// Errors: [`KvError::InvalidUrl`] for another scheme, an empty path,
     /// `:memory:` (Deno's in-memory databases live inside one Deno process;
-    /// use `memory:`).
+    /// use `memory:`), or an unknown option. Never repeats the token.
     pub fn parse_url(url: &str) -> KvResult<Self> {
-        let invalid = |reason: &str| KvError::InvalidUrl {
-            reason: format!("{url:?}: {reason}"),
-        };
-        let (scheme, rest) = url
-            .split_once(':')
-            .ok_or_else(|| invalid("the scheme must be denokv:"))?;
-        if !scheme.eq_ignore_ascii_case("denokv") {
-            return Err(invalid("the scheme must be denokv:"));
-        }
-        let path = rest.strip_prefix("//").unwrap_or(rest);
-        match path {
-            "" => Err(invalid(
-                "no database path; use e.g. denokv:kv.sqlite3 or denokv:///var/lib/app/kv.sqlite3",
-            )),
-            ":memory:" => Err(invalid(
-                "an in-memory Deno KV database only exists inside one Deno process; use memory: or a file path",
-            )),
-            path => Ok(Self::File(PathBuf::from(path))),
-        }
+        parse(url).map(|parsed| parsed.location)
+    }
+}
+
+/// [`DenoKvLocation::parse_url`], keeping the token.
+pub(crate) fn parse(url: &str) -> KvResult<Parsed> {
+    let lower = url.get(..13).unwrap_or(url).to_ascii_lowercase();
+    if lower.starts_with("denokv+http:") || lower.starts_with("denokv+https:") {
+        return parse_remote(url);
+    }
+    Ok(Parsed {
+        location: parse_file(url)?,
+        token: None,
+    })
+}
+
+fn parse_remote(url: &str) -> KvResult<Parsed> {
+    let mut parsed = parse_url(&url["denokv+".len()..])?;
+    let mut query = UrlOptions::from_query(parsed.query());
+    let token = query
+        .take("token")
+        .or_else(|| std::env::var(TOKEN_VAR).ok());
+    let timeout = match query.take("timeout") {
+        None => DEFAULT_TIMEOUT,
+        Some(text) => crate::duration::parse_duration(&text).map_err(|e| KvError::InvalidUrl {
+            reason: format!("{:?}: timeout={text}: {e}", redact(url)),
+        })?,
+    };
+    query.finish(KNOWN_REMOTE)?;
+    parsed.set_query(None);
+    Ok(Parsed {
+        location: DenoKvLocation::Remote {
+            url: parsed,
+            timeout,
+        },
+        token,
+    })
+}
+
+/// A `denokv:PATH` URL.
+fn parse_file(url: &str) -> KvResult<DenoKvLocation> {
+    let invalid = |reason: &str| KvError::InvalidUrl {
+        reason: format!("{url:?}: {reason}"),
+    };
+    let (scheme, rest) = url
+        .split_once(':')
+        .ok_or_else(|| invalid("the scheme must be denokv:"))?;
+    if !scheme.eq_ignore_ascii_case("denokv") {
+        return Err(invalid("the scheme must be denokv:"));
+    }
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    match path {
+        "" => Err(invalid(
+            "no database path; use e.g. denokv:kv.sqlite3 or denokv:///var/lib/app/kv.sqlite3",
+        )),
+        ":memory:" => Err(invalid(
+            "an in-memory Deno KV database only exists inside one Deno process; use memory: or a file path",
+        )),
+        path => Ok(DenoKvLocation::File(PathBuf::from(path))),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_urls_keep_the_token_out_of_the_location() {
+        let parsed =
+            parse("denokv+http://127.0.0.1:4512?token=secret-token-123&timeout=250ms").unwrap();
+        assert_eq!(parsed.token.as_deref(), Some("secret-token-123"));
+        let location = parsed.location;
+        assert_eq!(
+            location,
+            DenoKvLocation::Remote {
+                url: Url::parse("http://127.0.0.1:4512").unwrap(),
+                timeout: Duration::from_millis(250),
+            }
+        );
+        assert!(!format!("{location:?}").contains("secret"));
+    }
 
     #[test]
     fn file_urls() {
@@ -69,7 +158,13 @@ mod tests {
             DenoKvLocation::parse_url("DenoKV:///tmp/kv.db").unwrap(),
             file("/tmp/kv.db")
         );
-        for bad in ["denokv:", "denokv::memory:", "sqlite:kv.db", "kv.db"] {
+        for bad in [
+            "denokv:",
+            "denokv::memory:",
+            "sqlite:kv.db",
+            "kv.db",
+            "denokv+http://h:1?x=1",
+        ] {
             assert!(
                 matches!(
                     DenoKvLocation::parse_url(bad),
