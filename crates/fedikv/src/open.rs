@@ -17,7 +17,7 @@ use crate::store::KvStore;
 /// | `postgres://…`, `postgresql://…` | `PostgresKvStore` (feature `postgres`) |
 /// | `mysql://…`, `mariadb://…` | `MysqlKvStore` (feature `mysql`) |
 /// | `redis://…`, `rediss://…` | `RedisKvStore` (feature `redis`) |
-/// | `denokv:PATH` | `DenoKvStore` (feature `denokv`) |
+/// | `denokv:PATH`, `denokv+http://…`, `denokv+https://…` | `DenoKvStore` (feature `denokv`) |
 ///
 /// Options go in the query string (`?table=fedify_kv`, `?prefix=fedify::`,
 /// `?sweep=off`); each backend documents its own. Errors never repeat the
@@ -45,7 +45,9 @@ pub async fn open(url: &str) -> KvResult<Arc<dyn KvStore>> {
         #[cfg(feature = "redis")]
         "redis" | "rediss" => Ok(Arc::new(crate::redis::RedisKvStore::open_url(url).await?)),
         #[cfg(feature = "denokv")]
-        "denokv" => Ok(Arc::new(crate::denokv::DenoKvStore::open_url(url).await?)),
+        "denokv" | "denokv+http" | "denokv+https" => {
+            Ok(Arc::new(crate::denokv::DenoKvStore::open_url(url).await?))
+        }
         other => Err(disabled_or_unknown(other)),
     }
 }
@@ -56,7 +58,7 @@ fn disabled_or_unknown(scheme: &str) -> KvError {
         "postgres" | "postgresql" => "postgres",
         "mysql" | "mariadb" => "mysql",
         "redis" | "rediss" => "redis",
-        "denokv" => "denokv",
+        "denokv" | "denokv+http" | "denokv+https" => "denokv",
         _ => {
             return KvError::UnsupportedScheme {
                 scheme: scheme.to_owned(),

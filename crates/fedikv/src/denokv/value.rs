@@ -9,7 +9,8 @@
 //! round-trip exactly (SPEC V2) and Deno sees their exact value.
 //!
 //! Reading follows `JSON.stringify`: `undefined` and holes inside arrays read
-//! as `null`, object properties holding `undefined` are left out, whole
+//! as `null`, object properties holding `undefined` are left out, as are an
+//! array's non-index properties, whole
 //! doubles up to 2^53 read as integers, and a `bigint` reads as the JSON
 //! integer of the same value when it fits in 64 bits. A top-level `undefined` (what
 //! Fedify's `cas(key, x, undefined)` stores) reads as absent. Values with no
@@ -124,6 +125,10 @@ fn string(s: &str) -> StringValue {
     }
 }
 
+/// The longest sparse array (`[1, , 3]`, a few bytes for any length) read
+/// as a JSON array of that many items.
+const MAX_SPARSE_LENGTH: u32 = 1 << 20;
+
 /// Deeper than V8's own serializer writes: a value this deep is malformed.
 const MAX_DEPTH: usize = 512;
 
@@ -154,7 +159,8 @@ fn from_v8(heap: &Heap, value: &V8, depth: usize) -> Result<Value, String> {
 fn from_heap(heap: &Heap, value: &HeapValue, depth: usize) -> Result<Value, String> {
     match value {
         HeapValue::Object(object) => object_fields(heap, &object.properties, depth),
-        HeapValue::DenseArray(array) if array.properties.is_empty() => array
+        // Like JSON.stringify, arrays ignore their non-index properties.
+        HeapValue::DenseArray(array) => array
             .elements
             .iter()
             .map(|item| {
@@ -163,11 +169,23 @@ fn from_heap(heap: &Heap, value: &HeapValue, depth: usize) -> Result<Value, Stri
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
-        HeapValue::SparseArray(array) if array.properties.is_empty() => {
-            Ok(Value::Array(vec![Value::Null; array.length as usize]))
-        }
-        HeapValue::DenseArray(_) | HeapValue::SparseArray(_) => {
-            Err(no_json_form("an array with extra properties or elements"))
+        HeapValue::SparseArray(array) if array.length > MAX_SPARSE_LENGTH => Err(format!(
+            "a sparse array of length {}, longer than fedikv expands ({MAX_SPARSE_LENGTH})",
+            array.length
+        )),
+        HeapValue::SparseArray(array) => {
+            let mut items = vec![Value::Null; array.length as usize];
+            for (name, item) in &array.properties {
+                let index = match name {
+                    PropertyKey::I32(i) => usize::try_from(*i).ok(),
+                    PropertyKey::U32(u) => usize::try_from(*u).ok(),
+                    _ => None,
+                };
+                if let Some(slot) = index.and_then(|i| items.get_mut(i)) {
+                    *slot = from_v8(heap, item, depth)?;
+                }
+            }
+            Ok(Value::Array(items))
         }
         HeapValue::Date(_) => Err(no_json_form("a Date")),
         HeapValue::Map(_) => Err(no_json_form("a Map")),

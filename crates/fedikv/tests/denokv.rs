@@ -1,0 +1,585 @@
+//! `DenoKvStore` with the real Deno runtime, on a local Deno KV file and on
+//! the `denokv` KV Connect server: Deno writes and fedikv reads exactly,
+//! fedikv writes and Deno reads exactly, compare-and-swap across the two,
+//! JS values with no JSON form, Deno KV's limits, and bad input.
+//!
+//! Needs Deno in `tools/deno` and, for the server tests,
+//! `FEDIKV_TEST_DENOKV_URL` (`scripts/denokv.sh` installs and starts both).
+
+#![cfg(feature = "denokv")]
+
+mod denokv_support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use denokv_support::{Target, deno, deno_get, run_deno, server_url, unique};
+use fedikv::denokv::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use fedikv::{DenoKvStore, KvError, KvKey, KvStore, SetOptions};
+use futures::TryStreamExt;
+use serde_json::{Value, json};
+
+fn key(components: &[&str]) -> KvKey {
+    KvKey::new(components.iter().copied()).unwrap()
+}
+
+/// Values of every JSON shape Fedify stores, each under a key of its own
+/// below `ns`, with tricky key components.
+fn fixtures(ns: &str) -> Vec<(Vec<String>, Value)> {
+    let k = |parts: &[&str]| {
+        let mut key = vec!["fedikv-interop".to_owned(), ns.to_owned()];
+        key.extend(parts.iter().map(|p| p.to_string()));
+        key
+    };
+    vec![
+        (
+            k(&[
+                "_fedify",
+                "remoteDocument",
+                "https://example.com/users/ålice",
+            ]),
+            json!({
+                "@context": ["https://www.w3.org/ns/activitystreams", {"toot": "http://joinmastodon.org/ns#"}],
+                "id": "https://example.com/users/ålice",
+                "name": "Ålice 😀 名前",
+                "followers": 12345,
+                "nested": {"deep": {"deeper": [1, [2, [3, {}]], []]}},
+                "nothing": null,
+                "flag": false,
+            }),
+        ),
+        (k(&["null"]), Value::Null),
+        (k(&["zero"]), json!(0)),
+        (
+            k(&["numbers"]),
+            json!([
+                -1,
+                2147483647,
+                2147483648i64,
+                -2147483649i64,
+                1.5,
+                -0.25,
+                1e300,
+                9007199254740991i64
+            ]),
+        ),
+        (k(&["empty string"]), json!("")),
+        (k(&["unicode", "é😀", "a:b::c"]), json!("Grüße, 世界! 🎉")),
+        (k(&[""]), json!({"": ""})),
+        (k(&["true"]), json!(true)),
+    ]
+}
+
+fn kv_key(parts: &[String]) -> KvKey {
+    KvKey::new(parts.iter().cloned()).unwrap()
+}
+
+/// Fails unless the store holds exactly `expected` under each key.
+async fn assert_fedikv_reads(store: &DenoKvStore, expected: &[(Vec<String>, Value)]) {
+    for (parts, value) in expected {
+        assert_eq!(
+            store.get(&kv_key(parts)).await.unwrap().as_ref(),
+            Some(value),
+            "fedikv read of {parts:?}"
+        );
+    }
+}
+
+fn local_target() -> (tempfile::TempDir, Target) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deno.sqlite3");
+    (dir, Target::File(path))
+}
+
+fn server_target() -> Option<Target> {
+    server_url().map(|url| Target::server(&url))
+}
+
+// ------------------------------------------------------------ Deno -> fedikv
+
+async fn deno_writes_fedikv_reads(target: Target) {
+    let Some(deno) = deno() else { return };
+    let ns = unique("deno-writes");
+    let fixtures = fixtures(&ns);
+    let mut entries: Vec<Value> = fixtures
+        .iter()
+        .map(|(key, value)| json!({"key": key, "value": value}))
+        .collect();
+    let live_ttl = vec![
+        "fedikv-interop".to_owned(),
+        ns.clone(),
+        "ttl".into(),
+        "hour".into(),
+    ];
+    let short_ttl = vec![
+        "fedikv-interop".to_owned(),
+        ns.clone(),
+        "ttl".into(),
+        "gone".into(),
+    ];
+    entries.push(json!({"key": live_ttl, "value": "live", "expireIn": 3_600_000}));
+    entries.push(json!({"key": short_ttl, "value": "gone", "expireIn": 1}));
+    run_deno(&deno, &target, json!({"op": "set", "entries": entries}));
+    let store = target.store().await;
+    assert_fedikv_reads(&store, &fixtures).await;
+    assert_eq!(
+        store.get(&kv_key(&live_ttl)).await.unwrap(),
+        Some(json!("live"))
+    );
+    // The list of the namespace: every key exactly as Deno wrote it, once,
+    // the prefix-equal keys included, in Deno KV's key order.
+    let prefix = key(&["fedikv-interop", &ns]);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let listed: Vec<_> = store.list(Some(&prefix)).try_collect().await.unwrap();
+    let mut expected: Vec<(KvKey, Value)> = fixtures
+        .iter()
+        .map(|(k, v)| (kv_key(k), v.clone()))
+        .collect();
+    expected.push((kv_key(&live_ttl), json!("live")));
+    if !target.hides_expired() {
+        expected.push((kv_key(&short_ttl), json!("gone")));
+    }
+    expected.sort_by(|a, b| {
+        a.0.components()
+            .iter()
+            .map(|c| c.as_bytes())
+            .cmp(b.0.components().iter().map(|c| c.as_bytes()))
+    });
+    let listed: Vec<(KvKey, Value)> = listed.into_iter().map(|e| (e.key, e.value)).collect();
+    assert_eq!(listed, expected);
+    if target.hides_expired() {
+        assert_eq!(
+            store.get(&kv_key(&short_ttl)).await.unwrap(),
+            None,
+            "expired 1 ms after Deno wrote it"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deno_writes_fedikv_reads_local() {
+    let (_dir, target) = local_target();
+    deno_writes_fedikv_reads(target).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deno_writes_fedikv_reads_server() {
+    let Some(target) = server_target() else {
+        return;
+    };
+    deno_writes_fedikv_reads(target).await;
+}
+
+// ------------------------------------------------------------ fedikv -> Deno
+
+async fn fedikv_writes_deno_reads(target: Target) {
+    let Some(deno) = deno() else { return };
+    let ns = unique("fedikv-writes");
+    let fixtures = fixtures(&ns);
+    let store = target.store().await;
+    for (parts, value) in &fixtures {
+        store
+            .set(&kv_key(parts), value, SetOptions::default())
+            .await
+            .unwrap();
+    }
+    let live = vec![
+        "fedikv-interop".to_owned(),
+        ns.clone(),
+        "ttl".into(),
+        "hour".into(),
+    ];
+    let gone = vec![
+        "fedikv-interop".to_owned(),
+        ns.clone(),
+        "ttl".into(),
+        "gone".into(),
+    ];
+    store
+        .set(
+            &kv_key(&live),
+            &json!("live"),
+            SetOptions::ttl(Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+    store
+        .set(
+            &kv_key(&gone),
+            &json!("gone"),
+            SetOptions::ttl(Duration::from_millis(1)),
+        )
+        .await
+        .unwrap();
+    // Integers beyond 2^53 go to Deno as bigints (exact), not lossy numbers.
+    let big = vec!["fedikv-interop".to_owned(), ns.clone(), "big".into()];
+    store
+        .set(
+            &kv_key(&big),
+            &json!(9007199254740993i64),
+            SetOptions::default(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    let mut keys: Vec<Vec<String>> = fixtures.iter().map(|(k, _)| k.clone()).collect();
+    keys.extend([live, gone, big]);
+    let read = deno_get(&deno, &target, &keys);
+    for ((parts, value), seen) in fixtures.iter().zip(&read) {
+        // Deno's side prints plain objects, arrays and primitives as JSON,
+        // anything else as {"$type": ...}: equal means the same plain value.
+        assert_eq!(seen.as_ref(), Some(value), "Deno's read of {parts:?}");
+    }
+    let n = fixtures.len();
+    assert_eq!(read[n], Some(json!("live")));
+    if target.hides_expired() {
+        assert_eq!(
+            read[n + 1],
+            None,
+            "Deno must not see an entry fedikv wrote with a 1 ms TTL"
+        );
+    }
+    assert_eq!(read[n + 2], Some(json!({"$type": "bigint"})));
+    assert_eq!(
+        store.get(&kv_key(&keys[n + 2])).await.unwrap(),
+        Some(json!(9007199254740993i64))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fedikv_writes_deno_reads_local() {
+    let (_dir, target) = local_target();
+    fedikv_writes_deno_reads(target).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fedikv_writes_deno_reads_server() {
+    let Some(target) = server_target() else {
+        return;
+    };
+    fedikv_writes_deno_reads(target).await;
+}
+
+// ------------------------------------------------------------ CAS across both
+
+async fn cas_across_deno_and_fedikv(target: Target) {
+    let Some(deno) = deno() else { return };
+    let ns = unique("cas");
+    let parts = vec!["fedikv-interop".to_owned(), ns, "counter".into()];
+    let k = kv_key(&parts);
+    let store = target.store().await;
+    run_deno(
+        &deno,
+        &target,
+        json!({"op": "set", "entries": [{"key": parts, "value": {"n": 1, "tags": ["a", "b"]}}]}),
+    );
+    // Another key order and number spelling: still deep-equal.
+    assert!(
+        !store
+            .cas(
+                &k,
+                Some(&json!({"n": 2})),
+                Some(&json!("no")),
+                SetOptions::default()
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .cas(
+                &k,
+                Some(&json!({"tags": ["a", "b"], "n": 1.0})),
+                Some(&json!({"n": 2})),
+                SetOptions::default()
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        deno_get(&deno, &target, std::slice::from_ref(&parts)),
+        vec![Some(json!({"n": 2}))]
+    );
+    // Deno's own versionstamp CAS on fedikv's value, then fedikv sees it.
+    let swapped = run_deno(
+        &deno,
+        &target,
+        json!({"op": "cas", "key": parts, "expected": {"n": 2}, "value": {"n": 3}}),
+    );
+    assert_eq!(swapped, json!(true));
+    assert_eq!(store.get(&k).await.unwrap(), Some(json!({"n": 3})));
+    // Compare-and-delete of a Deno-written value.
+    assert!(
+        store
+            .cas(&k, Some(&json!({"n": 3})), None, SetOptions::default())
+            .await
+            .unwrap()
+    );
+    assert_eq!(deno_get(&deno, &target, &[parts]), vec![None]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cas_across_deno_and_fedikv_local() {
+    let (_dir, target) = local_target();
+    cas_across_deno_and_fedikv(target).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cas_across_deno_and_fedikv_server() {
+    let Some(target) = server_target() else {
+        return;
+    };
+    cas_across_deno_and_fedikv(target).await;
+}
+
+// ------------------------------------------------------------ JS values
+
+/// Values with no JSON form are typed errors (never a panic); `undefined`
+/// is absent; JSON.stringify's mappings for holes and undefined fields.
+#[tokio::test(flavor = "multi_thread")]
+async fn js_values_without_json_form() {
+    let Some(deno) = deno() else { return };
+    let (_dir, target) = local_target();
+    let ns = unique("special");
+    let special = |name: &str| vec!["fedikv-interop".to_owned(), ns.clone(), name.to_owned()];
+    for name in [
+        "date",
+        "map",
+        "set",
+        "bytes",
+        "bigint",
+        "nan",
+        "u64",
+        "nested_date",
+        "undefined",
+        "sparse",
+        "undefined_field",
+    ] {
+        run_deno(
+            &deno,
+            &target,
+            json!({"op": "setSpecial", "key": special(name), "special": name}),
+        );
+    }
+    let store = target.store().await;
+    for name in ["date", "map", "set", "bytes", "nan", "u64", "nested_date"] {
+        match store.get(&kv_key(&special(name))).await {
+            Err(KvError::Corrupt { key, reason }) => {
+                assert!(key.contains(name), "{key}");
+                assert!(reason.contains("no JSON form"), "{reason}");
+            }
+            other => panic!("{name}: expected Corrupt, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        store.get(&kv_key(&special("bigint"))).await.unwrap(),
+        Some(json!(10))
+    );
+    assert_eq!(
+        store.get(&kv_key(&special("undefined"))).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.get(&kv_key(&special("sparse"))).await.unwrap(),
+        Some(json!([1, null, 3]))
+    );
+    assert_eq!(
+        store
+            .get(&kv_key(&special("undefined_field")))
+            .await
+            .unwrap(),
+        Some(json!({"a": 1}))
+    );
+    // A list that meets one ends with the error, after the entries before it.
+    let prefix = key(&["fedikv-interop", &ns]);
+    let items: Vec<_> = store.list(Some(&prefix)).collect::<Vec<_>>().await;
+    assert!(items.last().unwrap().is_err());
+    // cas over an undefined entry treats it as absent, as get does.
+    assert!(
+        store
+            .cas(
+                &kv_key(&special("undefined")),
+                None,
+                Some(&json!(1)),
+                SetOptions::default()
+            )
+            .await
+            .unwrap()
+    );
+}
+
+use futures::StreamExt;
+
+// ------------------------------------------------------------ limits
+
+async fn limits_are_typed_errors_before_any_write(store: DenoKvStore) {
+    let ns = unique("limits");
+    let long = KvKey::new([
+        "fedikv-interop".to_owned(),
+        ns.clone(),
+        "k".repeat(MAX_KEY_BYTES),
+    ])
+    .unwrap();
+    assert!(matches!(
+        store.set(&long, &json!(1), SetOptions::default()).await,
+        Err(KvError::KeyTooLong {
+            max: MAX_KEY_BYTES,
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.get(&long).await,
+        Err(KvError::KeyTooLong { .. })
+    ));
+    let k = key(&["fedikv-interop", &ns, "big"]);
+    // A one-byte string of n characters is n + 6 bytes of V8 here (2 of
+    // header, 1 of tag, 3 of length).
+    let fits = json!("v".repeat(MAX_VALUE_BYTES - 6));
+    store.set(&k, &fits, SetOptions::default()).await.unwrap();
+    assert_eq!(store.get(&k).await.unwrap(), Some(fits.clone()));
+    let too_large = json!("v".repeat(MAX_VALUE_BYTES));
+    match store.set(&k, &too_large, SetOptions::default()).await {
+        Err(KvError::ValueTooLarge { max, len, .. }) => {
+            assert_eq!(max, MAX_VALUE_BYTES);
+            assert!(len > MAX_VALUE_BYTES);
+        }
+        other => panic!("expected ValueTooLarge, got {other:?}"),
+    }
+    assert!(matches!(
+        store
+            .cas(&k, Some(&fits), Some(&too_large), SetOptions::default())
+            .await,
+        Err(KvError::ValueTooLarge { .. })
+    ));
+    assert_eq!(
+        store.get(&k).await.unwrap(),
+        Some(fits),
+        "nothing was written"
+    );
+    store.delete(&k).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limits_local() {
+    let (_dir, target) = local_target();
+    limits_are_typed_errors_before_any_write(target.store().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limits_server() {
+    let Some(target) = server_target() else {
+        return;
+    };
+    limits_are_typed_errors_before_any_write(target.store().await).await;
+}
+
+// ------------------------------------------------------------ bad input
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_that_is_not_deno_kv_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.bin");
+    std::fs::write(&garbage, vec![0x42; 8192]).unwrap();
+    match DenoKvStore::open(&garbage).await {
+        Err(KvError::Io { path, .. }) => assert_eq!(path, garbage),
+        other => panic!("expected Io, got {other:?}"),
+    }
+    assert_eq!(
+        std::fs::read(&garbage).unwrap(),
+        vec![0x42; 8192],
+        "left as it was"
+    );
+
+    // Another program's SQLite database (here: fedikv's own SQLite layout).
+    let other: PathBuf = dir.path().join("fedify.sqlite3");
+    let conn = rusqlite::Connection::open(&other).unwrap();
+    conn.execute_batch("CREATE TABLE fedify_kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        .unwrap();
+    drop(conn);
+    match DenoKvStore::open(&other).await {
+        Err(error @ KvError::Io { .. }) => assert!(
+            error.to_string().contains("not a Deno KV database"),
+            "{error}"
+        ),
+        other => panic!("expected Io, got {other:?}"),
+    }
+    let conn = rusqlite::Connection::open(&other).unwrap();
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        tables, 2,
+        "no Deno KV tables added (the table and its primary-key index only)"
+    );
+
+    assert!(matches!(
+        DenoKvStore::open(dir.path()).await,
+        Err(KvError::Io { .. })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_token_is_access_denied_without_leaking_it() {
+    let Some(Target::Server { url, .. }) = server_target() else {
+        return;
+    };
+    let token = "wrong-token-never-shown";
+    match DenoKvStore::connect(&url, token, Duration::from_secs(5)).await {
+        Err(error @ KvError::AccessDenied { .. }) => {
+            assert!(!error.to_string().contains(token));
+            assert!(!format!("{error:?}").contains(token));
+        }
+        other => panic!("expected AccessDenied, got {other:?}"),
+    }
+    let via_url = format!("denokv+{url}?token={token}");
+    match fedikv::open(&via_url).await {
+        Err(error @ KvError::AccessDenied { .. }) => assert!(!error.to_string().contains(token)),
+        other => panic!("expected AccessDenied, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_is_down_is_unavailable() {
+    // A port nothing listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let result = DenoKvStore::connect(
+        &format!("http://127.0.0.1:{port}"),
+        "some-token-123",
+        Duration::from_secs(2),
+    )
+    .await;
+    assert!(
+        matches!(result, Err(KvError::Unavailable { .. })),
+        "{result:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn urls_open_both_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("url.sqlite3");
+    let store = fedikv::open(&format!("denokv:{}", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(store.backend(), "denokv");
+    store
+        .set(&key(&["a"]), &json!(1), SetOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            fedikv::open("denokv+http://127.0.0.1:1").await,
+            Err(KvError::InvalidUrl { .. })
+        ) || std::env::var(fedikv::denokv::TOKEN_VAR).is_ok()
+    );
+    let Some(url) = server_url() else { return };
+    let store = fedikv::open(&url).await.unwrap();
+    assert!(!format!("{store:?}").contains("token="), "{store:?}");
+}

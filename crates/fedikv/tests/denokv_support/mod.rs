@@ -1,0 +1,158 @@
+//! Helpers of the Deno KV tests: the real Deno runtime (installed by
+//! `scripts/denokv.sh` into `tools/deno`) running `tools/deno/interop.ts`,
+//! and the two forms of the store under test.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use fedikv::DenoKvStore;
+use serde_json::{Value, json};
+use url::Url;
+
+pub const URL_VAR: &str = "FEDIKV_TEST_DENOKV_URL";
+
+fn required() -> bool {
+    std::env::var("FEDIKV_TEST_REQUIRE_SERVERS").as_deref() == Ok("1")
+}
+
+/// Says why a test skips, or panics when CI requires everything.
+fn skip(why: &str) {
+    assert!(!required(), "{why}, but FEDIKV_TEST_REQUIRE_SERVERS=1");
+    eprintln!("skipping: {why}");
+}
+
+/// The KV Connect URL (`denokv+http://…?token=…`), or `None` after saying why.
+pub fn server_url() -> Option<String> {
+    match std::env::var(URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            skip(&format!(
+                "{URL_VAR} is unset (scripts/denokv.sh starts a server: \
+                 {URL_VAR}='denokv+http://127.0.0.1:4512?token=fedikv-test-token')"
+            ));
+            None
+        }
+    }
+}
+
+/// A name no other test or run uses.
+pub fn unique(what: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{what}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// How Deno opens the database under test: a file path, or a KV Connect URL
+/// and its token.
+#[derive(Debug, Clone)]
+pub enum Target {
+    File(PathBuf),
+    Server { url: String, token: String },
+}
+
+impl Target {
+    /// The server of `fedikv_url` (`denokv+http://…?token=…`) as Deno names it.
+    pub fn server(fedikv_url: &str) -> Self {
+        let parsed = Url::parse(&fedikv_url["denokv+".len()..]).expect("a denokv+http:// URL");
+        let token = parsed
+            .query_pairs()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+            .expect("the test URL carries ?token=");
+        let mut url = parsed.clone();
+        url.set_query(None);
+        Self::Server {
+            url: url.as_str().trim_end_matches('/').to_owned(),
+            token,
+        }
+    }
+
+    /// The fedikv store on the same database.
+    pub async fn store(&self) -> DenoKvStore {
+        match self {
+            Self::File(path) => DenoKvStore::open(path)
+                .await
+                .expect("open the Deno KV file"),
+            Self::Server { url, token } => {
+                DenoKvStore::connect(url, token, fedikv::denokv::DEFAULT_TIMEOUT)
+                    .await
+                    .expect("connect to the denokv server")
+            }
+        }
+    }
+
+    /// Whether reads filter expired entries (not over KV Connect).
+    pub fn hides_expired(&self) -> bool {
+        matches!(self, Self::File(_))
+    }
+}
+
+/// The Deno runtime of `tools/deno`, or `None` after saying why.
+pub fn deno() -> Option<PathBuf> {
+    let deno =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/deno/node_modules/.bin/deno");
+    if deno.exists() {
+        Some(deno)
+    } else {
+        skip("Deno is not installed in tools/deno (run scripts/denokv.sh)");
+        None
+    }
+}
+
+/// Runs one command of `tools/deno/interop.ts` against `target` and returns
+/// what it printed.
+pub fn run_deno(deno: &PathBuf, target: &Target, command: Value) -> Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/deno/interop.ts");
+    let mut cmd = Command::new(deno);
+    cmd.args([
+        "run",
+        "--quiet",
+        "--unstable-kv",
+        "--allow-all",
+        "--no-config",
+    ])
+    .arg(script)
+    .env("DENO_NO_UPDATE_CHECK", "1");
+    match target {
+        Target::File(path) => {
+            cmd.arg(path);
+        }
+        Target::Server { url, token } => {
+            cmd.arg(url).env("DENO_KV_ACCESS_TOKEN", token);
+        }
+    }
+    let output = cmd.arg(command.to_string()).output().expect("run deno");
+    assert!(
+        output.status.success(),
+        "deno failed on {command}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("deno printed JSON")
+}
+
+/// Deno's `get` of `keys`: for each, `Some(described value)` or `None`.
+pub fn deno_get(deno: &PathBuf, target: &Target, keys: &[Vec<String>]) -> Vec<Option<Value>> {
+    let answer = run_deno(deno, target, json!({"op": "get", "keys": keys}));
+    answer
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|entry| {
+            entry["found"]
+                .as_bool()
+                .unwrap()
+                .then(|| entry["value"].clone())
+        })
+        .collect()
+}
