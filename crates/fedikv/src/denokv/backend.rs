@@ -41,6 +41,10 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug + 'static {
     /// stored, as `range.which` says), in key order.
     async fn range(&self, range: Range, limit: usize) -> KvResult<Vec<Row>>;
 
+    /// Whether rows carry their expiry (`Row::expires_at`): a KV Connect
+    /// server does not report it.
+    fn reports_expiry(&self) -> bool;
+
     /// Applies `write` atomically. `false` when its check failed (nothing
     /// was written).
     async fn write(&self, write: &Write) -> KvResult<bool>;

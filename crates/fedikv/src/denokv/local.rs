@@ -141,6 +141,10 @@ fn io_error(path: &Path, reason: String) -> KvError {
 
 #[async_trait]
 impl Backend for Local {
+    fn reports_expiry(&self) -> bool {
+        true
+    }
+
     async fn get(&self, key: Vec<u8>) -> KvResult<Option<Row>> {
         self.read(move |conn| {
             conn.prepare_cached(GET)?

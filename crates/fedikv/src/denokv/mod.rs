@@ -61,9 +61,13 @@
 //!   absent), then write with a check that the versionstamp is unchanged. A
 //!   failed check means another write came in between: read again (up to
 //!   [`CAS_MAX_ATTEMPTS`] times, then [`KvError::Contention`]).
-//! - `list`: pages of 500 entries over the key range of the prefix, in
-//!   Deno KV's key order (component by component, each compared by UTF-8
-//!   bytes), starting at the prefix key itself.
+//! - `list`, `scan`: pages of 500 entries over the key range of the prefix,
+//!   in Deno KV's key order (component by component, each compared by UTF-8
+//!   bytes), starting at the prefix key itself. `scan`'s remaining TTLs come
+//!   from each entry's expiry (local files only: over KV Connect `scan`
+//!   fails with [`KvError::Unsupported`], since the protocol does not say).
+//! - `count_expired`: counts the expired entries still stored under the
+//!   prefix, page by page (0 over KV Connect).
 //! - `sweep`: on a local file, deletes the expired entries still stored,
 //!   each with a versionstamp check so that a newer write is never lost.
 //!   Deno KV also deletes them on its own.
@@ -89,12 +93,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
 use crate::json::json_opt_eq;
 use crate::key::KvKey;
-use crate::store::{KvStore, KvStream, SetOptions};
+use crate::paging::into_entries;
+use crate::store::{KvRecordStream, KvStore, KvStream, SetOptions};
 
 use backend::{Backend, Row, Write};
 use error::BACKEND;
@@ -288,7 +294,26 @@ impl KvStore for DenoKvStore {
     }
 
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        list::entries(Arc::clone(&self.backend), prefix)
+        into_entries(list::records(Arc::clone(&self.backend), prefix))
+    }
+
+    /// Over KV Connect, which does not report expiry, the stream is one
+    /// [`KvError::Unsupported`]: a TTL of "never" would be a guess.
+    fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
+        if !self.backend.reports_expiry() {
+            let error = KvError::Unsupported {
+                backend: BACKEND,
+                operation: "scan",
+            };
+            return futures::stream::once(async move { Err(error) }).boxed();
+        }
+        list::records(Arc::clone(&self.backend), prefix)
+    }
+
+    /// Over KV Connect 0: the server deletes expired entries itself and
+    /// does not report them.
+    async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
+        list::count_expired(self.backend.as_ref(), prefix).await
     }
 
     async fn sweep(&self) -> KvResult<u64> {

@@ -218,6 +218,10 @@ fn serve(
 
 #[async_trait]
 impl Backend for Remote {
+    fn reports_expiry(&self) -> bool {
+        false
+    }
+
     async fn get(&self, key: Vec<u8>) -> KvResult<Option<Row>> {
         let mut end = key.clone();
         end.push(0);
