@@ -1,0 +1,161 @@
+// Runs a batch of KvStore operations through one of Fedify's published
+// store packages, for fedikv's interop tests (crates/fedikv/tests/interop_*.rs).
+//
+// Input (stdin, one JSON object):
+//   { "backend": "sqlite",   "path": FILE, "table": NAME, "ops": [...] }
+//   { "backend": "postgres", "url": URL,   "table": NAME, "ops": [...] }
+//   { "backend": "mysql",    "url": URL,   "table": NAME, "ops": [...] }
+//   { "backend": "redis",    "url": URL,   "prefix": KEY_PREFIX, "ops": [...] }
+// Operations (a missing "value" / "expected" / "new" is JavaScript `undefined`,
+// so `null` stays a value):
+//   { "op": "set",    "key": [..], "value": V, "ttl_ms"?: N }   -> { "ok": true }
+//   { "op": "get",    "key": [..] }                             -> { "value"?: V }
+//   { "op": "delete", "key": [..] }                             -> { "ok": true }
+//   { "op": "cas",    "key": [..], "expected"?: V, "new"?: V, "ttl_ms"?: N }
+//                                                               -> { "swapped": B }
+//   { "op": "list",   "prefix"?: [..] }                         -> { "entries": [{ "key", "value" }] }
+//   { "op": "pragma", "name": P }  (sqlite only)                -> { "value": V }
+// Output (stdout, one JSON object): { "results": [one per operation] }. An
+// operation the store rejects or lacks gives { "error": MESSAGE } and the
+// batch goes on; bad input exits with status 2.
+//
+// Needs Node >= 22 (node:sqlite); scripts/interop-setup.sh installs Node 24
+// and the packages into interop/node_modules.
+
+import { registerHooks } from "node:module";
+import { readFileSync } from "node:fs";
+
+// @fedify/sqlite 1.8.7 (the newest release) bundles a copy of
+// @js-temporal/polyfill whose file also imports the bare specifier
+// "@js-temporal/polyfill", which Node resolves to the bundled folder that has
+// no package.json: the import fails. Resolve that one specifier from here
+// instead, to the real @js-temporal/polyfill this folder depends on.
+registerHooks({
+  resolve(specifier, context, nextResolve) {
+    if (
+      specifier === "@js-temporal/polyfill" &&
+      context.parentURL?.includes("/@fedify/sqlite/dist/node_modules/")
+    ) {
+      return nextResolve(specifier, { ...context, parentURL: import.meta.url });
+    }
+    return nextResolve(specifier, context);
+  },
+});
+
+// Drivers may log (postgres.js prints server notices): keep stdout for results.
+console.log = console.error;
+console.info = console.error;
+
+const { Temporal } = await import("@js-temporal/polyfill");
+
+function fail(message) {
+  process.stderr.write(`fedify.mjs: ${message}\n`);
+  process.exit(2);
+}
+
+/** Opens the Fedify store named by the request; returns it with a closer. */
+async function openStore(request) {
+  switch (request.backend) {
+    case "sqlite": {
+      const { DatabaseSync } = await import("node:sqlite");
+      const { SqliteKvStore } = await import("@fedify/sqlite");
+      // A busy timeout, as any process sharing the file with fedikv's writer
+      // needs (node:sqlite waits 0 ms by default).
+      const db = new DatabaseSync(request.path, { timeout: 10_000 });
+      const store = new SqliteKvStore(db, { tableName: request.table });
+      return { store, db, close: async () => db.close() };
+    }
+    case "postgres": {
+      const { default: postgres } = await import("postgres");
+      const { PostgresKvStore } = await import("@fedify/postgres");
+      const sql = postgres(request.url, { onnotice: () => {}, max: 2 });
+      const store = new PostgresKvStore(sql, { tableName: request.table });
+      return { store, close: () => sql.end() };
+    }
+    case "mysql": {
+      const { createPool } = await import("mysql2/promise");
+      const { MysqlKvStore } = await import("@fedify/mysql");
+      const pool = createPool(request.url);
+      const store = new MysqlKvStore(pool, { tableName: request.table });
+      return { store, close: () => pool.end() };
+    }
+    case "redis": {
+      const { Redis } = await import("ioredis");
+      const { RedisKvStore } = await import("@fedify/redis");
+      const redis = new Redis(request.url, { maxRetriesPerRequest: 1 });
+      const store = new RedisKvStore(redis, { keyPrefix: request.prefix });
+      return { store, close: () => redis.quit() };
+    }
+    default:
+      fail(`unknown backend ${JSON.stringify(request.backend)}`);
+  }
+}
+
+function options(op) {
+  return op.ttl_ms == null
+    ? undefined
+    : { ttl: Temporal.Duration.from({ milliseconds: op.ttl_ms }) };
+}
+
+async function run(opened, op) {
+  const { store } = opened;
+  switch (op.op) {
+    case "set":
+      await store.set(op.key, op.value, options(op));
+      return { ok: true };
+    case "get": {
+      const value = await store.get(op.key);
+      return value === undefined ? {} : { value };
+    }
+    case "delete":
+      await store.delete(op.key);
+      return { ok: true };
+    case "cas":
+      if (typeof store.cas !== "function") {
+        return { error: "this Fedify store has no cas()" };
+      }
+      return {
+        swapped: await store.cas(op.key, op.expected, op.new, options(op)),
+      };
+    case "list": {
+      if (typeof store.list !== "function") {
+        return { error: "this Fedify store has no list()" };
+      }
+      const entries = [];
+      for await (const { key, value } of store.list(op.prefix)) {
+        entries.push({ key, value });
+      }
+      return { entries };
+    }
+    case "pragma":
+      if (opened.db == null) return { error: "pragma is for sqlite only" };
+      return {
+        value: Object.values(opened.db.prepare(`PRAGMA ${op.name}`).get())[0],
+      };
+    default:
+      fail(`unknown operation ${JSON.stringify(op.op)}`);
+  }
+}
+
+let request;
+try {
+  request = JSON.parse(readFileSync(0, "utf8"));
+} catch (error) {
+  fail(`stdin is not one JSON object: ${error.message}`);
+}
+if (!Array.isArray(request.ops)) fail(`"ops" must be an array`);
+
+const opened = await openStore(request);
+const results = [];
+try {
+  for (const op of request.ops) {
+    try {
+      results.push(await run(opened, op));
+    } catch (error) {
+      results.push({ error: String(error?.message ?? error) });
+    }
+  }
+} finally {
+  await opened.close();
+}
+process.stdout.write(JSON.stringify({ results }));
