@@ -4,10 +4,11 @@
 // Input (stdin, one JSON object):
 //   { "backend": "sqlite",   "path": FILE, "table": NAME, "ops": [...] }
 //   { "backend": "postgres", "url": URL,   "table": NAME, "ops": [...] }
-//   { "backend": "mysql",    "url": URL,   "table": NAME, "ops": [...] }
+//   { "backend": "mysql",    "url": URL,   "table": NAME, "mariadb_cast_fix"?: B, "ops": [...] }
 //   { "backend": "redis",    "url": URL,   "prefix": KEY_PREFIX, "ops": [...] }
 // Operations (a missing "value" / "expected" / "new" is JavaScript `undefined`,
-// so `null` stays a value):
+// so `null` stays a value; "value_json" / "expected_json" / "new_json" give
+// the same as JSON text instead, parsed here so its object key order is kept):
 //   { "op": "set",    "key": [..], "value": V, "ttl_ms"?: N }   -> { "ok": true }
 //   { "op": "get",    "key": [..] }                             -> { "value"?: V }
 //   { "op": "delete", "key": [..] }                             -> { "ok": true }
@@ -76,7 +77,10 @@ async function openStore(request) {
       const { createPool } = await import("mysql2/promise");
       const { MysqlKvStore } = await import("@fedify/mysql");
       const pool = createPool(request.url);
-      const store = new MysqlKvStore(pool, { tableName: request.table });
+      const store = new MysqlKvStore(
+        request.mariadb_cast_fix ? withoutJsonCast(pool) : pool,
+        { tableName: request.table },
+      );
       return { store, close: () => pool.end() };
     }
     case "redis": {
@@ -91,6 +95,33 @@ async function openStore(request) {
   }
 }
 
+// @fedify/mysql writes values as `CAST(? AS JSON)`, which MariaDB cannot
+// parse (it has no JSON cast; its JSON type is LONGTEXT with a JSON_VALID
+// check, so the plain string is what it stores). This wraps the pool so that
+// each statement reaches MariaDB with `CAST(? AS JSON)` replaced by `?` and is
+// otherwise exactly the package's SQL, run by the package's own code.
+function withoutJsonCast(pool) {
+  const fix = (sql) => sql.replaceAll("CAST(? AS JSON)", "?");
+  const wrap = (conn) =>
+    new Proxy(conn, {
+      get(target, name) {
+        if (name === "query") return (sql, values) => target.query(fix(sql), values);
+        const member = Reflect.get(target, name);
+        return typeof member === "function" ? member.bind(target) : member;
+      },
+    });
+  return {
+    query: (sql, values) => pool.query(fix(sql), values),
+    getConnection: async () => wrap(await pool.getConnection()),
+  };
+}
+
+/** The operation's field `name`, from `name` or from `name + "_json"` text. */
+function field(op, name) {
+  const text = op[`${name}_json`];
+  return text === undefined ? op[name] : JSON.parse(text);
+}
+
 function options(op) {
   return op.ttl_ms == null
     ? undefined
@@ -101,7 +132,7 @@ async function run(opened, op) {
   const { store } = opened;
   switch (op.op) {
     case "set":
-      await store.set(op.key, op.value, options(op));
+      await store.set(op.key, field(op, "value"), options(op));
       return { ok: true };
     case "get": {
       const value = await store.get(op.key);
@@ -115,7 +146,12 @@ async function run(opened, op) {
         return { error: "this Fedify store has no cas()" };
       }
       return {
-        swapped: await store.cas(op.key, op.expected, op.new, options(op)),
+        swapped: await store.cas(
+          op.key,
+          field(op, "expected"),
+          field(op, "new"),
+          options(op),
+        ),
       };
     case "list": {
       if (typeof store.list !== "function") {
