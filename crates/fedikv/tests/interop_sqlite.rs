@@ -27,6 +27,7 @@ use sqlite_support::{open, temp_db};
 const CAPS: Capabilities = Capabilities {
     cas: true,
     list: false,
+    null_values: true,
 };
 
 /// `@fedify/sqlite` on `path`, in Fedify's default table `fedify_kv`.
