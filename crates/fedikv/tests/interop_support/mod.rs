@@ -531,7 +531,7 @@ pub async fn sleep_past_expiry(finished: Instant, ttl: Duration) {
 
 /// The TTL used by [`ttl_agreement`]: whole seconds, since Fedify's Redis
 /// store accepts nothing else.
-pub const TTL: Duration = Duration::from_secs(2);
+pub const TTL: Duration = Duration::from_secs(3);
 
 /// An entry written with a TTL by one side is live for the other before it
 /// expires and gone for it afterwards (`get`, `list`, and `cas` treating the
@@ -544,55 +544,55 @@ pub async fn ttl_agreement(store: &dyn KvStore, fedify: &Fedify, base: &KvKey) {
     let kept_by_fedify = under(base, &["ttl", "fedikv's TTL cleared by Fedify"]);
     let v = json!({"expires": "soon"});
 
-    // Live checks must end before `started + TTL` (no write began earlier);
-    // gone checks start after `finished + TTL` (every write had ended).
-    let started = Instant::now();
-    for result in fedify
-        .run(vec![
-            op::set(&by_fedify, &v, Some(TTL)),
-            op::set(&kept_by_fedikv, &v, Some(TTL)),
-        ])
+    // Live checks must end before `started + TTL` (no write under test began
+    // earlier); gone checks start after `finished + TTL` (every write had
+    // ended). Two Node runs lie between `started` and the last live check.
+    let kept = json!("kept");
+    store
+        .set(&kept_by_fedify, &v, SetOptions::ttl(TTL))
         .await
-    {
-        check(&result, "set with a TTL");
+        .unwrap();
+    let started = Instant::now();
+    let writes = vec![
+        op::set(&by_fedify, &v, Some(TTL)),
+        op::set(&kept_by_fedikv, &v, Some(TTL)),
+        op::set(&kept_by_fedify, &kept, None),
+    ];
+    for result in fedify.run(writes).await {
+        check(&result, "set");
     }
     store
         .set(&by_fedikv, &v, SetOptions::ttl(TTL))
         .await
         .unwrap();
     store
-        .set(&kept_by_fedify, &v, SetOptions::ttl(TTL))
+        .set(&kept_by_fedikv, &kept, SetOptions::default())
         .await
         .unwrap();
-    store
-        .set(&kept_by_fedikv, &json!("kept"), SetOptions::default())
-        .await
-        .unwrap();
-    for result in fedify
-        .run(vec![op::set(&kept_by_fedify, &json!("kept"), None)])
-        .await
-    {
-        check(&result, "set");
-    }
     let finished = Instant::now();
 
     // Before expiry.
-    assert_eq!(store.get(&by_fedify).await.unwrap(), Some(v.clone()));
+    let fedikv_read = store.get(&by_fedify).await.unwrap();
     let listed = fedikv_list(store, &under(base, &["ttl"])).await;
+    let reads = fedify
+        .run(vec![op::get(&by_fedikv), op::get(&by_fedify)])
+        .await;
+    assert_live_checks_in_time(started, TTL);
+    assert_eq!(
+        fedikv_read,
+        Some(v.clone()),
+        "fedikv get of a live Fedify entry"
+    );
     assert!(
         listed.contains_key(&by_fedify),
         "fedikv list misses a live Fedify entry"
     );
-    let reads = fedify
-        .run(vec![op::get(&by_fedikv), op::get(&by_fedify)])
-        .await;
     assert_eq!(
         got(&reads[0]),
         Some(v.clone()),
         "Fedify get of a live fedikv entry"
     );
     assert_eq!(got(&reads[1]), Some(v.clone()));
-    assert_live_checks_in_time(started, TTL);
 
     sleep_past_expiry(finished, TTL).await;
     assert_eq!(
@@ -602,9 +602,9 @@ pub async fn ttl_agreement(store: &dyn KvStore, fedify: &Fedify, base: &KvKey) {
     );
     assert_eq!(store.get(&by_fedikv).await.unwrap(), None);
     let listed = fedikv_list(store, &under(base, &["ttl"])).await;
-    let kept = BTreeSet::from([kept_by_fedikv.clone(), kept_by_fedify.clone()]);
+    let kept_keys = BTreeSet::from([kept_by_fedikv.clone(), kept_by_fedify.clone()]);
     let live: BTreeSet<KvKey> = listed.into_keys().collect();
-    assert_eq!(live, kept, "fedikv list after expiry");
+    assert_eq!(live, kept_keys, "fedikv list after expiry");
     let mut ops = vec![
         op::get(&by_fedikv),
         op::get(&by_fedify),
@@ -625,17 +625,17 @@ pub async fn ttl_agreement(store: &dyn KvStore, fedify: &Fedify, base: &KvKey) {
     assert_eq!(got(&reads[1]), None);
     assert_eq!(
         got(&reads[2]),
-        Some(json!("kept")),
+        Some(kept.clone()),
         "fedikv's rewrite kept Fedify's TTL"
     );
     assert_eq!(
         got(&reads[3]),
-        Some(json!("kept")),
+        Some(kept),
         "Fedify's rewrite kept fedikv's TTL"
     );
     if fedify.caps.list {
         let live: BTreeSet<KvKey> = entries(&reads[4]).into_keys().collect();
-        assert_eq!(live, kept, "Fedify list after expiry");
+        assert_eq!(live, kept_keys, "Fedify list after expiry");
     }
     if fedify.caps.cas {
         assert!(
