@@ -5,7 +5,8 @@
 //! found (at most [`MGET_BATCH`] of them) and, once those are all fetched,
 //! the next `SCAN` (the first also fetches the key equal to the prefix). Keys
 //! whose entry vanished or expired in between, and keys holding another
-//! Redis type, come back as nil and are skipped.
+//! Redis type, come back as nil and are skipped. For `scan`, the pipeline
+//! also asks each fetched key's `PTTL`.
 //!
 //! Order: `SCAN` order, i.e. none (as Fedify's). Memory: one `SCAN` batch of
 //! keys plus one page of values, and 16 bytes per listed key to drop the
@@ -15,6 +16,7 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
+use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use redis::{FromRedisValue, Pipeline, Value as Reply};
@@ -22,7 +24,7 @@ use redis::{FromRedisValue, Pipeline, Value as Reply};
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::paging::paged;
-use crate::store::{KvEntry, KvStream};
+use crate::store::{KvRecord, KvRecordStream};
 
 use super::codec::KeyCodec;
 use super::error::{BACKEND, is_dropped, map};
@@ -57,6 +59,18 @@ struct Lister {
     codec: Arc<KeyCodec>,
     prefix: Option<KvKey>,
     pattern: Vec<u8>,
+    /// Whether to fetch each entry's remaining TTL (`scan`) or not (`list`,
+    /// whose records all say `None`).
+    ttls: Expiries,
+}
+
+/// Whether a listing fetches the entries' expiries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expiries {
+    /// `list`: values only.
+    Skip,
+    /// `scan`: values and `PTTL`s.
+    Fetch,
 }
 
 /// Streams the entries under `prefix` (everything for `None`).
@@ -64,7 +78,8 @@ pub(crate) fn list(
     conn: ConnectionManager,
     codec: Arc<KeyCodec>,
     prefix: Option<&KvKey>,
-) -> KvStream {
+    ttls: Expiries,
+) -> KvRecordStream {
     let start = codec.pattern(prefix).and_then(|pattern| {
         let exact = prefix.map(|p| codec.encode(p)).transpose()?;
         Ok((pattern, exact))
@@ -78,6 +93,7 @@ pub(crate) fn list(
         codec,
         prefix: prefix.cloned(),
         pattern,
+        ttls,
     });
     let first = Cursor {
         exact,
@@ -92,21 +108,30 @@ pub(crate) fn list(
 }
 
 impl Lister {
-    async fn page(&self, mut cursor: Cursor) -> KvResult<(Vec<KvEntry>, Option<Cursor>)> {
+    async fn page(&self, mut cursor: Cursor) -> KvResult<(Vec<KvRecord>, Option<Cursor>)> {
         let batch: Vec<(Vec<u8>, KvKey)> = {
             let n = cursor.pending.len().min(MGET_BATCH);
             cursor.pending.drain(..n).collect()
         };
         let scan = cursor.scan.filter(|_| cursor.pending.is_empty());
+        let fetch_ttls = self.ttls == Expiries::Fetch;
         let mut pipe = redis::pipe();
         if let Some(exact) = &cursor.exact {
             // MGET, not GET: a key of another type is skipped, not an error.
             pipe.cmd("MGET").arg(exact);
+            if fetch_ttls {
+                pipe.cmd("PTTL").arg(exact);
+            }
         }
         if !batch.is_empty() {
             let mget = pipe.cmd("MGET");
             for (raw, _) in &batch {
                 mget.arg(raw);
+            }
+            if fetch_ttls {
+                for (raw, _) in &batch {
+                    pipe.cmd("PTTL").arg(raw);
+                }
             }
         }
         if let Some(scan) = scan {
@@ -119,21 +144,35 @@ impl Lister {
         }
         let mut replies = self.query(&pipe).await?.into_iter();
         let mut entries = Vec::with_capacity(batch.len() + 1);
+        let ttls = |replies: &mut std::vec::IntoIter<Reply>, n: usize| -> KvResult<Vec<_>> {
+            (0..n)
+                .map(|_| fetch_ttls.then(|| parse(replies.next())).transpose())
+                .collect()
+        };
         if cursor.exact.is_some() {
             let values: Vec<Option<Vec<u8>>> = parse(replies.next())?;
-            if let (Some(Some(bytes)), Some(prefix)) = (values.into_iter().next(), &self.prefix) {
-                entries.push(KvEntry {
+            let ttl = ttls(&mut replies, 1)?;
+            if let (Some(Some(bytes)), Some(prefix)) = (values.into_iter().next(), &self.prefix)
+                && let Some(expires_in) = expires_in(ttl[0])
+            {
+                entries.push(KvRecord {
                     key: prefix.clone(),
                     value: parse_value(prefix, &bytes)?,
+                    expires_in,
                 });
             }
         }
         if !batch.is_empty() {
             let values: Vec<Option<Vec<u8>>> = parse(replies.next())?;
-            for ((_, key), value) in batch.into_iter().zip(values) {
-                if let Some(bytes) = value {
+            let ttls = ttls(&mut replies, batch.len())?;
+            for (((_, key), value), ttl) in batch.into_iter().zip(values).zip(ttls) {
+                if let (Some(bytes), Some(expires_in)) = (value, expires_in(ttl)) {
                     let value = parse_value(&key, &bytes)?;
-                    entries.push(KvEntry { key, value });
+                    entries.push(KvRecord {
+                        key,
+                        value,
+                        expires_in,
+                    });
                 }
             }
         }
@@ -170,6 +209,18 @@ impl Lister {
             Err(e) if is_dropped(&e) => pipe.query_async(&mut conn).await.map_err(map),
             other => other.map_err(map),
         }
+    }
+}
+
+/// A record's `expires_in` from its key's `PTTL` reply (`None`: not asked):
+/// milliseconds left, `-1` for no expiry. `None` when the key vanished
+/// between its `MGET` and its `PTTL` (`-2`): the entry is then skipped, as if
+/// `MGET` had missed it.
+fn expires_in(pttl: Option<i64>) -> Option<Option<Duration>> {
+    match pttl {
+        None | Some(-1) => Some(None),
+        Some(ms) if ms >= 0 => Some(Some(Duration::from_millis(ms.unsigned_abs()))),
+        Some(_) => None,
     }
 }
 
