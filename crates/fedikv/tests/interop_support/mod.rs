@@ -388,6 +388,34 @@ pub async fn fedify_writes_fedikv_reads(store: &dyn KvStore, fedify: &Fedify, ba
     assert_eq!(fedikv_list(store, base).await, expected, "fedikv list");
     assert_eq!(store.get(&under(base, &["absent"])).await.unwrap(), None);
 
+    // fedikv's scan reads Fedify's expiry: the hour it set (minus the time
+    // since), or none.
+    let with_ttl: BTreeSet<&KvKey> = data.iter().skip(1).step_by(2).map(|(k, _)| k).collect();
+    let records: Vec<_> = store.scan(Some(base)).try_collect().await.expect("scan");
+    assert_eq!(records.len(), expected.len(), "fedikv scan");
+    for record in &records {
+        assert_eq!(
+            expected.get(&record.key),
+            Some(&record.value),
+            "fedikv scan {}",
+            record.key
+        );
+        match record.expires_in {
+            Some(left) => assert!(
+                with_ttl.contains(&record.key)
+                    && left <= HOUR
+                    && left > HOUR - Duration::from_secs(120),
+                "{} expires in {left:?}",
+                record.key
+            ),
+            None => assert!(
+                !with_ttl.contains(&record.key),
+                "{} lost its TTL",
+                record.key
+            ),
+        }
+    }
+
     // cas against what Fedify wrote: a wrong expectation changes nothing, the
     // right one (key order as fedikv's serde_json holds it) swaps.
     for (i, (k, v)) in expected.iter().enumerate() {
