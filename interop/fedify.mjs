@@ -15,6 +15,9 @@
 //   { "op": "cas",    "key": [..], "expected"?: V, "new"?: V, "ttl_ms"?: N }
 //                                                               -> { "swapped": B }
 //   { "op": "list",   "prefix"?: [..] }                         -> { "entries": [{ "key", "value" }] }
+//   { "op": "increment", "key": [..], "times": N, "max_attempts": M }
+//       N read-modify-write increments of the number at key (absent = 0)
+//       through get + cas retries, at most M cas calls  -> { "attempts": A }
 //   { "op": "pragma", "name": P }  (sqlite only)                -> { "value": V }
 // Output (stdout, one JSON object): { "results": [one per operation] }. An
 // operation the store rejects or lacks gives { "error": MESSAGE } and the
@@ -162,6 +165,22 @@ async function run(opened, op) {
         entries.push({ key, value });
       }
       return { entries };
+    }
+    case "increment": {
+      if (typeof store.cas !== "function") {
+        return { error: "this Fedify store has no cas()" };
+      }
+      let attempts = 0;
+      for (let i = 0; i < op.times; i++) {
+        for (;;) {
+          if (++attempts > op.max_attempts) {
+            throw new Error(`no increment after ${op.max_attempts} cas attempts`);
+          }
+          const current = await store.get(op.key);
+          if (await store.cas(op.key, current, (current ?? 0) + 1)) break;
+        }
+      }
+      return { attempts };
     }
     case "pragma":
       if (opened.db == null) return { error: "pragma is for sqlite only" };

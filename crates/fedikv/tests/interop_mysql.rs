@@ -73,6 +73,15 @@ async fn ttl_agreement() {
     test.cleanup().await;
 }
 
+#[tokio::test]
+async fn cas_increments_from_both_sides() {
+    let Some((test, fedify)) = setup(true).await else {
+        return;
+    };
+    interop_support::cas_increments_from_both_sides(&test.store, &fedify, &base("mysql")).await;
+    test.cleanup().await;
+}
+
 /// `@fedify/mysql` exactly as published, on MariaDB: `get`, `list` and
 /// compare-and-delete read what fedikv wrote; `set` and a `cas` that writes
 /// fail on `CAST(? AS JSON)` and write nothing.

@@ -84,6 +84,14 @@ async fn ttl_agreement() {
     interop_support::ttl_agreement(&store, &fedify, &base("sqlite")).await;
 }
 
+#[tokio::test]
+async fn cas_increments_from_both_sides() {
+    let (_dir, path) = temp_db();
+    let Some(fedify) = fedify(&path) else { return };
+    let store = open(&path).await;
+    interop_support::cas_increments_from_both_sides(&store, &fedify, &base("sqlite")).await;
+}
+
 /// TTLs that are not whole seconds agree too: both sides use epoch
 /// milliseconds of the same (client) clock.
 #[tokio::test]

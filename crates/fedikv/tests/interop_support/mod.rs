@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use fedikv::{KvKey, KvStore, SetOptions};
+use fedikv::{KvKey, KvStore, KvStoreExt, SetOptions};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -172,6 +172,12 @@ pub mod op {
         let mut op = cas(key, None, new, None);
         op["expected_json"] = json!(expected_json);
         op
+    }
+
+    /// `times` increments of the number at `key` through Fedify's `get` +
+    /// `cas` retry loop (at most 100 `cas` calls per increment).
+    pub fn increment(key: &KvKey, times: u32) -> Value {
+        json!({"op": "increment", "key": key, "times": times, "max_attempts": times * 100})
     }
 
     pub fn list(prefix: Option<&KvKey>) -> Value {
@@ -689,5 +695,54 @@ pub async fn ttl_agreement(store: &dyn KvStore, fedify: &Fedify, base: &KvKey) {
     assert_eq!(
         got(&fedify.one(op::get(&by_fedify)).await),
         Some(json!("recreated by fedikv"))
+    );
+}
+
+/// Two Fedify processes (each 25 increments through its `get` + `cas` loop)
+/// and two fedikv tasks (`KvStoreExt::update`, incrementing until both
+/// processes are done, so the two sides overlap for the whole run) increment
+/// one counter: no increment is lost, so each side's `cas` is atomic against
+/// the other's.
+pub async fn cas_increments_from_both_sides(store: &dyn KvStore, fedify: &Fedify, base: &KvKey) {
+    const FEDIFY_TIMES: u32 = 25;
+    let counter = under(base, &["counter"]);
+    let running = std::sync::atomic::AtomicU32::new(2);
+    let node = || async {
+        let result = fedify.one(op::increment(&counter, FEDIFY_TIMES)).await;
+        running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        check(&result, "increment");
+        result["attempts"].as_u64().expect("attempts")
+    };
+    let fedikv = || async {
+        let mut done = 0u64;
+        // Bounded: at most 2000 increments per task.
+        while done < 2000 && (done < 5 || running.load(std::sync::atomic::Ordering::SeqCst) > 0) {
+            store
+                .update(&counter, SetOptions::default(), |n| {
+                    Some(json!(n.and_then(Value::as_u64).unwrap_or(0) + 1))
+                })
+                .await
+                .expect("fedikv increment");
+            done += 1;
+        }
+        done
+    };
+    let (a, b, c, d) = tokio::join!(node(), node(), fedikv(), fedikv());
+    let total = 2 * u64::from(FEDIFY_TIMES) + c + d;
+    eprintln!(
+        "Fedify: {} increments in {} cas attempts; fedikv: {} increments",
+        2 * FEDIFY_TIMES,
+        a + b,
+        c + d
+    );
+    assert_eq!(
+        store.get(&counter).await.unwrap(),
+        Some(json!(total)),
+        "fedikv reads the count"
+    );
+    assert_eq!(
+        got(&fedify.one(op::get(&counter)).await),
+        Some(json!(total)),
+        "Fedify reads the count"
     );
 }
