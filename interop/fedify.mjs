@@ -2,7 +2,9 @@
 // store packages, for fedikv's interop tests (crates/fedikv/tests/interop_*.rs).
 //
 // Input (stdin, one JSON object):
-//   { "backend": "sqlite",   "path": FILE, "table": NAME, "ops": [...] }
+//   { "backend": "sqlite",   "path": FILE, "table": NAME, "package"?: P, "ops": [...] }
+//     P: "@fedify/sqlite" (1.8.7, the default) or "@fedify/sqlite-2.0-dev"
+//     (2.0.0-dev.279, the only published version with list())
 //   { "backend": "postgres", "url": URL,   "table": NAME, "ops": [...] }
 //   { "backend": "mysql",    "url": URL,   "table": NAME, "mariadb_cast_fix"?: B, "ops": [...] }
 //   { "backend": "redis",    "url": URL,   "prefix": KEY_PREFIX, "ops": [...] }
@@ -57,12 +59,16 @@ function fail(message) {
   process.exit(2);
 }
 
+const SQLITE_PACKAGES = ["@fedify/sqlite", "@fedify/sqlite-2.0-dev"];
+
 /** Opens the Fedify store named by the request; returns it with a closer. */
 async function openStore(request) {
   switch (request.backend) {
     case "sqlite": {
       const { DatabaseSync } = await import("node:sqlite");
-      const { SqliteKvStore } = await import("@fedify/sqlite");
+      const name = request.package ?? "@fedify/sqlite";
+      if (!SQLITE_PACKAGES.includes(name)) fail(`unknown package ${JSON.stringify(name)}`);
+      const { SqliteKvStore } = await import(name);
       // A busy timeout, as any process sharing the file with fedikv's writer
       // needs (node:sqlite waits 0 ms by default).
       const db = new DatabaseSync(request.path, { timeout: 10_000 });

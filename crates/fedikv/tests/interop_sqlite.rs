@@ -4,7 +4,10 @@
 //! values, journal mode, and both writing at once.
 //!
 //! `@fedify/sqlite` 1.8.7 (the newest release) has `cas` but no `list`; its
-//! bundled Temporal polyfill import is fixed by the driver at load time.
+//! bundled Temporal polyfill import is fixed by the driver at load time. The
+//! only published version with `list`, the prerelease 2.0.0-dev.279
+//! (installed as `@fedify/sqlite-2.0-dev`), runs the scenarios too, and shows
+//! where its `LIKE`-based `list` and fedikv's exact one differ on one file.
 //! Needs `scripts/interop-setup.sh`; each test has a database file of its own.
 
 #![cfg(feature = "sqlite")]
@@ -36,6 +39,12 @@ fn fedify(path: &Path) -> Option<Fedify> {
         json!({"backend": "sqlite", "path": path, "table": "fedify_kv"}),
         CAPS,
     )
+}
+
+/// `@fedify/sqlite` 2.0.0-dev.279 (with `list`) on `path`, table `fedify_kv`.
+fn fedify_2_dev(path: &Path) -> Option<Fedify> {
+    let target = json!({"backend": "sqlite", "path": path, "table": "fedify_kv", "package": "@fedify/sqlite-2.0-dev"});
+    Fedify::new(target, Capabilities { list: true, ..CAPS })
 }
 
 async fn journal_mode(fedify: &Fedify) -> String {
@@ -175,5 +184,115 @@ async fn both_write_at_once() {
     let reads = fedify.run(written.iter().map(op::get).collect()).await;
     for (k, result) in written.iter().zip(&reads) {
         assert_eq!(got(result), Some(json!({"by": "fedikv"})), "Fedify get {k}");
+    }
+}
+
+#[tokio::test]
+async fn fedikv_writes_fedify_2_dev_reads_and_lists() {
+    let (_dir, path) = temp_db();
+    let Some(fedify) = fedify_2_dev(&path) else {
+        return;
+    };
+    let store = open(&path).await;
+    interop_support::fedikv_writes_fedify_reads(&store, &fedify, &base("sqlite")).await;
+}
+
+#[tokio::test]
+async fn fedify_2_dev_writes_fedikv_reads() {
+    let (_dir, path) = temp_db();
+    let Some(fedify) = fedify_2_dev(&path) else {
+        return;
+    };
+    let store = open(&path).await;
+    interop_support::fedify_writes_fedikv_reads(&store, &fedify, &base("sqlite")).await;
+}
+
+#[tokio::test]
+async fn ttl_agreement_with_fedify_2_dev_list() {
+    let (_dir, path) = temp_db();
+    let Some(fedify) = fedify_2_dev(&path) else {
+        return;
+    };
+    let store = open(&path).await;
+    interop_support::ttl_agreement(&store, &fedify, &base("sqlite")).await;
+}
+
+/// On the same rows, Fedify's `list` treats `%` and `_` as `LIKE` wildcards,
+/// folds ASCII case, and misses the children of a prefix with `"` or `\`
+/// (its JSON escapes meet `ESCAPE '\'`); fedikv lists exactly.
+#[tokio::test]
+async fn fedify_2_dev_list_differs_from_fedikv_list() {
+    let (_dir, path) = temp_db();
+    let Some(fedify) = fedify_2_dev(&path) else {
+        return;
+    };
+    let store = open(&path).await;
+    let k = |c: &[&str]| fedikv::KvKey::new(c.iter().copied()).unwrap();
+    for key in [
+        k(&["50%", "a"]),
+        k(&["50x", "b"]),
+        k(&["snake_case", "c"]),
+        k(&["snakeXcase", "d"]),
+        k(&["prefix", "e"]),
+        k(&["Prefix", "f"]),
+        k(&["q\"uote", "g"]),
+        k(&["back\\slash", "h"]),
+    ] {
+        store
+            .set(&key, &json!(1), SetOptions::default())
+            .await
+            .unwrap();
+    }
+    let prefixes = [
+        k(&["50%"]),
+        k(&["snake_case"]),
+        k(&["prefix"]),
+        k(&["q\"uote"]),
+        k(&["back\\slash"]),
+    ];
+    let results = fedify
+        .run(prefixes.iter().map(|p| op::list(Some(p))).collect())
+        .await;
+    let fedify_keys = |i: usize| -> Vec<fedikv::KvKey> {
+        interop_support::entries(&results[i]).into_keys().collect()
+    };
+    assert_eq!(
+        fedify_keys(0),
+        vec![k(&["50%", "a"]), k(&["50x", "b"])],
+        "Fedify: % is a wildcard"
+    );
+    assert_eq!(
+        fedify_keys(1),
+        vec![k(&["snakeXcase", "d"]), k(&["snake_case", "c"])],
+        "Fedify: _ is a wildcard"
+    );
+    assert_eq!(
+        fedify_keys(2),
+        vec![k(&["Prefix", "f"]), k(&["prefix", "e"])],
+        "Fedify: case folded"
+    );
+    assert_eq!(
+        fedify_keys(3),
+        Vec::<fedikv::KvKey>::new(),
+        "Fedify: misses children of a quote"
+    );
+    assert_eq!(
+        fedify_keys(4),
+        Vec::<fedikv::KvKey>::new(),
+        "Fedify: misses children of a backslash"
+    );
+    let expected = [
+        k(&["50%", "a"]),
+        k(&["snake_case", "c"]),
+        k(&["prefix", "e"]),
+        k(&["q\"uote", "g"]),
+        k(&["back\\slash", "h"]),
+    ];
+    for (prefix, only) in prefixes.iter().zip(expected) {
+        let listed: Vec<_> = interop_support::fedikv_list(&store, prefix)
+            .await
+            .into_keys()
+            .collect();
+        assert_eq!(listed, vec![only], "fedikv list {prefix}");
     }
 }
