@@ -21,6 +21,11 @@ use tokio::io::AsyncWriteExt;
 
 const SETUP: &str = "scripts/interop-setup.sh";
 
+/// How long one Node batch may take before the test fails (the process is
+/// killed): generous for 1 MiB values on a loaded machine, bounded if a
+/// server stops answering.
+const DRIVER_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// What a Fedify store package offers, for the scenarios to test what exists.
 #[derive(Clone, Copy, Debug)]
 pub struct Capabilities {
@@ -93,8 +98,13 @@ impl Fedify {
             stdin.write_all(&input).await.expect("write the request");
             drop(stdin);
         };
-        let (output, ()) = tokio::join!(child.wait_with_output(), writer);
-        let output = output.expect("wait for the driver");
+        let run = async { tokio::join!(child.wait_with_output(), writer).0 };
+        let output = tokio::time::timeout(DRIVER_TIMEOUT, run)
+            .await
+            .unwrap_or_else(|_| {
+                panic!("interop/fedify.mjs did not finish within {DRIVER_TIMEOUT:?}")
+            })
+            .expect("wait for the driver");
         assert!(
             output.status.success(),
             "interop/fedify.mjs failed ({}): {}",
