@@ -90,6 +90,15 @@ async fn published_package_reads_but_cannot_write_on_mariadb() {
     let Some((test, fedify)) = setup(false).await else {
         return;
     };
+    let version: Vec<String> = test.rows("SELECT VERSION()", ()).await;
+    if !version[0].contains("MariaDB") {
+        eprintln!(
+            "skipping: {} is not MariaDB, where the published package would write",
+            version[0]
+        );
+        test.cleanup().await;
+        return;
+    }
     let base = base("mysql");
     let data = tricky_entries(&base);
     for (k, v) in &data {
