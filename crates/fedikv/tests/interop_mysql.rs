@@ -22,9 +22,9 @@ mod mysql_support;
 use std::collections::BTreeMap;
 
 use fedikv::KvStore;
-use interop_support::{
-    Capabilities, Fedify, base, check, entries, got, op, swapped, tricky_entries, under,
-};
+use interop_support::data::{base, tricky_entries, under};
+use interop_support::scenarios;
+use interop_support::{Capabilities, Fedify, check, entries, got, op, swapped};
 use mysql_support::{TestTable, server_url};
 use serde_json::{Value, json};
 
@@ -51,7 +51,7 @@ async fn fedify_writes_fedikv_reads() {
     let Some((test, fedify)) = setup(true).await else {
         return;
     };
-    interop_support::fedify_writes_fedikv_reads(&test.store, &fedify, &base("mysql")).await;
+    scenarios::fedify_writes_fedikv_reads(&test.store, &fedify, &base("mysql")).await;
     test.cleanup().await;
 }
 
@@ -60,7 +60,7 @@ async fn fedikv_writes_fedify_reads() {
     let Some((test, fedify)) = setup(true).await else {
         return;
     };
-    interop_support::fedikv_writes_fedify_reads(&test.store, &fedify, &base("mysql")).await;
+    scenarios::fedikv_writes_fedify_reads(&test.store, &fedify, &base("mysql")).await;
     test.cleanup().await;
 }
 
@@ -69,7 +69,7 @@ async fn ttl_agreement() {
     let Some((test, fedify)) = setup(true).await else {
         return;
     };
-    interop_support::ttl_agreement(&test.store, &fedify, &base("mysql")).await;
+    scenarios::ttl_agreement(&test.store, &fedify, &base("mysql")).await;
     test.cleanup().await;
 }
 
@@ -78,7 +78,7 @@ async fn cas_increments_from_both_sides() {
     let Some((test, fedify)) = setup(true).await else {
         return;
     };
-    interop_support::cas_increments_from_both_sides(&test.store, &fedify, &base("mysql")).await;
+    scenarios::cas_increments_from_both_sides(&test.store, &fedify, &base("mysql")).await;
     test.cleanup().await;
 }
 
@@ -156,11 +156,7 @@ async fn fedify_rows_are_the_documented_layout() {
     let key = fedikv::KvKey::new(["a", "q\"uote\n", "🦀"]).unwrap();
     let ops = vec![
         op::set_json(&key, r#"{"z":1,"a":[true,null]}"#, None),
-        op::set(
-            &under(&key, &["ttl"]),
-            &json!(1),
-            Some(interop_support::HOUR),
-        ),
+        op::set(&under(&key, &["ttl"]), &json!(1), Some(scenarios::HOUR)),
     ];
     for result in fedify.run(ops).await {
         check(&result, "set");

@@ -18,10 +18,9 @@ mod postgres_support;
 use std::time::{Duration, Instant};
 
 use fedikv::{KvStore, PostgresKvStore, SetOptions};
-use interop_support::{
-    Capabilities, Fedify, assert_live_checks_in_time, base, check, got, op, sleep_past_expiry,
-    under,
-};
+use interop_support::data::{base, under};
+use interop_support::scenarios::{self, assert_live_checks_in_time, sleep_past_expiry};
+use interop_support::{Capabilities, Fedify, check, got, op};
 use postgres_support::{Cleanup, raw, server_url, unique_name, with_options};
 use serde_json::json;
 
@@ -88,7 +87,7 @@ async fn fedify_writes_fedikv_reads() {
     );
     assert_eq!(store.get(&first).await.unwrap(), Some(json!(1)));
     store.delete(&first).await.unwrap();
-    interop_support::fedify_writes_fedikv_reads(&store, &fedify, &base).await;
+    scenarios::fedify_writes_fedikv_reads(&store, &fedify, &base).await;
 }
 
 #[tokio::test]
@@ -97,7 +96,7 @@ async fn fedikv_writes_fedify_reads() {
         return;
     };
     let store = store_on(&url, &table).await;
-    interop_support::fedikv_writes_fedify_reads(&store, &fedify, &base("postgres")).await;
+    scenarios::fedikv_writes_fedify_reads(&store, &fedify, &base("postgres")).await;
 }
 
 #[tokio::test]
@@ -106,7 +105,7 @@ async fn ttl_agreement() {
         return;
     };
     let store = store_on(&url, &table).await;
-    interop_support::ttl_agreement(&store, &fedify, &base("postgres")).await;
+    scenarios::ttl_agreement(&store, &fedify, &base("postgres")).await;
 }
 
 /// TTLs that are not whole seconds: Fedify writes them as ISO 8601

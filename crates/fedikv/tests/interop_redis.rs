@@ -17,10 +17,9 @@ mod redis_support;
 use std::time::{Duration, Instant};
 
 use fedikv::{KvStore, SetOptions};
-use interop_support::{
-    Capabilities, Fedify, assert_live_checks_in_time, base, check, got, op, sleep_past_expiry,
-    under,
-};
+use interop_support::data::{base, under};
+use interop_support::scenarios::{self, assert_live_checks_in_time, sleep_past_expiry};
+use interop_support::{Capabilities, Fedify, check, got, op};
 use redis_support::{TestPrefix, server_url};
 use serde_json::json;
 
@@ -47,7 +46,7 @@ async fn fedify_writes_fedikv_reads() {
     let Some((test, fedify)) = setup().await else {
         return;
     };
-    interop_support::fedify_writes_fedikv_reads(&test.store, &fedify, &base("redis")).await;
+    scenarios::fedify_writes_fedikv_reads(&test.store, &fedify, &base("redis")).await;
 }
 
 #[tokio::test]
@@ -55,7 +54,7 @@ async fn fedikv_writes_fedify_reads() {
     let Some((test, fedify)) = setup().await else {
         return;
     };
-    interop_support::fedikv_writes_fedify_reads(&test.store, &fedify, &base("redis")).await;
+    scenarios::fedikv_writes_fedify_reads(&test.store, &fedify, &base("redis")).await;
 }
 
 #[tokio::test]
@@ -63,7 +62,7 @@ async fn ttl_agreement() {
     let Some((test, fedify)) = setup().await else {
         return;
     };
-    interop_support::ttl_agreement(&test.store, &fedify, &base("redis")).await;
+    scenarios::ttl_agreement(&test.store, &fedify, &base("redis")).await;
 }
 
 /// Both sides name the same Redis key: a component ending in `:` is the

@@ -20,10 +20,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fedikv::{KvStore, SetOptions};
-use interop_support::{
-    Capabilities, Fedify, assert_live_checks_in_time, base, check, got, op, sleep_past_expiry,
-    under,
-};
+use interop_support::data::{base, under};
+use interop_support::scenarios::{self, assert_live_checks_in_time, sleep_past_expiry};
+use interop_support::{Capabilities, Fedify, check, got, op};
 use serde_json::json;
 use sqlite_support::{open, temp_db};
 
@@ -74,7 +73,7 @@ async fn fedify_writes_fedikv_reads() {
         "fedikv switches the file to WAL"
     );
     store.delete(&first).await.unwrap();
-    interop_support::fedify_writes_fedikv_reads(&store, &fedify, &base).await;
+    scenarios::fedify_writes_fedikv_reads(&store, &fedify, &base).await;
 }
 
 #[tokio::test]
@@ -82,7 +81,7 @@ async fn fedikv_writes_fedify_reads() {
     let (_dir, path) = temp_db();
     let Some(fedify) = fedify(&path) else { return };
     let store = open(&path).await;
-    interop_support::fedikv_writes_fedify_reads(&store, &fedify, &base("sqlite")).await;
+    scenarios::fedikv_writes_fedify_reads(&store, &fedify, &base("sqlite")).await;
 }
 
 #[tokio::test]
@@ -90,7 +89,7 @@ async fn ttl_agreement() {
     let (_dir, path) = temp_db();
     let Some(fedify) = fedify(&path) else { return };
     let store = open(&path).await;
-    interop_support::ttl_agreement(&store, &fedify, &base("sqlite")).await;
+    scenarios::ttl_agreement(&store, &fedify, &base("sqlite")).await;
 }
 
 #[tokio::test]
@@ -98,7 +97,7 @@ async fn cas_increments_from_both_sides() {
     let (_dir, path) = temp_db();
     let Some(fedify) = fedify(&path) else { return };
     let store = open(&path).await;
-    interop_support::cas_increments_from_both_sides(&store, &fedify, &base("sqlite")).await;
+    scenarios::cas_increments_from_both_sides(&store, &fedify, &base("sqlite")).await;
 }
 
 /// TTLs that are not whole seconds agree too: both sides use epoch
@@ -194,7 +193,7 @@ async fn fedikv_writes_fedify_2_dev_reads_and_lists() {
         return;
     };
     let store = open(&path).await;
-    interop_support::fedikv_writes_fedify_reads(&store, &fedify, &base("sqlite")).await;
+    scenarios::fedikv_writes_fedify_reads(&store, &fedify, &base("sqlite")).await;
 }
 
 #[tokio::test]
@@ -204,7 +203,7 @@ async fn fedify_2_dev_writes_fedikv_reads() {
         return;
     };
     let store = open(&path).await;
-    interop_support::fedify_writes_fedikv_reads(&store, &fedify, &base("sqlite")).await;
+    scenarios::fedify_writes_fedikv_reads(&store, &fedify, &base("sqlite")).await;
 }
 
 #[tokio::test]
@@ -214,7 +213,7 @@ async fn ttl_agreement_with_fedify_2_dev_list() {
         return;
     };
     let store = open(&path).await;
-    interop_support::ttl_agreement(&store, &fedify, &base("sqlite")).await;
+    scenarios::ttl_agreement(&store, &fedify, &base("sqlite")).await;
 }
 
 /// On the same rows, Fedify's `list` treats `%` and `_` as `LIKE` wildcards,
