@@ -17,10 +17,11 @@ use super::{Fedify, check, entries, fedikv_list, got, op, swapped};
 pub const HOUR: Duration = Duration::from_secs(3600);
 
 /// Fedify writes every tricky entry (every other one with a TTL, plus an
-/// object with scrambled key order); fedikv reads them with `get` and
-/// `list`, swaps each one with `cas` against the value Fedify wrote, and
-/// Fedify reads what fedikv swapped in. Where the package has `cas`, Fedify
-/// also creates an entry with it that fedikv reads.
+/// object with scrambled key order); fedikv reads them with `get`, `list`
+/// and `scan` (Fedify's TTLs), swaps each one with `cas` against the value
+/// Fedify wrote, and Fedify reads what fedikv swapped in. Where the package
+/// has `cas`, Fedify also creates an entry with it (with a TTL) that fedikv
+/// reads.
 pub async fn fedify_writes_fedikv_reads(store: &dyn KvStore, fedify: &Fedify, base: &KvKey) {
     let data = tricky_entries(base);
     let (scrambled_text, scrambled) = scrambled_object();
@@ -124,12 +125,23 @@ pub async fn fedify_writes_fedikv_reads(store: &dyn KvStore, fedify: &Fedify, ba
         let created = under(base, &["created by Fedify cas"]);
         let results = fedify
             .run(vec![
-                op::cas(&created, None, Some(&scrambled), None),
+                op::cas(&created, None, Some(&scrambled), Some(HOUR)),
                 op::cas(&created, None, Some(&json!(1)), None),
             ])
             .await;
         assert!(swapped(&results[0]) && !swapped(&results[1]));
-        assert_eq!(store.get(&created).await.unwrap(), Some(scrambled));
+        let records: Vec<_> = store
+            .scan(Some(&created))
+            .try_collect()
+            .await
+            .expect("scan");
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].value, scrambled);
+        let left = records[0].expires_in.expect("the TTL Fedify's cas wrote");
+        assert!(
+            left <= HOUR && left > HOUR - Duration::from_secs(120),
+            "expires in {left:?}"
+        );
     }
 }
 
