@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The project's whole test suite, against real servers on 127.0.0.1:
 #   1. scripts/services.sh: installs/starts PostgreSQL, MariaDB and Redis;
+#      scripts/interop-setup.sh: installs Node 24 and Fedify's packages for
+#      the interop tests (crates/fedikv/tests/interop_*.rs);
 #   2. every crate's tests with every feature, servers required (a missing
 #      server fails the run instead of skipping its tests);
 #   3. the fault-injection tests (which stop and restart servers), alone and
@@ -10,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/services.sh
+scripts/interop-setup.sh
 
 export FEDIKV_TEST_POSTGRES_URL="${FEDIKV_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export FEDIKV_TEST_MYSQL_URL="${FEDIKV_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"

@@ -738,20 +738,9 @@ fn copy_moves_live_entries_with_their_ttls() {
     fill(&from.url, 1200);
     put(&from, r#"["other","x"]"#, "1", None);
     put(&from, r#"["docs","gone"]"#, "1", Some("0s"));
-    let copy = fedikv(
-        &[
-            "copy",
-            "--from",
-            &from.url,
-            "--to",
-            &to.url,
-            "--prefix",
-            r#"["docs"]"#,
-        ],
-        None,
-    );
-    assert_ok(&copy, 0);
-    assert_eq!(json_lines(&copy)[0]["copied"], 1200);
+    let copied = copy(&from.url, &to.url, &["--prefix", r#"["docs"]"#]);
+    assert_ok(&copied, 0);
+    assert_eq!(json_lines(&copied)[0]["copied"], 1200);
     assert_same_entries(&from, &to, r#"["docs"]"#);
     assert_eq!(
         stdout(&to.run(&["get", r#"["other","x"]"#])),
@@ -759,10 +748,7 @@ fn copy_moves_live_entries_with_their_ttls() {
         "outside the prefix"
     );
     // Re-running changes nothing and duplicates nothing.
-    assert_ok(
-        &fedikv(&["copy", "--from", &from.url, "--to", &to.url], None),
-        0,
-    );
+    assert_ok(&copy(&from.url, &to.url, &[]), 0);
     assert_same_entries(&from, &to, "[]");
 }
 
@@ -780,6 +766,13 @@ fn fill(url: &str, n: usize) {
             store.set(&key, &json!({"i": i}), options).await.unwrap();
         }
     });
+}
+
+/// Runs `fedikv copy --from FROM --to TO EXTRA...`.
+fn copy(from: &str, to: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["copy", "--from", from, "--to", to];
+    args.extend_from_slice(extra);
+    fedikv(&args, None)
 }
 
 /// Both stores list the same keys and values under `prefix`, and the same
@@ -809,40 +802,11 @@ fn copy_refuses_bad_input_and_writes_nothing() {
     let from = Store::new();
     put(&from, r#"["a"]"#, "1", None);
     let to = Store::new();
-    let same = fedikv(
-        &[
-            "copy",
-            "--from",
-            &from.url,
-            "--to",
-            &format!("{}?table=fedify_kv", from.url),
-        ],
-        None,
-    );
-    assert_error(&same, "same store");
-    let not_array = fedikv(
-        &[
-            "copy",
-            "--from",
-            &from.url,
-            "--to",
-            &to.url,
-            "--prefix",
-            r#"{"a":1}"#,
-        ],
-        None,
-    );
+    let same_url = format!("{}?table=fedify_kv", from.url);
+    assert_error(&copy(&from.url, &same_url, &[]), "same store");
+    let not_array = copy(&from.url, &to.url, &["--prefix", r#"{"a":1}"#]);
     assert_error(&not_array, "--prefix");
-    let unreachable = fedikv(
-        &[
-            "copy",
-            "--from",
-            &from.url,
-            "--to",
-            "postgres://nobody@127.0.0.1:9/none",
-        ],
-        None,
-    );
+    let unreachable = copy(&from.url, "postgres://nobody@127.0.0.1:9/none", &[]);
     assert_error(&unreachable, "--to store");
     assert_eq!(stdout(&to.run(&["list"])), "", "nothing was written");
     assert_eq!(
