@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
-# What the Deno KV tests need, installed into project-local or cache
-# directories and started on 127.0.0.1 (called by scripts/services.sh):
-#   - Deno (the npm package `deno`, pinned in tools/deno/package-lock.json)
-#     in tools/deno/node_modules, for the interop tests;
+# The KV Connect server the Deno KV tests use (called by scripts/services.sh;
+# Deno itself comes from interop/package-lock.json, scripts/interop-setup.sh):
 #   - the `denokv` self-hosted KV Connect server (crates.io, built once with
 #     `cargo install --locked` into $FEDIKV_CACHE, default ~/.cache/fedikv,
 #     and reused while present);
@@ -23,14 +21,6 @@ port=${FEDIKV_DENOKV_PORT:-4512}
 token=${FEDIKV_DENOKV_TOKEN:-fedikv-test-token}
 denokv="$cache/denokv-$DENOKV_VERSION/bin/denokv"
 
-# ---------------------------------------------------------------- Deno
-if [ ! -x tools/deno/node_modules/.bin/deno ]; then
-  command -v npm >/dev/null 2>&1 || die "npm is missing: install Node.js and npm (apt-get install nodejs npm)"
-  log "installing Deno from npm into tools/deno (package-lock.json)"
-  npm ci --prefix tools/deno --no-audit --no-fund >&2
-fi
-tools/deno/node_modules/.bin/deno --version >/dev/null || die "tools/deno/node_modules/.bin/deno does not run"
-
 # ---------------------------------------------------------------- denokv server
 if [ ! -x "$denokv" ]; then
   log "building denokv $DENOKV_VERSION into $cache (once; a few minutes)"
@@ -48,4 +38,4 @@ if ! port_open "$port"; then
   done
   port_open "$port" || die "denokv did not listen on 127.0.0.1:$port; see $cache/denokv-server.log"
 fi
-log "Deno $(tools/deno/node_modules/.bin/deno --version | head -n 1 | cut -d' ' -f2) and denokv on 127.0.0.1:$port are ready"
+log "denokv $DENOKV_VERSION is up on 127.0.0.1:$port"

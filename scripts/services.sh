@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL (5432), MariaDB (3306) and Redis (6379) run on
-# 127.0.0.1 the way the tests expect them:
+# Makes sure PostgreSQL (5432), MariaDB (3306), Redis (6379) and the denokv
+# KV Connect server (4512, scripts/denokv.sh) run on 127.0.0.1 the way the
+# tests expect them:
 #   postgres://postgres@127.0.0.1:5432/test   (trust auth for loopback TCP)
 #   mysql://root@127.0.0.1:3306/test          (root without password)
 #   redis://127.0.0.1:6379/
+#   denokv+http://127.0.0.1:4512?token=fedikv-test-token
 # Installs them with apt-get when missing (Debian), creates the PostgreSQL
 # cluster and the `test` databases when absent, starts what is not running and
 # waits until each one answers. Idempotent; when everything is up it only
@@ -127,3 +129,7 @@ redis_pong() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping)" = PONG ]; }
 wait_for "Redis" 30 redis_pong
 
 log "PostgreSQL, MariaDB and Redis are up on 127.0.0.1"
+
+# ---------------------------------------------------------------- Deno KV
+# The denokv KV Connect server (built once with cargo into ~/.cache/fedikv).
+"$(dirname "${BASH_SOURCE[0]}")/denokv.sh"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's whole test suite, against real servers on 127.0.0.1:
-#   1. scripts/services.sh: installs/starts PostgreSQL, MariaDB and Redis;
-#      scripts/interop-setup.sh: installs Node 24 and Fedify's packages for
+#   1. scripts/services.sh: installs/starts PostgreSQL, MariaDB, Redis and the
+#      denokv KV Connect server (scripts/denokv.sh);
+#      scripts/interop-setup.sh: installs Node 24, Fedify's packages and Deno for
 #      the interop tests (crates/fedikv/tests/interop_*.rs);
 #   2. every crate's tests with every feature, servers required (a missing
 #      server fails the run instead of skipping its tests);
@@ -17,6 +18,7 @@ scripts/interop-setup.sh
 export FEDIKV_TEST_POSTGRES_URL="${FEDIKV_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export FEDIKV_TEST_MYSQL_URL="${FEDIKV_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
 export FEDIKV_TEST_REDIS_URL="${FEDIKV_TEST_REDIS_URL:-redis://127.0.0.1:6379/}"
+export FEDIKV_TEST_DENOKV_URL="${FEDIKV_TEST_DENOKV_URL:-denokv+http://127.0.0.1:${FEDIKV_DENOKV_PORT:-4512}?token=${FEDIKV_DENOKV_TOKEN:-fedikv-test-token}}"
 export FEDIKV_TEST_REQUIRE_SERVERS=1
 
 echo "test.sh: cargo test --workspace --all-features" >&2

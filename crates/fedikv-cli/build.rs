@@ -5,12 +5,14 @@
 use std::path::Path;
 use std::process::Command;
 
-const DRIVERS: [&str; 5] = [
+const DRIVERS: [&str; 7] = [
     "rusqlite",
     "tokio-postgres",
     "deadpool-postgres",
     "mysql_async",
     "redis",
+    "denokv_sqlite",
+    "denokv_remote",
 ];
 
 fn main() {

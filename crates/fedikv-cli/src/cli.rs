@@ -20,7 +20,7 @@ pub const DEFAULT_STORE: &str = "sqlite:fedikv.sqlite3";
 #[command(name = "fedikv", version)]
 pub struct Cli {
     /// Store URL: memory:, sqlite:PATH, postgres://..., mysql://..., mariadb://...,
-    /// redis://... [default: sqlite:fedikv.sqlite3; for `bench`, a temporary
+    /// redis://..., denokv:PATH, denokv+http://HOST:PORT?token=... [default: sqlite:fedikv.sqlite3; for `bench`, a temporary
     /// SQLite file]. `bench` takes it several times.
     #[arg(
         long = "store",

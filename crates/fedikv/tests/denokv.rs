@@ -3,8 +3,8 @@
 //! fedikv writes and Deno reads exactly, compare-and-swap across the two,
 //! JS values with no JSON form, Deno KV's limits, and bad input.
 //!
-//! Needs Deno in `tools/deno` and, for the server tests,
-//! `FEDIKV_TEST_DENOKV_URL` (`scripts/denokv.sh` installs and starts both).
+//! Needs Deno in `interop/` (`scripts/interop-setup.sh`) and, for the server
+//! tests, `FEDIKV_TEST_DENOKV_URL` (the server `scripts/denokv.sh` starts).
 
 #![cfg(feature = "denokv")]
 

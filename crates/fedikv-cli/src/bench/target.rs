@@ -9,6 +9,12 @@
 //! | `sqlite:PATH` | table `fedify_kv_bench` in `PATH` |
 //! | `postgres://…`, `mysql://…`, `mariadb://…` | table `fedify_kv_bench` |
 //! | `redis://host:port` | database 15 (unless the URL names one), key prefix `fedify-bench::` |
+//! | `denokv:` (no path) | a temporary Deno KV file, deleted afterwards |
+//! | `denokv:PATH`, `denokv+http://…` | that Deno KV database, only if it holds no entry |
+//!
+//! A Deno KV database has no table or prefix to keep the benchmark apart,
+//! so the benchmark refuses one that holds entries (it empties the database
+//! afterwards).
 //!
 //! A `table=` or `prefix=` option in the URL overrides these defaults (and is
 //! then wiped as well). SQL tables are dropped before and after the run;
@@ -18,7 +24,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use fedikv::{KvKey, KvResult, KvStore, MysqlKvStore, PostgresKvStore, SqliteKvStore};
+use fedikv::{KvError, KvKey, KvResult, KvStore, MysqlKvStore, PostgresKvStore, SqliteKvStore};
 use futures::{StreamExt, TryStreamExt};
 use url::Url;
 
@@ -38,7 +44,8 @@ const WIPE_BATCH: usize = 1000;
 pub struct Target {
     /// The URL opened; may hold a password, so it is never shown.
     url: String,
-    /// The row label: "sqlite", "postgres", "mysql", "redis" or "memory".
+    /// The row label: "sqlite", "postgres", "mysql", "redis", "denokv"
+    /// (file), "denokv_remote" (KV Connect) or "memory".
     pub backend: &'static str,
     /// The driver and its version.
     pub driver: Option<String>,
@@ -67,8 +74,10 @@ impl Target {
             "postgres" | "postgresql" => Self::server(given, "postgres", "PostgreSQL"),
             "mysql" | "mariadb" => Self::server(given, "mysql", "MySQL/MariaDB"),
             "redis" | "rediss" => Self::server(given, "redis", "Redis"),
+            "denokv" => Ok(Self::denokv_file(given)),
+            "denokv+http" | "denokv+https" => Ok(Self::denokv_server(given)),
             _ => Err(CliError::new(format!(
-                "cannot benchmark {:?}: use memory:, sqlite:[PATH], postgres://, mysql://, mariadb:// or redis:// URLs",
+                "cannot benchmark {:?}: use memory:, sqlite:[PATH], postgres://, mysql://, mariadb://, redis://, denokv:[PATH] or denokv+http:// URLs",
                 fedikv::redact(given)
             ))),
         }
@@ -92,6 +101,56 @@ impl Target {
             driver: Some(format!("rusqlite {}", env!("FEDIKV_LOCKED_RUSQLITE"))),
             server: format!("SQLite {} (bundled), file {file}", rusqlite::version()),
             temp_file,
+        }
+    }
+
+    /// `denokv:PATH`, or a temporary file when no path is given.
+    fn denokv_file(given: &str) -> Self {
+        let rest = &given["denokv:".len()..];
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        let (file, temp_file) = if path.is_empty() {
+            let file = temp_database_path();
+            (file.clone(), Some(file))
+        } else {
+            (PathBuf::from(path), None)
+        };
+        Self {
+            url: format!("denokv:{}", file.display()),
+            backend: "denokv",
+            driver: Some(format!(
+                "denokv_sqlite {}",
+                env!("FEDIKV_LOCKED_DENOKV_SQLITE")
+            )),
+            server: format!(
+                "Deno KV file {} (SQLite {}, bundled)",
+                file.display(),
+                rusqlite::version()
+            ),
+            temp_file,
+        }
+    }
+
+    /// A KV Connect server, as given.
+    fn denokv_server(given: &str) -> Self {
+        let server = Url::parse(&given["denokv+".len()..]).map_or_else(
+            |_| "KV Connect server".into(),
+            |url| {
+                format!(
+                    "KV Connect server at {}:{}",
+                    url.host_str().unwrap_or("localhost"),
+                    url.port_or_known_default().unwrap_or(0)
+                )
+            },
+        );
+        Self {
+            url: given.to_owned(),
+            backend: "denokv_remote",
+            driver: Some(format!(
+                "denokv_remote {}",
+                env!("FEDIKV_LOCKED_DENOKV_REMOTE")
+            )),
+            server,
+            temp_file: None,
         }
     }
 
@@ -156,6 +215,23 @@ impl Target {
             "sqlite" => Opened::table(Table::Sqlite(SqliteKvStore::open_url(url).await?)),
             "postgres" => Opened::table(Table::Postgres(PostgresKvStore::open_url(url).await?)),
             "mysql" => Opened::table(Table::Mysql(MysqlKvStore::open_url(url).await?)),
+            "denokv" | "denokv_remote" => {
+                let store = fedikv::open(url).await?;
+                if self.temp_file.is_none() && store.list(None).next().await.is_some() {
+                    return Err(KvError::InvalidUrl {
+                        reason: format!(
+                            "{} holds entries, and a Deno KV database has no table or prefix to keep the \
+                             benchmark apart (it empties the database): use denokv: for a temporary file, \
+                             a new file, or an empty server",
+                            fedikv::redact(url)
+                        ),
+                    });
+                }
+                Opened {
+                    store,
+                    cleanup: Cleanup::DeleteEntries,
+                }
+            }
             _ => Opened {
                 store: fedikv::open(url).await?,
                 cleanup: Cleanup::DeleteEntries,
@@ -326,6 +402,10 @@ mod tests {
     #[test]
     fn unknown_schemes_are_refused() {
         assert!(Target::new("ftp://x").is_err());
+        let t = Target::new("denokv:").unwrap();
+        assert!(t.temp_file.is_some() && t.backend == "denokv");
+        let t = Target::new("denokv+http://127.0.0.1:4512?token=secret-token").unwrap();
+        assert_eq!(t.server, "KV Connect server at 127.0.0.1:4512");
         assert!(Target::new("nothing").is_err());
     }
 }

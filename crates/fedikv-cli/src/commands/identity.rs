@@ -55,6 +55,29 @@ fn identity(url: &str) -> Option<Identity> {
             table: option(query, "table").unwrap_or_else(|| "fedify_kv".into()),
         });
     }
+    if scheme == "denokv" {
+        // One Deno KV database per file: no table or prefix inside it.
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        return Some(Identity::Sqlite {
+            file: absolute(Path::new(path)),
+            table: "(Deno KV)".into(),
+        });
+    }
+    if let Some(server) = scheme.strip_prefix("denokv+") {
+        let parsed = Url::parse(&url["denokv+".len()..]).ok()?;
+        return Some(Identity::Server {
+            family: "denokv",
+            host: parsed
+                .host_str()
+                .unwrap_or("localhost")
+                .to_ascii_lowercase(),
+            port: parsed
+                .port()
+                .unwrap_or(if server == "https" { 443 } else { 80 }),
+            database: parsed.path().trim_matches('/').to_owned(),
+            space: String::new(),
+        });
+    }
     let (family, port, space_option, default_space) = match scheme.as_str() {
         "postgres" | "postgresql" => ("postgres", 5432, "table", "fedify_kv_v2"),
         "mysql" | "mariadb" => ("mysql", 3306, "table", "fedify_kv"),
@@ -138,6 +161,11 @@ mod tests {
             "sqlite:kv.db",
             "sqlite://./kv.db?table=fedify_kv"
         ));
+        assert!(same_data("denokv:kv.db", "denokv://./kv.db"));
+        assert!(same_data(
+            "denokv+http://127.0.0.1:4512?token=a",
+            "denokv+http://127.0.0.1:4512/?token=b"
+        ));
     }
 
     #[test]
@@ -151,5 +179,7 @@ mod tests {
         assert!(!same_data("redis://h/0", "redis://h/1"));
         assert!(!same_data("redis://h/0", "redis://h/0?prefix=app::"));
         assert!(!same_data("postgres://u@h/test", "mysql://u@h/test"));
+        assert!(!same_data("denokv:kv.db", "sqlite:kv.db"));
+        assert!(!same_data("denokv+http://h:1", "denokv+http://h:2"));
     }
 }

@@ -1,6 +1,6 @@
-//! Helpers of the Deno KV tests: the real Deno runtime (installed by
-//! `scripts/denokv.sh` into `tools/deno`) running `tools/deno/interop.ts`,
-//! and the two forms of the store under test.
+//! Helpers of the Deno KV tests: the real Deno runtime (the npm package
+//! `deno`, installed by `scripts/interop-setup.sh` into `interop/`) running
+//! `interop/deno_kv.ts`, and the two forms of the store under test.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
@@ -98,22 +98,22 @@ impl Target {
     }
 }
 
-/// The Deno runtime of `tools/deno`, or `None` after saying why.
+/// The Deno runtime of `interop/`, or `None` after saying why.
 pub fn deno() -> Option<PathBuf> {
     let deno =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/deno/node_modules/.bin/deno");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop/node_modules/.bin/deno");
     if deno.exists() {
         Some(deno)
     } else {
-        skip("Deno is not installed in tools/deno (run scripts/denokv.sh)");
+        skip("Deno is not installed in interop/ (run scripts/interop-setup.sh)");
         None
     }
 }
 
-/// Runs one command of `tools/deno/interop.ts` against `target` and returns
+/// Runs one command of `interop/deno_kv.ts` against `target` and returns
 /// what it printed.
 pub fn run_deno(deno: &PathBuf, target: &Target, command: Value) -> Value {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/deno/interop.ts");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop/deno_kv.ts");
     let mut cmd = Command::new(deno);
     cmd.args([
         "run",

@@ -1,6 +1,6 @@
-// Deno's side of fedikv's Deno KV interop tests (crates/fedikv/tests/denokv.rs).
+// Deno's side of fedikv's Deno KV interop tests (crates/fedikv/tests/denokv.rs; installed by scripts/interop-setup.sh).
 //
-//   deno run --unstable-kv --allow-all interop.ts <path-or-url> '<command JSON>'
+//   deno run --unstable-kv --allow-all deno_kv.ts <path-or-url> '<command JSON>'
 //
 // Opens the database with Deno.openKv (a file path, or an http:// KV Connect
 // URL with DENO_KV_ACCESS_TOKEN set), runs one command and prints its result
