@@ -2,14 +2,14 @@
 //!
 //! Writes go through `denokv_sqlite`, Deno's own implementation of the
 //! format (schema migrations, versionstamps, atomic checks), on its writer
-//! thread. Reads go through a connection of fedikv's own, because
+//! thread. Reads go through connections of fedikv's own (four), because
 //! `denokv_sqlite`'s reads do not return an entry's expiry, and Deno
 //! deletes expired entries lazily (about once a minute): the `kv` table's
 //! `expiration_ms` column is what keeps expired entries invisible here.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,6 +26,10 @@ use super::error::{BACKEND, is_busy, map_backend, map_sqlite, not_deno_kv};
 /// How long a read or write waits for other connections' locks on the file.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Read connections per store: concurrent reads run side by side (SQLite
+/// WAL readers do not block each other or the writer).
+const READERS: usize = 4;
+
 /// The pause before a write refused as busy is sent again.
 const BUSY_RETRY_PAUSE: Duration = Duration::from_millis(2);
 
@@ -39,7 +43,7 @@ const EXPIRED: &str = "SELECT k, v, v_encoding, version, expiration_ms FROM kv \
 pub(crate) struct Local {
     path: PathBuf,
     writer: Sqlite,
-    reader: Arc<Mutex<Connection>>,
+    readers: Arc<[Mutex<Connection>]>,
 }
 
 impl fmt::Debug for Local {
@@ -89,27 +93,40 @@ impl Local {
         // Read-write flags, read-only use: a SQLITE_OPEN_READ_ONLY
         // connection cannot recover the WAL index and fails with SQLITE_BUSY
         // while another connection does.
-        let reader = open(OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-        reader
-            .pragma_update(None, "query_only", true)
-            .map_err(map_sqlite)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = open(OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+                reader
+                    .pragma_update(None, "query_only", true)
+                    .map_err(map_sqlite)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<KvResult<Vec<_>>>()?;
         Ok(Self {
             path,
             writer,
-            reader: Arc::new(Mutex::new(reader)),
+            readers: readers.into(),
         })
     }
 
-    /// Runs `f` on the read connection, off the async threads.
+    /// Runs `f` on an idle read connection (or waits for the first one),
+    /// off the async threads.
     async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> KvResult<T> {
-        let reader = Arc::clone(&self.reader);
+        let readers = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
             // A poisoned lock only means a read panicked; the connection
             // itself is fine.
-            let conn = reader.lock().unwrap_or_else(|e| e.into_inner());
+            let conn = readers
+                .iter()
+                .find_map(|reader| match reader.try_lock() {
+                    Ok(conn) => Some(conn),
+                    Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+                    Err(TryLockError::WouldBlock) => None,
+                })
+                .unwrap_or_else(|| readers[0].lock().unwrap_or_else(|e| e.into_inner()));
             f(&conn)
         })
         .await
