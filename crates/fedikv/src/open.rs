@@ -17,6 +17,7 @@ use crate::store::KvStore;
 /// | `postgres://…`, `postgresql://…` | `PostgresKvStore` (feature `postgres`) |
 /// | `mysql://…`, `mariadb://…` | `MysqlKvStore` (feature `mysql`) |
 /// | `redis://…`, `rediss://…` | `RedisKvStore` (feature `redis`) |
+/// | `redis+cluster://host:port,…`, `rediss+cluster://…` | `RedisKvStore` on a Redis Cluster (feature `redis`) |
 ///
 /// Options go in the query string (`?table=fedify_kv`, `?prefix=fedify::`,
 /// `?sweep=off`); each backend documents its own. Errors never repeat the
@@ -42,7 +43,9 @@ pub async fn open(url: &str) -> KvResult<Arc<dyn KvStore>> {
         #[cfg(feature = "mysql")]
         "mysql" | "mariadb" => Ok(Arc::new(crate::mysql::MysqlKvStore::open_url(url).await?)),
         #[cfg(feature = "redis")]
-        "redis" | "rediss" => Ok(Arc::new(crate::redis::RedisKvStore::open_url(url).await?)),
+        "redis" | "rediss" | "redis+cluster" | "rediss+cluster" => {
+            Ok(Arc::new(crate::redis::RedisKvStore::open_url(url).await?))
+        }
         other => Err(disabled_or_unknown(other)),
     }
 }
@@ -52,7 +55,7 @@ fn disabled_or_unknown(scheme: &str) -> KvError {
         "sqlite" => "sqlite",
         "postgres" | "postgresql" => "postgres",
         "mysql" | "mariadb" => "mysql",
-        "redis" | "rediss" => "redis",
+        "redis" | "rediss" | "redis+cluster" | "rediss+cluster" => "redis",
         _ => {
             return KvError::UnsupportedScheme {
                 scheme: scheme.to_owned(),

@@ -1,31 +1,37 @@
 //! `list`: `SCAN MATCH` pages whose values are fetched with `MGET`, one round
 //! trip per page.
 //!
-//! Each round trip is one pipeline: `MGET` of the keys the previous `SCAN`
-//! found (at most [`MGET_BATCH`] of them) and, once those are all fetched,
-//! the next `SCAN` (the first also fetches the key equal to the prefix). Keys
-//! whose entry vanished or expired in between, and keys holding another
-//! Redis type, come back as nil and are skipped.
+//! Each round trip is one `MGET` of the keys the previous `SCAN` found (at
+//! most [`MGET_BATCH`] of them; the first page also fetches the key equal to
+//! the prefix) and, once those are all fetched, the next `SCAN`. On one
+//! server both go in one pipeline. On a cluster they run concurrently: the
+//! `MGET` is split by hash slot by the cluster connection (a multi-key `MGET`
+//! across slots would fail), and the `SCAN` goes to the primary the
+//! [`Walk`] is at (see `cluster.rs`: every primary is scanned, in passes
+//! until the topology held still). Keys whose entry vanished or expired in
+//! between, and keys holding another Redis type, come back as nil and are
+//! skipped.
 //!
 //! Order: `SCAN` order, i.e. none (as Fedify's). Memory: one `SCAN` batch of
 //! keys plus one page of values, and 16 bytes per listed key to drop the
 //! duplicates `SCAN` may return when Redis resizes its keyspace during the
-//! listing (see [`SeenKeys`]).
+//! listing, or when a cluster pass is repeated (see [`SeenKeys`]).
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
-use redis::{FromRedisValue, Pipeline, Value as Reply};
+use redis::{Cmd, FromRedisValue, Value as Reply};
 
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::paging::paged;
 use crate::store::{KvEntry, KvStream};
 
+use super::cluster::Walk;
 use super::codec::KeyCodec;
-use super::error::{BACKEND, is_dropped, map};
+use super::conn::Conn;
+use super::error::BACKEND;
 use super::parse_value;
 
 /// The `COUNT` hint of each `SCAN`: how many keyspace slots the server looks
@@ -40,38 +46,48 @@ pub(crate) const SCAN_COUNT: usize = 1000;
 /// even with 1 MiB values (V4), well within the reply timeout.
 pub(crate) const MGET_BATCH: usize = 100;
 
+/// How far the `SCAN` is.
+enum Scan {
+    /// One server: the next cursor.
+    Single(u64),
+    /// A cluster: the primary and cursor, and the pass.
+    Cluster(Walk),
+    /// Complete.
+    Done,
+}
+
 /// Where a listing is.
 struct Cursor {
-    /// The Redis key equal to the prefix, still to be fetched (first page).
-    exact: Option<Vec<u8>>,
-    /// The next `SCAN` cursor, `None` once the scan is complete.
-    scan: Option<u64>,
-    /// Matching keys found by `SCAN` whose values are still to be fetched.
+    scan: Scan,
+    /// Matching keys found by `SCAN` whose values are still to be fetched
+    /// (at first the key equal to the prefix).
     pending: Vec<(Vec<u8>, KvKey)>,
     seen: SeenKeys,
 }
 
 /// What every page needs.
 struct Lister {
-    conn: ConnectionManager,
+    conn: Conn,
     codec: Arc<KeyCodec>,
     prefix: Option<KvKey>,
     pattern: Vec<u8>,
 }
 
 /// Streams the entries under `prefix` (everything for `None`).
-pub(crate) fn list(
-    conn: ConnectionManager,
-    codec: Arc<KeyCodec>,
-    prefix: Option<&KvKey>,
-) -> KvStream {
+pub(crate) fn list(conn: Conn, codec: Arc<KeyCodec>, prefix: Option<&KvKey>) -> KvStream {
     let start = codec.pattern(prefix).and_then(|pattern| {
-        let exact = prefix.map(|p| codec.encode(p)).transpose()?;
+        let exact = prefix
+            .map(|p| codec.encode(p).map(|raw| (raw, p.clone())))
+            .transpose()?;
         Ok((pattern, exact))
     });
     let (pattern, exact) = match start {
         Ok(start) => start,
         Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
+    };
+    let scan = match &conn {
+        Conn::Single(_) => Scan::Single(0),
+        Conn::Cluster(conn) => Scan::Cluster(Walk::new(conn.clone())),
     };
     let lister = Arc::new(Lister {
         conn,
@@ -80,9 +96,8 @@ pub(crate) fn list(
         pattern,
     });
     let first = Cursor {
-        exact,
-        scan: Some(0),
-        pending: Vec::new(),
+        scan,
+        pending: exact.into_iter().collect(),
         seen: SeenKeys::default(),
     };
     paged(first, move |cursor| {
@@ -97,48 +112,49 @@ impl Lister {
             let n = cursor.pending.len().min(MGET_BATCH);
             cursor.pending.drain(..n).collect()
         };
-        let scan = cursor.scan.filter(|_| cursor.pending.is_empty());
-        let mut pipe = redis::pipe();
-        if let Some(exact) = &cursor.exact {
-            // MGET, not GET: a key of another type is skipped, not an error.
-            pipe.cmd("MGET").arg(exact);
-        }
-        if !batch.is_empty() {
-            let mget = pipe.cmd("MGET");
+        // MGET, not GET: a key of another type is skipped, not an error.
+        let mget = (!batch.is_empty()).then(|| {
+            let mut mget = redis::cmd("MGET");
             for (raw, _) in &batch {
                 mget.arg(raw);
             }
-        }
-        if let Some(scan) = scan {
-            pipe.cmd("SCAN")
-                .arg(scan)
-                .arg("MATCH")
-                .arg(&self.pattern)
-                .arg("COUNT")
-                .arg(SCAN_COUNT);
-        }
-        let mut replies = self.query(&pipe).await?.into_iter();
-        let mut entries = Vec::with_capacity(batch.len() + 1);
-        if cursor.exact.is_some() {
-            let values: Vec<Option<Vec<u8>>> = parse(replies.next())?;
-            if let (Some(Some(bytes)), Some(prefix)) = (values.into_iter().next(), &self.prefix) {
-                entries.push(KvEntry {
-                    key: prefix.clone(),
-                    value: parse_value(prefix, &bytes)?,
-                });
-            }
-        }
-        if !batch.is_empty() {
-            let values: Vec<Option<Vec<u8>>> = parse(replies.next())?;
-            for ((_, key), value) in batch.into_iter().zip(values) {
-                if let Some(bytes) = value {
-                    let value = parse_value(&key, &bytes)?;
-                    entries.push(KvEntry { key, value });
+            mget
+        });
+        let scan_now = cursor.pending.is_empty();
+        let (values, found) = match (&mut cursor.scan, scan_now) {
+            (Scan::Single(at), true) => {
+                let mut pipe = redis::pipe();
+                if let Some(mget) = &mget {
+                    pipe.add_command(mget.clone());
                 }
+                pipe.add_command(self.scan_cmd(*at));
+                let mut replies = self.conn.query_pipeline(&pipe).await?.into_iter();
+                let values = match mget {
+                    Some(_) => parse(replies.next())?,
+                    None => Vec::new(),
+                };
+                let (next, keys): (u64, Vec<Vec<u8>>) = parse(replies.next())?;
+                *at = next;
+                let done = next == 0;
+                (values, Some((keys, done)))
+            }
+            (Scan::Cluster(walk), true) => {
+                let (values, step) = futures::try_join!(
+                    self.fetch(mget.as_ref()),
+                    walk.step(&self.pattern, SCAN_COUNT)
+                )?;
+                (values, Some(step))
+            }
+            _ => (self.fetch(mget.as_ref()).await?, None),
+        };
+        let mut entries = Vec::with_capacity(batch.len());
+        for ((_, key), value) in batch.into_iter().zip(values) {
+            if let Some(bytes) = value {
+                let value = parse_value(&key, &bytes)?;
+                entries.push(KvEntry { key, value });
             }
         }
-        if scan.is_some() {
-            let (next, keys): (u64, Vec<Vec<u8>>) = parse(replies.next())?;
+        if let Some((keys, done)) = found {
             for raw in keys {
                 if let Some(key) = self.decode(&raw)
                     && cursor.seen.insert(&raw)
@@ -146,11 +162,30 @@ impl Lister {
                     cursor.pending.push((raw, key));
                 }
             }
-            cursor.scan = (next != 0).then_some(next);
+            if done {
+                cursor.scan = Scan::Done;
+            }
         }
-        cursor.exact = None;
-        let done = cursor.scan.is_none() && cursor.pending.is_empty();
+        let done = matches!(cursor.scan, Scan::Done) && cursor.pending.is_empty();
         Ok((entries, (!done).then_some(cursor)))
+    }
+
+    fn scan_cmd(&self, at: u64) -> Cmd {
+        redis::cmd("SCAN")
+            .arg(at)
+            .arg("MATCH")
+            .arg(&self.pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT)
+            .clone()
+    }
+
+    /// The values of one `MGET` (none without one).
+    async fn fetch(&self, mget: Option<&Cmd>) -> KvResult<Vec<Option<Vec<u8>>>> {
+        match mget {
+            Some(mget) => self.conn.query(mget).await,
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The key stored under `raw` if it is strictly under the prefix.
@@ -159,16 +194,6 @@ impl Lister {
         match &self.prefix {
             Some(prefix) if key.len() <= prefix.len() || !key.starts_with(prefix) => None,
             _ => Some(key),
-        }
-    }
-
-    /// Runs the (read-only, so resendable) pipeline, once more if the
-    /// connection was found dropped.
-    async fn query(&self, pipe: &Pipeline) -> KvResult<Vec<Reply>> {
-        let mut conn = self.conn.clone();
-        match pipe.query_async(&mut conn).await {
-            Err(e) if is_dropped(&e) => pipe.query_async(&mut conn).await.map_err(map),
-            other => other.map_err(map),
         }
     }
 }

@@ -54,8 +54,10 @@
 //! supported yet (`SCAN` would have to visit every primary).
 
 mod cas;
+mod cluster;
 mod codec;
 mod config;
+mod conn;
 mod error;
 mod list;
 
@@ -65,6 +67,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 use redis::{Client, Cmd, FromRedisValue};
 use serde_json::Value;
 
@@ -79,7 +83,8 @@ pub use config::{
 
 use cas::Swap;
 use codec::KeyCodec;
-use error::{BACKEND, is_dropped, map};
+use conn::Conn;
+use error::{BACKEND, map};
 
 /// Largest value, in bytes of JSON: Redis's default `proto-max-bulk-len`.
 pub const MAX_VALUE_BYTES: usize = 512 * 1024 * 1024;
@@ -93,13 +98,15 @@ const MAX_TTL: Duration = Duration::from_secs(1000 * 365 * 24 * 3600);
 /// promptly while the server is down; the next operation tries again.
 const CONNECTION_RETRIES: usize = 2;
 
-/// A [`KvStore`] on a Redis server with Fedify's key layout (see the
-/// [module docs](self)). Cheap to clone; clones share the connection.
+/// A [`KvStore`] on a Redis server or a Redis Cluster with Fedify's key
+/// layout (see the [module docs](self)). Cheap to clone; clones share the
+/// connection.
 #[derive(Clone)]
 pub struct RedisKvStore {
-    conn: ConnectionManager,
+    conn: Conn,
     codec: Arc<KeyCodec>,
-    /// `redis://user@host:port/db`, for Debug: never the password.
+    /// `redis://user@host:port/db` or `redis+cluster://user@host:port,…`,
+    /// for Debug: never the password.
     endpoint: Arc<str>,
 }
 
@@ -115,7 +122,10 @@ impl fmt::Debug for RedisKvStore {
 impl RedisKvStore {
     /// Connects to a `redis://` or `rediss://` (TLS) URL, e.g.
     /// `redis://:password@127.0.0.1:6379/0?prefix=fedify::`; the path is the
-    /// database number.
+    /// database number. A Redis Cluster is named by `redis+cluster://` (or
+    /// `rediss+cluster://`) and one or more of its nodes, e.g.
+    /// `redis+cluster://127.0.0.1:7000,127.0.0.1:7001/?prefix=fedify::`
+    /// (database 0 only; the other nodes are found from these).
     ///
     /// Query options: `prefix=` (key prefix, default `fedify::`), `timeout=`
     /// (reply timeout such as `500ms`, or `off`; default 2 s),
@@ -126,6 +136,20 @@ impl RedisKvStore {
     /// [`KvError::AccessDenied`], [`KvError::Unavailable`]; none repeats the
     /// password.
     pub async fn open_url(url: &str) -> KvResult<Self> {
+        let is_cluster = url.split_once("://").is_some_and(|(scheme, _)| {
+            cluster::SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
+        });
+        if is_cluster {
+            let (nodes, options) = cluster::parse(url)?;
+            let client = cluster::client(&nodes, &options)?;
+            let codec = KeyCodec::new(&options.prefix)?;
+            let conn = cluster::connect(&client).await?;
+            return Ok(Self::new(
+                Conn::Cluster(conn),
+                codec,
+                cluster::endpoint(&nodes),
+            ));
+        }
         let (info, options) = config::parse(url)?;
         let client = Client::open(info).map_err(|e| KvError::InvalidUrl {
             reason: format!("{:?}: {e}", crate::redact(url)),
@@ -150,7 +174,26 @@ impl RedisKvStore {
         let conn = ConnectionManager::new_with_config(client, manager_config)
             .await
             .map_err(map)?;
-        Ok(Self::new(conn, codec, endpoint))
+        Ok(Self::new(Conn::Single(conn), codec, endpoint))
+    }
+
+    /// A store on an existing Redis Cluster client, which keeps its own
+    /// timeouts and retry policy (`options` only supplies the prefix):
+    /// connects and reads the cluster's slot map.
+    ///
+    /// Errors: [`KvError::InvalidName`] (prefix), [`KvError::AccessDenied`],
+    /// [`KvError::Unavailable`].
+    pub async fn from_cluster_client(
+        client: &ClusterClient,
+        options: RedisOptions,
+    ) -> KvResult<Self> {
+        let codec = KeyCodec::new(&options.prefix)?;
+        let conn = cluster::connect(client).await?;
+        Ok(Self::new(
+            Conn::Cluster(conn),
+            codec,
+            "(cluster client)".into(),
+        ))
     }
 
     /// A store on an existing connection manager, which keeps its own
@@ -160,10 +203,14 @@ impl RedisKvStore {
     /// Errors: [`KvError::InvalidName`] (prefix).
     pub fn from_manager(conn: ConnectionManager, options: RedisOptions) -> KvResult<Self> {
         let codec = KeyCodec::new(&options.prefix)?;
-        Ok(Self::new(conn, codec, "(connection manager)".into()))
+        Ok(Self::new(
+            Conn::Single(conn),
+            codec,
+            "(connection manager)".into(),
+        ))
     }
 
-    fn new(conn: ConnectionManager, codec: KeyCodec, endpoint: String) -> Self {
+    fn new(conn: Conn, codec: KeyCodec, endpoint: String) -> Self {
         Self {
             conn,
             codec: Arc::new(codec),
@@ -176,19 +223,32 @@ impl RedisKvStore {
         self.codec.prefix()
     }
 
-    /// The connection manager, for commands of your own.
-    pub fn connection(&self) -> &ConnectionManager {
-        &self.conn
+    /// The connection manager, for commands of your own; `None` on a
+    /// cluster (see [`cluster_connection`](Self::cluster_connection)).
+    pub fn connection(&self) -> Option<&ConnectionManager> {
+        match &self.conn {
+            Conn::Single(conn) => Some(conn),
+            Conn::Cluster(_) => None,
+        }
     }
 
-    /// Runs an idempotent command, once more if the connection was found
-    /// dropped (the manager is reconnecting by then).
-    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> KvResult<T> {
-        let mut conn = self.conn.clone();
-        match cmd.query_async(&mut conn).await {
-            Err(e) if is_dropped(&e) => cmd.query_async(&mut conn).await.map_err(map),
-            other => other.map_err(map),
+    /// The cluster connection, for commands of your own; `None` on one
+    /// server.
+    pub fn cluster_connection(&self) -> Option<&ClusterConnection> {
+        match &self.conn {
+            Conn::Cluster(conn) => Some(conn),
+            Conn::Single(_) => None,
         }
+    }
+
+    /// Whether this store is on a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.conn, Conn::Cluster(_))
+    }
+
+    /// Runs an idempotent command (see [`Conn::query`]).
+    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> KvResult<T> {
+        self.conn.query(cmd).await
     }
 }
 
