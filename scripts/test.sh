@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's whole test suite, against real servers on 127.0.0.1:
 #   1. scripts/services.sh: installs/starts PostgreSQL, MariaDB and Redis;
+#      scripts/redis-cluster.sh: starts the Redis Cluster on 127.0.0.1:7000-7005;
 #   2. every crate's tests with every feature, servers required (a missing
 #      server fails the run instead of skipping its tests);
 #   3. the fault-injection tests (which stop and restart servers), alone and
@@ -10,17 +11,19 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/services.sh
+scripts/redis-cluster.sh
 
 export FEDIKV_TEST_POSTGRES_URL="${FEDIKV_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export FEDIKV_TEST_MYSQL_URL="${FEDIKV_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
 export FEDIKV_TEST_REDIS_URL="${FEDIKV_TEST_REDIS_URL:-redis://127.0.0.1:6379/}"
+export FEDIKV_TEST_REDIS_CLUSTER_URL="${FEDIKV_TEST_REDIS_CLUSTER_URL:-redis+cluster://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002}"
 export FEDIKV_TEST_REQUIRE_SERVERS=1
 
 echo "test.sh: cargo test --workspace --all-features" >&2
 cargo test --workspace --all-features
 
 fault_tests=()
-for backend in postgres mysql redis; do
+for backend in postgres mysql redis redis_cluster; do
   if [ -f "crates/fedikv/tests/${backend}_faults.rs" ]; then
     fault_tests+=(--test "${backend}_faults")
   else
