@@ -36,6 +36,10 @@ pub(crate) const SCHEMES: [&str; 2] = ["redis+cluster", "rediss+cluster"];
 /// is unsettled) before it gives up with [`KvError::Unavailable`].
 pub(crate) const MAX_TOPOLOGY_READS: u32 = 50;
 
+/// The shortest and longest wait, in milliseconds, before the cluster
+/// connection resends a request (exponential with jitter in between).
+const RETRY_WAIT_MS: (u64, u64) = (20, 500);
+
 /// The wait before reading an unsettled topology again.
 const SETTLE_WAIT: Duration = Duration::from_millis(200);
 
@@ -88,7 +92,13 @@ pub(crate) fn parse(url: &str) -> KvResult<(Vec<ConnectionInfo>, RedisOptions)> 
 
 /// A cluster client on the seed `nodes` with the timeouts of `options`.
 pub(crate) fn client(nodes: &[ConnectionInfo], options: &RedisOptions) -> KvResult<ClusterClient> {
-    let mut builder = ClusterClientBuilder::new(nodes.to_vec());
+    // redis-rs waits at least 1.28 s before retrying a request that met
+    // TRYAGAIN, CLUSTERDOWN or a lost node, longer than a reply timeout
+    // leaves; slot moves and failovers settle in a few node timeouts, so
+    // retry sooner and more often.
+    let mut builder = ClusterClientBuilder::new(nodes.to_vec())
+        .min_retry_wait(RETRY_WAIT_MS.0)
+        .max_retry_wait(RETRY_WAIT_MS.1);
     if let Some(timeout) = options.response_timeout {
         builder = builder.response_timeout(timeout);
     }
@@ -140,7 +150,8 @@ impl Primary {
         })
     }
 
-    /// Still a primary, and no slot of it is moving (`[slot->-id]`).
+    /// Answered, still a primary, and no slot of it is moving
+    /// (`[slot->-id]`).
     fn settled(&self) -> bool {
         let mut fields = self.claims.split(' ');
         let flags = fields.nth(2).unwrap_or_default();
@@ -171,11 +182,14 @@ impl Topology {
                 port,
                 claims: String::new(),
             };
-            let own = cluster_nodes(conn, primary.route()).await?;
-            primary.claims = own
-                .lines()
-                .find_map(own_claims)
-                .ok_or_else(|| malformed("no line of CLUSTER NODES is marked myself"))?;
+            // A primary that cannot be asked is being failed over: it
+            // stays unsettled (no claims) until the cluster drops it.
+            if let Ok(own) = cluster_nodes(conn, primary.route()).await {
+                primary.claims = own
+                    .lines()
+                    .find_map(own_claims)
+                    .ok_or_else(|| malformed("no line of CLUSTER NODES is marked myself"))?;
+            }
             Ok::<_, KvError>(primary)
         }))
         .await?;
