@@ -89,6 +89,7 @@ mod runtime;
 mod server;
 mod support;
 pub mod tests;
+pub mod unswept;
 
 pub use namespace::{Namespace, ROOT};
 pub use server::{REQUIRE_SERVERS_VAR, server_url};
@@ -118,6 +119,7 @@ mod unit_tests {
             include_str!("tests/keys.rs"),
             include_str!("tests/list.rs"),
             include_str!("tests/list_prefix.rs"),
+            include_str!("tests/scan.rs"),
             include_str!("tests/set.rs"),
             include_str!("tests/typed.rs"),
             include_str!("tests/values.rs"),

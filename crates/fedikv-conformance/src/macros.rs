@@ -62,7 +62,9 @@ macro_rules! __for_each_conformance_test {
             o5_lists_across_pages,
             o5_order_is_stable,
             o5_streams_are_independent,
+            o5_scan_reports_remaining_ttls,
             s3_sweep_removes_only_expired_entries,
+            s3_count_expired_counts_only_expired_entries,
         }
     };
 }

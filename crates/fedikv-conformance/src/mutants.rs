@@ -11,8 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use fedikv::{KvEntry, KvError, KvKey, KvResult, KvStore, KvStream, SetOptions, json_opt_eq};
-use futures::StreamExt;
+use fedikv::{
+    KvError, KvKey, KvRecord, KvRecordStream, KvResult, KvStore, KvStream, SetOptions, json_opt_eq,
+};
+use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
 pub(crate) type TestFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -60,6 +62,9 @@ enum Defect {
     IntegersThroughF64,
     DeleteMissingFails,
     GetMatchesChildren,
+    ScanLosesTtl,
+    ScanReportsFullTtl,
+    CountExpiredCountsLive,
 }
 
 /// Each defect and tests that must catch it.
@@ -184,6 +189,15 @@ const EXPECTED: &[(Defect, &[&str])] = &[
         Defect::SweepRemovesLive,
         &["s3_sweep_removes_only_expired_entries"],
     ),
+    (Defect::ScanLosesTtl, &["o5_scan_reports_remaining_ttls"]),
+    (
+        Defect::ScanReportsFullTtl,
+        &["o5_scan_reports_remaining_ttls"],
+    ),
+    (
+        Defect::CountExpiredCountsLive,
+        &["s3_count_expired_counts_only_expired_entries"],
+    ),
     (Defect::ValueSizeLimit, &["v4_one_mib_values_round_trip"]),
     (Defect::IntegersThroughF64, &["v2_round_trip_is_deep_equal"]),
     (
@@ -203,6 +217,8 @@ const EXPECTED: &[(Defect, &[&str])] = &[
 struct Slot {
     value: Value,
     expires: Option<Instant>,
+    /// The TTL the entry was written with.
+    ttl: Option<Duration>,
     first_written: Instant,
 }
 
@@ -288,6 +304,7 @@ impl Toy {
         let slot = Slot {
             value,
             expires: self.expiry(ttl, old, now),
+            ttl,
             first_written: old.filter(|o| o.live(now)).map_or(now, |o| o.first_written),
         };
         map.insert(key, slot);
@@ -452,16 +469,25 @@ impl KvStore for Toy {
     }
 
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
+        self.scan(prefix).map_ok(KvRecord::into_entry).boxed()
+    }
+
+    fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
         let now = Instant::now();
         let calls = self.lists.fetch_add(1, Ordering::Relaxed);
-        let mut entries: Vec<KvEntry> = self
+        let mut entries: Vec<KvRecord> = self
             .map()
             .iter()
             .filter(|(_, s)| self.is(Defect::ListShowsExpired) || s.live(now))
             .filter(|(k, _)| prefix.is_none_or(|p| self.prefix_matches(p, k)))
-            .map(|(k, s)| KvEntry {
+            .map(|(k, s)| KvRecord {
                 key: k.clone(),
                 value: s.value.clone(),
+                expires_in: match self.defect {
+                    Defect::ScanLosesTtl => None,
+                    Defect::ScanReportsFullTtl => s.ttl,
+                    _ => s.expires.map(|at| at.saturating_duration_since(now)),
+                },
             })
             .collect();
         match self.defect {
@@ -490,6 +516,17 @@ impl KvStore for Toy {
             map.retain(|_, s| s.live(now));
         }
         Ok((before - map.len()) as u64)
+    }
+
+    async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
+        let now = Instant::now();
+        let counted = self
+            .map()
+            .iter()
+            .filter(|(k, _)| prefix.is_none_or(|p| self.prefix_matches(p, k)))
+            .filter(|(_, s)| self.is(Defect::CountExpiredCountsLive) || !s.live(now))
+            .count();
+        Ok(counted as u64)
     }
 
     fn backend(&self) -> &'static str {

@@ -19,3 +19,16 @@ async fn store() -> Option<Arc<dyn KvStore>> {
 }
 
 fedikv_conformance::conformance_tests!(store);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn count_expired_is_exact_while_unswept() {
+    let Some(url) = fedikv_conformance::server_url("FEDIKV_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let table = format!("fedikv_unswept_{}", std::process::id());
+    let url = format!("{url}{separator}table={table}&sweep=off");
+    let store = Arc::new(PostgresKvStore::open_url(&url).await.expect("open"));
+    fedikv_conformance::unswept::count_expired_is_exact(store.clone()).await;
+    store.drop_table().await.expect("drop the test table");
+}

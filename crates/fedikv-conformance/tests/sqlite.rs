@@ -27,3 +27,13 @@ async fn store() -> Option<Arc<dyn KvStore>> {
 }
 
 fedikv_conformance::conformance_tests!(store);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn count_expired_is_exact_while_unswept() {
+    let dir = tempfile::tempdir().expect("cannot create a temporary directory");
+    let options = SqliteOptions::default().sweep(fedikv::SweepPolicy::disabled());
+    let store = SqliteKvStore::open_with(dir.path().join("unswept.sqlite3"), options)
+        .await
+        .expect("cannot open the SQLite store");
+    fedikv_conformance::unswept::count_expired_is_exact(Arc::new(store)).await;
+}

@@ -153,6 +153,18 @@ pub enum KvError {
         source: std::io::Error,
     },
 
+    /// The store does not implement this operation (a [`crate::KvStore`]
+    /// written outside fedikv that keeps a trait method's default).
+    #[error(
+        "{backend} does not support {operation}; use a store that implements it, or implement KvStore::{operation} for this one"
+    )]
+    Unsupported {
+        /// The backend.
+        backend: &'static str,
+        /// The trait method.
+        operation: &'static str,
+    },
+
     /// A compare-and-swap retry loop ([`crate::KvStoreExt::update`]) lost the
     /// race too many times.
     #[error(

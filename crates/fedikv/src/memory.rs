@@ -12,8 +12,8 @@ use serde_json::Value;
 use crate::error::KvResult;
 use crate::json::json_opt_eq;
 use crate::key::KvKey;
-use crate::paging::{PAGE_SIZE, paged};
-use crate::store::{KvEntry, KvStore, KvStream, SetOptions};
+use crate::paging::{PAGE_SIZE, into_entries, paged};
+use crate::store::{KvRecord, KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::sweep::{SweepPolicy, SweepSchedule};
 
 #[derive(Debug)]
@@ -123,21 +123,31 @@ impl MemoryKvStore {
         (before - map.len()) as u64
     }
 
-    fn page(&self, prefix: Option<&KvKey>, after: Option<&KvKey>) -> Vec<KvEntry> {
-        let now = Instant::now();
-        let map = self.read();
+    /// Entries under `prefix` (all when `None`), from `after` on (exclusive).
+    fn range<'a>(
+        map: &'a BTreeMap<KvKey, Entry>,
+        prefix: Option<&'a KvKey>,
+        after: Option<&'a KvKey>,
+    ) -> impl Iterator<Item = (&'a KvKey, &'a Entry)> {
         let start = match (after, prefix) {
             (Some(after), _) => Bound::Excluded(after),
             (None, Some(prefix)) => Bound::Included(prefix),
             (None, None) => Bound::Unbounded,
         };
         map.range((start, Bound::Unbounded))
-            .take_while(|(k, _)| prefix.is_none_or(|p| k.starts_with(p)))
+            .take_while(move |(k, _)| prefix.is_none_or(|p| k.starts_with(p)))
+    }
+
+    fn page(&self, prefix: Option<&KvKey>, after: Option<&KvKey>) -> Vec<KvRecord> {
+        let now = Instant::now();
+        let map = self.read();
+        Self::range(&map, prefix, after)
             .filter(|(_, e)| e.is_live(now))
             .take(PAGE_SIZE)
-            .map(|(k, e)| KvEntry {
+            .map(|(k, e)| KvRecord {
                 key: k.clone(),
                 value: e.value.clone(),
+                expires_in: e.expires.map(|at| at.saturating_duration_since(now)),
             })
             .collect()
     }
@@ -193,6 +203,10 @@ impl KvStore for MemoryKvStore {
     }
 
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
+        into_entries(self.scan(prefix))
+    }
+
+    fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
         let store = self.clone();
         let prefix = prefix.cloned();
         paged(None, move |after: Option<KvKey>| {
@@ -208,6 +222,15 @@ impl KvStore for MemoryKvStore {
 
     async fn sweep(&self) -> KvResult<u64> {
         Ok(self.remove_expired())
+    }
+
+    async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
+        let now = Instant::now();
+        let map = self.read();
+        let expired = Self::range(&map, prefix, None)
+            .filter(|(_, e)| !e.is_live(now))
+            .count();
+        Ok(expired as u64)
     }
 
     fn backend(&self) -> &'static str {

@@ -1,4 +1,7 @@
-//! [`paged`]: turns "fetch one page after this cursor" into a [`KvStream`].
+//! [`paged`]: turns "fetch one page after this cursor" into a stream of
+//! entries ([`KvStream`](crate::KvStream) for `list`,
+//! [`KvRecordStream`](crate::KvRecordStream) for `scan`), and
+//! [`into_entries`], which makes a `list` stream of a `scan` stream.
 //!
 //! Every backend lists this way, so memory stays bounded by one page however
 //! many entries match (SPEC O5).
@@ -6,11 +9,11 @@
 use std::collections::VecDeque;
 use std::future::Future;
 
-use futures::StreamExt;
-use futures::stream;
+use futures::stream::{self, BoxStream};
+use futures::{StreamExt, TryStreamExt};
 
 use crate::error::KvResult;
-use crate::store::{KvEntry, KvStream};
+use crate::store::{KvRecord, KvRecordStream, KvStream};
 
 /// Number of entries a backend fetches per page when listing.
 pub const PAGE_SIZE: usize = 500;
@@ -18,14 +21,15 @@ pub const PAGE_SIZE: usize = 500;
 /// A stream that calls `fetch(cursor)` for each page. `fetch` returns the
 /// page's entries and the cursor of the next page, or `None` after the last
 /// page. An error ends the stream after it is yielded.
-pub fn paged<C, F, Fut>(first: C, fetch: F) -> KvStream
+pub fn paged<C, T, F, Fut>(first: C, fetch: F) -> BoxStream<'static, KvResult<T>>
 where
     C: Send + 'static,
+    T: Send + 'static,
     F: FnMut(C) -> Fut + Send + 'static,
-    Fut: Future<Output = KvResult<(Vec<KvEntry>, Option<C>)>> + Send + 'static,
+    Fut: Future<Output = KvResult<(Vec<T>, Option<C>)>> + Send + 'static,
 {
-    struct State<C, F> {
-        buffer: VecDeque<KvEntry>,
+    struct State<C, T, F> {
+        buffer: VecDeque<T>,
         next: Option<C>,
         fetch: F,
     }
@@ -50,4 +54,10 @@ where
         }
     })
     .boxed()
+}
+
+/// The `list` stream of a store whose pages carry expiries: the records of
+/// `scan` without them.
+pub fn into_entries(records: KvRecordStream) -> KvStream {
+    records.map_ok(KvRecord::into_entry).boxed()
 }

@@ -4,10 +4,11 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde_json::Value;
 
-use crate::error::KvResult;
+use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 
 /// An entry yielded by [`KvStore::list`].
@@ -22,6 +23,33 @@ pub struct KvEntry {
 /// The stream [`KvStore::list`] returns. It owns everything it needs, so it may
 /// outlive the borrow of the store.
 pub type KvStream = BoxStream<'static, KvResult<KvEntry>>;
+
+/// A live entry with its remaining time to live, yielded by [`KvStore::scan`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct KvRecord {
+    /// The key exactly as it was written.
+    pub key: KvKey,
+    /// The stored value.
+    pub value: Value,
+    /// How long the entry has left to live, by the store's clock when the
+    /// entry was read (at millisecond precision); `None` when it never
+    /// expires. Writing the entry elsewhere with this TTL keeps its expiry.
+    pub expires_in: Option<Duration>,
+}
+
+impl KvRecord {
+    /// The entry without its expiry.
+    pub fn into_entry(self) -> KvEntry {
+        KvEntry {
+            key: self.key,
+            value: self.value,
+        }
+    }
+}
+
+/// The stream [`KvStore::scan`] returns; like [`KvStream`], it owns what it
+/// needs.
+pub type KvRecordStream = BoxStream<'static, KvResult<KvRecord>>;
 
 /// Options of a write ([`KvStore::set`], [`KvStore::cas`]).
 ///
@@ -93,6 +121,37 @@ pub trait KvStore: Send + Sync + Debug {
     /// case is significant. Memory use stays bounded however many entries
     /// match. Each backend documents its order.
     fn list(&self, prefix: Option<&KvKey>) -> KvStream;
+
+    /// Streams the same entries as [`list`](KvStore::list), in the same order
+    /// and within the same memory bound, each with its remaining time to live
+    /// ([`KvRecord::expires_in`]). This is what copies and inspections of a
+    /// store use (`fedikv copy`, `fedikv stats`); conformance tests `o5_scan_…`.
+    ///
+    /// Every fedikv backend implements it. The default, for stores written
+    /// before this method existed, yields one [`KvError::Unsupported`].
+    fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
+        let _ = prefix;
+        let error = KvError::Unsupported {
+            backend: self.backend(),
+            operation: "scan",
+        };
+        futures::stream::once(async move { Err(error) }).boxed()
+    }
+
+    /// How many entries under `prefix` (all entries for `None`) have expired
+    /// but are still physically stored, waiting for a sweep; they are
+    /// invisible to every other method. Stores whose server drops expired
+    /// entries itself (Redis) return 0. Conformance test `s3_count_expired_…`.
+    ///
+    /// Every fedikv backend implements it. The default, for stores written
+    /// before this method existed, returns [`KvError::Unsupported`].
+    async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
+        let _ = prefix;
+        Err(KvError::Unsupported {
+            backend: self.backend(),
+            operation: "count_expired",
+        })
+    }
 
     /// Physically removes expired entries now and returns how many were
     /// removed. Correctness never depends on this having run (S3); stores also

@@ -11,6 +11,7 @@
 //! one is fetched after the real last key.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use tokio::task::JoinHandle;
@@ -22,11 +23,11 @@ use crate::error::{KvError, KvResult};
 use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, paged};
-use crate::store::{KvEntry, KvStream};
+use crate::store::{KvRecord, KvRecordStream};
 
 /// One decoded page.
 struct Page {
-    entries: Vec<KvEntry>,
+    entries: Vec<KvRecord>,
     /// The last key's text when another page follows.
     last: Option<String>,
 }
@@ -60,10 +61,11 @@ struct Lister {
     range: Option<JsonKeyRange>,
 }
 
-/// Streams the live entries under `prefix` (all with `None`) in key-text
+/// Streams the live entries under `prefix` (all with `None`) with their
+/// remaining TTLs in key-text
 /// byte order, [`PAGE_SIZE`] rows per page. At most two pages are in memory
 /// or in flight.
-pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
+pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStream {
     let lister = Arc::new(Lister {
         inner,
         range: prefix.map(JsonKeyRange::new),
@@ -98,7 +100,7 @@ impl Lister {
     async fn next_page(
         self: &Arc<Self>,
         mut current: Fetching,
-    ) -> KvResult<(Vec<KvEntry>, Option<Fetching>)> {
+    ) -> KvResult<(Vec<KvRecord>, Option<Fetching>)> {
         let after = &current.after;
         let predicted = self.inner.recreating(|| self.page_end(after)).await?;
         let speculative = predicted.map(|end| self.spawn_page(end));
@@ -126,7 +128,7 @@ impl Lister {
         let mut conn = self.inner.conn().await?;
         // Drain the result first and decode afterwards: decoding while
         // reading stalls the server on a full socket buffer.
-        let mut rows: Vec<(String, Vec<u8>)> = match &self.range {
+        let mut rows: Vec<Row> = match &self.range {
             Some(r) => {
                 let params = (
                     r.exact.as_str(),
@@ -145,7 +147,7 @@ impl Lister {
         let more = rows.len() > PAGE_SIZE;
         rows.truncate(PAGE_SIZE);
         let last = more
-            .then(|| rows.last().map(|(key, _)| key.clone()))
+            .then(|| rows.last().map(|(key, _, _)| key.clone()))
             .flatten();
         let entries = rows.into_iter().map(decode).collect::<KvResult<Vec<_>>>()?;
         Ok(Page { entries, last })
@@ -174,12 +176,36 @@ impl Lister {
     }
 }
 
-/// Parses one row's key and value.
-fn decode((key_text, value): (String, Vec<u8>)) -> KvResult<KvEntry> {
+/// A listed row: key text, value text, remaining milliseconds.
+type Row = (String, Vec<u8>, Option<i64>);
+
+/// How many expired rows are under `prefix` (all rows for `None`).
+pub(crate) async fn count_expired(inner: &Inner, prefix: Option<&KvKey>) -> KvResult<u64> {
+    let sql = &inner.sql;
+    let mut conn = inner.conn().await?;
+    let count: Option<u64> = match prefix.map(JsonKeyRange::new) {
+        Some(r) => {
+            let params = (r.exact, r.children_from, r.children_to);
+            conn.exec_first(sql.count_expired_prefix.as_str(), params)
+                .await
+        }
+        None => conn.exec_first(sql.count_expired_all.as_str(), ()).await,
+    }
+    .map_err(map)?;
+    conn.done();
+    Ok(count.unwrap_or(0))
+}
+
+/// Parses one row's key, value and expiry.
+fn decode((key_text, value, remaining): Row) -> KvResult<KvRecord> {
     let key = KvKey::from_json(&key_text).map_err(|e| KvError::Corrupt {
         key: key_text.clone(),
         reason: format!("the key is not a JSON array of strings: {e}"),
     })?;
     let value = decode_value(&key_text, &value)?;
-    Ok(KvEntry { key, value })
+    Ok(KvRecord {
+        key,
+        value,
+        expires_in: remaining.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+    })
 }

@@ -91,8 +91,8 @@ use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
-use crate::paging::PAGE_SIZE;
-use crate::store::{KvStore, KvStream, SetOptions};
+use crate::paging::{PAGE_SIZE, into_entries};
+use crate::store::{KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::sweep::SweepSchedule;
 
 /// The driver, re-exported so that [`MysqlKvStore::from_pool`] callers use
@@ -318,7 +318,19 @@ impl KvStore for MysqlKvStore {
     /// Keyset pages of 500 rows in key-text byte order, the next page
     /// fetched concurrently (see the module docs).
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
+        into_entries(self.scan(prefix))
+    }
+
+    /// As `list`, the remaining TTL computed by the server's clock.
+    fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
         list::stream(Arc::clone(&self.inner), prefix)
+    }
+
+    /// One `COUNT(*)` over the prefix's key range.
+    async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
+        self.inner
+            .recreating(|| list::count_expired(&self.inner, prefix))
+            .await
     }
 
     /// Deletes every expired row now, in batches; returns how many.

@@ -69,6 +69,10 @@ impl Dialect {
 const LIVE: &str = "(`expires` IS NULL OR `expires` > NOW(6))";
 /// Expiry of a physically present row, on the server clock.
 const EXPIRED: &str = "(`expires` IS NOT NULL AND `expires` <= NOW(6))";
+/// A row's remaining time to live in whole milliseconds, rounded up so that
+/// a live row never reports zero; NULL without a TTL.
+const REMAINING_MS: &str =
+    "CAST(CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(6), `expires`) / 1000) AS SIGNED)";
 /// The `expires` of a write with a TTL given in microseconds.
 const EXPIRES_IN: &str = "NOW(6) + INTERVAL ? MICROSECOND";
 
@@ -126,6 +130,10 @@ pub(crate) struct Statements {
     pub(crate) page_end_prefix: String,
     /// `after` → the key that will end the next page of a full listing.
     pub(crate) page_end_all: String,
+    /// `exact`, `from`, `to` → how many expired rows are under a prefix.
+    pub(crate) count_expired_prefix: String,
+    /// → how many expired rows there are.
+    pub(crate) count_expired_all: String,
     /// → delete one batch of expired rows.
     pub(crate) sweep: String,
 }
@@ -178,11 +186,12 @@ impl Statements {
             }),
             delete_live: format!("DELETE FROM {t} WHERE `key` = ? AND {guard} AND {LIVE}"),
             list_prefix: format!(
-                "SELECT `key`, `value` FROM {t} WHERE {in_prefix} AND `key` > ? AND {LIVE} \
+                "SELECT `key`, `value`, {REMAINING_MS} FROM {t} \
+                 WHERE {in_prefix} AND `key` > ? AND {LIVE} \
                  ORDER BY `key` LIMIT {page_rows}"
             ),
             list_all: format!(
-                "SELECT `key`, `value` FROM {t} WHERE `key` > ? AND {LIVE} \
+                "SELECT `key`, `value`, {REMAINING_MS} FROM {t} WHERE `key` > ? AND {LIVE} \
                  ORDER BY `key` LIMIT {page_rows}"
             ),
             page_end_prefix: format!(
@@ -193,6 +202,10 @@ impl Statements {
                 "SELECT `key` FROM {t} WHERE `key` > ? AND {LIVE} \
                  ORDER BY `key` LIMIT 1 OFFSET {last_row}"
             ),
+            count_expired_prefix: format!(
+                "SELECT COUNT(*) FROM {t} WHERE {in_prefix} AND {EXPIRED}"
+            ),
+            count_expired_all: format!("SELECT COUNT(*) FROM {t} WHERE {EXPIRED}"),
             sweep: format!(
                 "DELETE FROM {t} WHERE `expires` <= NOW(6) ORDER BY `expires` LIMIT {sweep_batch}"
             ),

@@ -8,6 +8,7 @@
 //! before the longer keys it is a prefix of.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio_postgres::Row;
@@ -20,7 +21,7 @@ use super::sql::Statements;
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, paged};
-use crate::store::{KvEntry, KvStream};
+use crate::store::{KvRecord, KvRecordStream};
 
 /// Where the next page starts.
 enum Cursor {
@@ -49,8 +50,9 @@ impl Range {
     }
 }
 
-/// Streams the live entries under `prefix` (all entries for `None`).
-pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
+/// Streams the live entries under `prefix` (all entries for `None`) with
+/// their remaining TTLs.
+pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStream {
     let range = prefix.map(Range::new);
     paged(Cursor::Start, move |cursor| {
         let inner = Arc::clone(&inner);
@@ -79,12 +81,12 @@ async fn page(
     inner: &Inner,
     range: Option<&Range>,
     cursor: Cursor,
-) -> KvResult<(Vec<KvEntry>, Option<Cursor>)> {
+) -> KvResult<(Vec<KvRecord>, Option<Cursor>)> {
     if let Cursor::Failed(e) = cursor {
         return Err(e);
     }
     let (sql, params) = statement(&inner.sql, range, &cursor);
-    let decoded = inner.query_map(sql, &params, entry).await?;
+    let decoded = inner.query_map(sql, &params, record).await?;
     let full = decoded.len() >= PAGE_SIZE;
     let mut entries = Vec::with_capacity(decoded.len());
     for result in decoded {
@@ -114,8 +116,26 @@ pub(crate) async fn explain(
     rows.iter().map(|row| row.try_get(0).map_err(map)).collect()
 }
 
-/// Decodes a `(key, value)` row.
-fn entry(row: &Row) -> KvResult<KvEntry> {
+/// How many expired rows are under `prefix` (all rows for `None`).
+pub(crate) async fn count_expired(inner: &Inner, prefix: Option<&KvKey>) -> KvResult<u64> {
+    let row = match prefix.map(Range::new) {
+        None => inner.query(&inner.sql.count_expired_all, &[]).await?,
+        Some(r) => {
+            let params: [&(dyn ToSql + Sync); 2] = [&r.prefix, &r.upper];
+            inner
+                .query(&inner.sql.count_expired_prefix, &params)
+                .await?
+        }
+    };
+    let count: i64 = match row.first() {
+        Some(row) => row.try_get(0).map_err(map)?,
+        None => 0,
+    };
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// Decodes a `(key, value, remaining ms)` row.
+fn record(row: &Row) -> KvResult<KvRecord> {
     let key = match row.try_get::<_, Vec<String>>(0) {
         Ok(parts) => KvKey::new(parts).map_err(|e| corrupt_key(row, e.to_string())),
         // Only a key with a NULL element (or not a text[]) gets here.
@@ -125,7 +145,12 @@ fn entry(row: &Row) -> KvResult<KvEntry> {
         )),
     }?;
     let value = decode_value(row, 1, &key)?;
-    Ok(KvEntry { key, value })
+    let remaining: Option<i64> = row.try_get(2).map_err(map)?;
+    Ok(KvRecord {
+        key,
+        value,
+        expires_in: remaining.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+    })
 }
 
 /// The error for a row whose key cannot be a [`KvKey`].

@@ -108,8 +108,8 @@ use tokio_postgres::types::ToSql;
 
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
-use crate::paging::PAGE_SIZE;
-use crate::store::{KvStore, KvStream, SetOptions};
+use crate::paging::{PAGE_SIZE, into_entries};
+use crate::store::{KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::sweep::SweepSchedule;
 
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE, PostgresOptions};
@@ -467,7 +467,17 @@ impl KvStore for PostgresKvStore {
     /// Keyset pages of 500 rows in `ORDER BY key`
     /// order, each an index range scan.
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
+        into_entries(self.scan(prefix))
+    }
+
+    /// As `list`, the remaining TTL computed by the server's clock.
+    fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
         list::stream(Arc::clone(&self.inner), prefix)
+    }
+
+    /// One `count(*)` over the prefix's key range.
+    async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
+        list::count_expired(&self.inner, prefix).await
     }
 
     /// Deletes every expired row now, in batches; returns how many.

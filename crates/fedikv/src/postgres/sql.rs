@@ -12,6 +12,11 @@ const LIVE: &str = "(ttl IS NULL OR created + ttl > CURRENT_TIMESTAMP)";
 /// A row is expired iff this holds.
 const EXPIRED: &str = "ttl IS NOT NULL AND created + ttl <= CURRENT_TIMESTAMP";
 
+/// A row's remaining time to live in whole milliseconds, rounded up so that
+/// a live row never reports zero; NULL without a TTL.
+const REMAINING_MS: &str =
+    "ceil(extract(epoch FROM created + ttl - CURRENT_TIMESTAMP) * 1000)::int8";
+
 /// The SQL text of every statement a store runs on its table.
 #[derive(Debug, Clone)]
 pub(crate) struct Statements {
@@ -38,6 +43,10 @@ pub(crate) struct Statements {
     pub(crate) list_prefix_first: String,
     /// `$1` last key of the previous page, `$2` the prefix's upper bound.
     pub(crate) list_prefix_after: String,
+    /// Counts the expired rows.
+    pub(crate) count_expired_all: String,
+    /// `$1` prefix, `$2` its upper bound: counts the expired rows under it.
+    pub(crate) count_expired_prefix: String,
     /// `$1` a `ctid` as text: deletes up to a batch of expired rows found
     /// after it in physical order; returns (rows examined, rows deleted,
     /// last `ctid` examined as text).
@@ -49,7 +58,8 @@ impl Statements {
         let t = table.quoted();
         let list = |condition: &str| {
             format!(
-                "SELECT key, value FROM {t} WHERE {condition}{LIVE} ORDER BY key LIMIT {page_size}"
+                "SELECT key, value, {REMAINING_MS} FROM {t} WHERE {condition}{LIVE} \
+                 ORDER BY key LIMIT {page_size}"
             )
         };
         Self {
@@ -77,6 +87,10 @@ impl Statements {
             list_all_after: list("key > $1 AND "),
             list_prefix_first: list("key >= $1 AND key < $2 AND "),
             list_prefix_after: list("key > $1 AND key < $2 AND "),
+            count_expired_all: format!("SELECT count(*) FROM {t} WHERE {EXPIRED}"),
+            count_expired_prefix: format!(
+                "SELECT count(*) FROM {t} WHERE key >= $1 AND key < $2 AND {EXPIRED}"
+            ),
             // The candidates come from a TID range scan (PostgreSQL 14+)
             // starting at the cursor, so a sweep reads the table once
             // however many batches it takes. Rows are re-checked when

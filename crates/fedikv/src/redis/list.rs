@@ -10,7 +10,9 @@
 //! [`Walk`] is at (see `cluster.rs`: every primary is scanned, in passes
 //! until the topology held still). Keys whose entry vanished or expired in
 //! between, and keys holding another Redis type, come back as nil and are
-//! skipped.
+//! skipped. For `scan`, each fetched key's `PTTL` is asked as well (in the
+//! same pipeline on one server; on a cluster, one command per key, sent
+//! concurrently, since their keys are in different slots).
 //!
 //! Order: `SCAN` order, i.e. none (as Fedify's). Memory: one `SCAN` batch of
 //! keys plus one page of values, and 16 bytes per listed key to drop the
@@ -20,13 +22,15 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
+use std::time::Duration;
 
+use futures::future::try_join_all;
 use redis::{Cmd, FromRedisValue, Value as Reply};
 
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::paging::paged;
-use crate::store::{KvEntry, KvStream};
+use crate::store::{KvRecord, KvRecordStream};
 
 use super::cluster::Walk;
 use super::codec::KeyCodec;
@@ -71,10 +75,30 @@ struct Lister {
     codec: Arc<KeyCodec>,
     prefix: Option<KvKey>,
     pattern: Vec<u8>,
+    /// Whether to fetch each entry's remaining TTL (`scan`) or not (`list`,
+    /// whose records all say `None`).
+    ttls: Expiries,
 }
 
+/// Whether a listing fetches the entries' expiries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expiries {
+    /// `list`: values only.
+    Skip,
+    /// `scan`: values and `PTTL`s.
+    Fetch,
+}
+
+/// The values of one batch of keys, and their `PTTL`s when asked.
+type Fetched = (Vec<Option<Vec<u8>>>, Vec<Option<i64>>);
+
 /// Streams the entries under `prefix` (everything for `None`).
-pub(crate) fn list(conn: Conn, codec: Arc<KeyCodec>, prefix: Option<&KvKey>) -> KvStream {
+pub(crate) fn list(
+    conn: Conn,
+    codec: Arc<KeyCodec>,
+    prefix: Option<&KvKey>,
+    ttls: Expiries,
+) -> KvRecordStream {
     let start = codec.pattern(prefix).and_then(|pattern| {
         let exact = prefix
             .map(|p| codec.encode(p).map(|raw| (raw, p.clone())))
@@ -94,6 +118,7 @@ pub(crate) fn list(conn: Conn, codec: Arc<KeyCodec>, prefix: Option<&KvKey>) -> 
         codec,
         prefix: prefix.cloned(),
         pattern,
+        ttls,
     });
     let first = Cursor {
         scan,
@@ -107,7 +132,7 @@ pub(crate) fn list(conn: Conn, codec: Arc<KeyCodec>, prefix: Option<&KvKey>) -> 
 }
 
 impl Lister {
-    async fn page(&self, mut cursor: Cursor) -> KvResult<(Vec<KvEntry>, Option<Cursor>)> {
+    async fn page(&self, mut cursor: Cursor) -> KvResult<(Vec<KvRecord>, Option<Cursor>)> {
         let batch: Vec<(Vec<u8>, KvKey)> = {
             let n = cursor.pending.len().min(MGET_BATCH);
             cursor.pending.drain(..n).collect()
@@ -120,38 +145,59 @@ impl Lister {
             }
             mget
         });
+        let pttls: Vec<Cmd> = match self.ttls {
+            Expiries::Fetch => batch
+                .iter()
+                .map(|(raw, _)| redis::cmd("PTTL").arg(raw).clone())
+                .collect(),
+            Expiries::Skip => Vec::new(),
+        };
         let scan_now = cursor.pending.is_empty();
-        let (values, found) = match (&mut cursor.scan, scan_now) {
-            (Scan::Single(at), true) => {
+        let ((values, ttls), found) = match (&mut cursor.scan, scan_now) {
+            (Scan::Single(at), _) => {
                 let mut pipe = redis::pipe();
-                if let Some(mget) = &mget {
-                    pipe.add_command(mget.clone());
+                for cmd in mget.iter().chain(&pttls) {
+                    pipe.add_command(cmd.clone());
                 }
-                pipe.add_command(self.scan_cmd(*at));
+                if scan_now {
+                    pipe.add_command(self.scan_cmd(*at));
+                }
                 let mut replies = self.conn.query_pipeline(&pipe).await?.into_iter();
                 let values = match mget {
                     Some(_) => parse(replies.next())?,
                     None => Vec::new(),
                 };
-                let (next, keys): (u64, Vec<Vec<u8>>) = parse(replies.next())?;
-                *at = next;
-                let done = next == 0;
-                (values, Some((keys, done)))
+                let ttls = (0..pttls.len())
+                    .map(|_| parse(replies.next()).map(Some))
+                    .collect::<KvResult<_>>()?;
+                let found = if scan_now {
+                    let (next, keys): (u64, Vec<Vec<u8>>) = parse(replies.next())?;
+                    *at = next;
+                    Some((keys, next == 0))
+                } else {
+                    None
+                };
+                ((values, ttls), found)
             }
             (Scan::Cluster(walk), true) => {
-                let (values, step) = futures::try_join!(
-                    self.fetch(mget.as_ref()),
+                let (fetched, step) = futures::try_join!(
+                    self.fetch(mget.as_ref(), &pttls),
                     walk.step(&self.pattern, SCAN_COUNT)
                 )?;
-                (values, Some(step))
+                (fetched, Some(step))
             }
-            _ => (self.fetch(mget.as_ref()).await?, None),
+            _ => (self.fetch(mget.as_ref(), &pttls).await?, None),
         };
+        let ttls = ttls.into_iter().chain(std::iter::repeat(None));
         let mut entries = Vec::with_capacity(batch.len());
-        for ((_, key), value) in batch.into_iter().zip(values) {
-            if let Some(bytes) = value {
+        for (((_, key), value), ttl) in batch.into_iter().zip(values).zip(ttls) {
+            if let (Some(bytes), Some(expires_in)) = (value, expires_in(ttl)) {
                 let value = parse_value(&key, &bytes)?;
-                entries.push(KvEntry { key, value });
+                entries.push(KvRecord {
+                    key,
+                    value,
+                    expires_in,
+                });
             }
         }
         if let Some((keys, done)) = found {
@@ -180,12 +226,19 @@ impl Lister {
             .clone()
     }
 
-    /// The values of one `MGET` (none without one).
-    async fn fetch(&self, mget: Option<&Cmd>) -> KvResult<Vec<Option<Vec<u8>>>> {
-        match mget {
-            Some(mget) => self.conn.query(mget).await,
-            None => Ok(Vec::new()),
-        }
+    /// The values of one `MGET` (none without one) and the replies of the
+    /// `PTTL`s, each command sent on its own (the cluster connection splits
+    /// the `MGET` by slot and routes each `PTTL` to its key's node).
+    async fn fetch(&self, mget: Option<&Cmd>, pttls: &[Cmd]) -> KvResult<Fetched> {
+        let values = async {
+            match mget {
+                Some(mget) => self.conn.query(mget).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let ttls = try_join_all(pttls.iter().map(|cmd| self.conn.query::<i64>(cmd)));
+        let (values, ttls) = futures::try_join!(values, ttls)?;
+        Ok((values, ttls.into_iter().map(Some).collect()))
     }
 
     /// The key stored under `raw` if it is strictly under the prefix.
@@ -195,6 +248,18 @@ impl Lister {
             Some(prefix) if key.len() <= prefix.len() || !key.starts_with(prefix) => None,
             _ => Some(key),
         }
+    }
+}
+
+/// A record's `expires_in` from its key's `PTTL` reply (`None`: not asked):
+/// milliseconds left, `-1` for no expiry. `None` when the key vanished
+/// between its `MGET` and its `PTTL` (`-2`): the entry is then skipped, as if
+/// `MGET` had missed it.
+fn expires_in(pttl: Option<i64>) -> Option<Option<Duration>> {
+    match pttl {
+        None | Some(-1) => Some(None),
+        Some(ms) if ms >= 0 => Some(Some(Duration::from_millis(ms.unsigned_abs()))),
+        Some(_) => None,
     }
 }
 

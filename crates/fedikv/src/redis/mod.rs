@@ -74,7 +74,8 @@ use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
-use crate::store::{KvStore, KvStream, SetOptions};
+use crate::paging::into_entries;
+use crate::store::{KvRecordStream, KvStore, KvStream, SetOptions};
 
 pub use codec::{MAX_KEY_BYTES, MAX_PREFIX_BYTES};
 pub use config::{
@@ -85,6 +86,7 @@ use cas::Swap;
 use codec::KeyCodec;
 use conn::Conn;
 use error::{BACKEND, map};
+use list::Expiries;
 
 /// Largest value, in bytes of JSON: Redis's default `proto-max-bulk-len`.
 pub const MAX_VALUE_BYTES: usize = 512 * 1024 * 1024;
@@ -301,7 +303,29 @@ impl KvStore for RedisKvStore {
 
     /// `SCAN MATCH` + `MGET` pages; unordered. See the module docs.
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        list::list(self.conn.clone(), Arc::clone(&self.codec), prefix)
+        into_entries(list::list(
+            self.conn.clone(),
+            Arc::clone(&self.codec),
+            prefix,
+            Expiries::Skip,
+        ))
+    }
+
+    /// As `list`, with each key's `PTTL` asked in the same pipeline as its
+    /// value.
+    fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
+        list::list(
+            self.conn.clone(),
+            Arc::clone(&self.codec),
+            prefix,
+            Expiries::Fetch,
+        )
+    }
+
+    /// 0: Redis removes expired keys itself, and an expired key it has not
+    /// yet reclaimed cannot be told from a missing one.
+    async fn count_expired(&self, _prefix: Option<&KvKey>) -> KvResult<u64> {
+        Ok(0)
     }
 
     /// Returns 0: Redis expires keys itself.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
@@ -242,12 +243,13 @@ impl Db {
     pub(crate) fn page(&self, query: &PageQuery) -> Result<RawPage, Failure> {
         let now = now_ms();
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-        let mut page = RawPage::default();
+        let mut page = RawPage::at(now);
         // Whether the page is full after this row.
         let mut push = |row: &rusqlite::Row<'_>| -> Result<bool, Failure> {
             let key_ref = row.get_ref(0)?;
             let key = text(&format!("<{}>", key_ref.data_type()), key_ref)?;
-            page.push(key, text(key, row.get_ref(1)?)?);
+            let expires = expires_ms(key, row.get_ref(2)?)?;
+            page.push(key, text(key, row.get_ref(1)?)?, expires);
             Ok(page.is_full(query.limit))
         };
         match &query.range {
@@ -278,6 +280,24 @@ impl Db {
             }
         }
         Ok(page)
+    }
+
+    /// How many rows under `range` (all for `None`) have expired by now.
+    pub(crate) fn count_expired(&self, range: Option<&JsonKeyRange>) -> rusqlite::Result<u64> {
+        let now = now_ms();
+        let count: i64 = match range {
+            None => self
+                .conn
+                .prepare_cached(&self.sql.count_expired_all)?
+                .query_row([now], |row| row.get(0))?,
+            Some(r) => self
+                .conn
+                .prepare_cached(&self.sql.count_expired_prefix)?
+                .query_row((&r.exact, &r.children_from, &r.children_to, now), |row| {
+                    row.get(0)
+                })?,
+        };
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// Fedify's upsert at `now`: a new row gets `created = now`, an existing
@@ -336,6 +356,25 @@ impl Db {
             .prepare_cached(&self.sql.sweep)?
             .execute((now_ms(), batch))?;
         Ok(n as u64)
+    }
+}
+
+/// A row's `expires` in epoch ms: an integer, NULL, or the fractional
+/// milliseconds JavaScript TTLs may give (rounded up, so a live row stays
+/// live); anything else is [`KvError::Corrupt`].
+fn expires_ms(key: &str, column: ValueRef<'_>) -> Result<Option<i64>, KvError> {
+    match column {
+        ValueRef::Null => Ok(None),
+        ValueRef::Integer(ms) => Ok(Some(ms)),
+        // `as` saturates: a NaN or infinite expiry becomes 0 or i64::MAX.
+        ValueRef::Real(ms) => Ok(Some(ms.ceil() as i64)),
+        other => Err(KvError::Corrupt {
+            key: key.to_owned(),
+            reason: format!(
+                "the expires column holds {} instead of a number",
+                other.data_type()
+            ),
+        }),
     }
 }
 

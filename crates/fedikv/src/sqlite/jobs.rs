@@ -6,6 +6,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use crate::jsonkey::JsonKeyRange;
+
 use super::conn::{Db, PageQuery, now_ms};
 use super::error::Failure;
 use super::rows::RawPage;
@@ -28,6 +30,11 @@ pub(crate) enum Read {
     Page {
         query: PageQuery,
         reply: Reply<RawPage>,
+    },
+    /// How many rows under a prefix (all for `None`) have expired.
+    CountExpired {
+        range: Option<JsonKeyRange>,
+        reply: Reply<u64>,
     },
 }
 
@@ -75,5 +82,8 @@ pub(crate) fn serve(db: &Db, read: Read) {
     match read {
         Read::Get { key, reply } => drop(reply.send(db.get(&key, now_ms()))),
         Read::Page { query, reply } => drop(reply.send(db.page(&query))),
+        Read::CountExpired { range, reply } => {
+            drop(reply.send(db.count_expired(range.as_ref()).map_err(Failure::from)))
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::error::KvResult;
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, paged};
-use crate::store::{KvEntry, KvStream};
+use crate::store::{KvRecord, KvRecordStream};
 
 use super::conn::PageQuery;
 use super::error::Failure;
@@ -23,18 +23,18 @@ enum Cursor {
     Requested(PageQuery, Answer<RawPage>),
 }
 
-/// The live entries under `prefix` (or all), in key text order, in pages of
+/// The live entries under `prefix` (or all) with their expiries, in key text order, in pages of
 /// [`PAGE_SIZE`] entries or about 8 MiB. As soon as a full page arrives the next one is requested,
 /// so a connection thread reads it while this one decodes; at most two pages
 /// are held at a time.
-pub(super) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvStream {
+pub(super) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStream {
     paged(
         Cursor::Query(PageQuery::first(prefix, PAGE_SIZE)),
         move |cursor| fetch(Arc::clone(&inner), cursor),
     )
 }
 
-async fn fetch(inner: Arc<Inner>, cursor: Cursor) -> KvResult<(Vec<KvEntry>, Option<Cursor>)> {
+async fn fetch(inner: Arc<Inner>, cursor: Cursor) -> KvResult<(Vec<KvRecord>, Option<Cursor>)> {
     let request = |query: &PageQuery| {
         let query = query.clone();
         move |reply| Read::Page { query, reply }

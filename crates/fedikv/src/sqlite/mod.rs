@@ -98,8 +98,10 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
+use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
-use crate::store::{KvStore, KvStream, SetOptions};
+use crate::paging::into_entries;
+use crate::store::{KvRecordStream, KvStore, KvStream, SetOptions};
 
 pub use options::{DEFAULT_BUSY_TIMEOUT, DEFAULT_READERS, SqliteOptions};
 pub use schema::{DEFAULT_TABLE, MAX_TABLE_NAME_LEN};
@@ -355,7 +357,20 @@ impl KvStore for SqliteKvStore {
     }
 
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
+        into_entries(self.scan(prefix))
+    }
+
+    fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
         list::stream(Arc::clone(&self.inner), prefix)
+    }
+
+    async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
+        let range = prefix.map(JsonKeyRange::new);
+        self.read(|reply| Read::CountExpired {
+            range: range.clone(),
+            reply,
+        })
+        .await
     }
 
     async fn sweep(&self) -> KvResult<u64> {

@@ -57,6 +57,11 @@ pub(crate) struct Sql {
     /// text), keeping only the prefix itself and the children range
     /// `?3 <= key < ?4`, at time `?5`, at most `?6` rows.
     pub list_prefix: String,
+    /// Counts the rows expired at time `?1` (`?1 >= expires`).
+    pub count_expired_all: String,
+    /// Counts the rows under a prefix expired at time `?4`: the prefix's own
+    /// key text `?1`, or the children range `?2 <= key < ?3`.
+    pub count_expired_prefix: String,
     /// Deletes at most `?2` rows expired at time `?1`, found through the
     /// `expires` index.
     pub sweep: String,
@@ -81,11 +86,16 @@ impl Sql {
             ),
             delete: format!("DELETE FROM \"{table}\" WHERE key = ?1"),
             list_all: format!(
-                "SELECT key, value FROM \"{table}\" WHERE key > ?1 AND {LIVE}2) ORDER BY key LIMIT ?3"
+                "SELECT key, value, expires FROM \"{table}\" WHERE key > ?1 AND {LIVE}2) ORDER BY key LIMIT ?3"
             ),
             list_prefix: format!(
-                "SELECT key, value FROM \"{table}\" WHERE key > ?1 AND key <= ?2 \
+                "SELECT key, value, expires FROM \"{table}\" WHERE key > ?1 AND key <= ?2 \
                  AND (key = ?2 OR (key >= ?3 AND key < ?4)) AND {LIVE}5) ORDER BY key LIMIT ?6"
+            ),
+            count_expired_all: format!("SELECT count(*) FROM \"{table}\" WHERE expires <= ?1"),
+            count_expired_prefix: format!(
+                "SELECT count(*) FROM \"{table}\" WHERE (key = ?1 OR (key >= ?2 AND key < ?3)) \
+                 AND expires <= ?4"
             ),
             sweep: format!(
                 "DELETE FROM \"{table}\" WHERE rowid IN \
