@@ -14,11 +14,11 @@
 //! cluster does not settle within [`MAX_TOPOLOGY_READS`] reads, the listing
 //! ends with [`KvError::Unavailable`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::try_join_all;
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
-use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{ConnectionAddr, ConnectionInfo, FromRedisValue, Value as Reply};
 
@@ -26,6 +26,7 @@ use crate::error::{KvError, KvResult};
 use crate::open::redact;
 
 use super::config::{self, RedisOptions};
+use super::conn::Cluster;
 use super::error::{BACKEND, map};
 
 /// The URL schemes of a cluster: `redis+cluster://` and, with TLS,
@@ -111,8 +112,8 @@ pub(crate) fn client(nodes: &[ConnectionInfo], options: &RedisOptions) -> KvResu
 }
 
 /// Connects to the cluster (reading its slot map).
-pub(crate) async fn connect(client: &ClusterClient) -> KvResult<ClusterConnection> {
-    client.get_async_connection().await.map_err(map)
+pub(crate) async fn connect(client: &ClusterClient) -> KvResult<Arc<Cluster>> {
+    Cluster::connect(client.clone()).await.map_err(map)
 }
 
 /// `redis+cluster://user@host:port,host:port` (or `rediss+cluster://`),
@@ -170,7 +171,7 @@ pub(crate) struct Topology {
 impl Topology {
     /// Reads the primaries from one node's `CLUSTER NODES`, then asks each of
     /// them for its own view (concurrently).
-    pub(crate) async fn read(conn: &ClusterConnection) -> KvResult<Self> {
+    pub(crate) async fn read(conn: &Arc<Cluster>) -> KvResult<Self> {
         let any = RoutingInfo::SingleNode(SingleNodeRoutingInfo::RandomPrimary);
         let nodes: String = cluster_nodes(conn, any).await?;
         let mut candidates: Vec<(String, u16)> =
@@ -210,7 +211,7 @@ impl Topology {
 
 /// Where a cluster listing is: which pass, which primary, which cursor.
 pub(crate) struct Walk {
-    conn: ClusterConnection,
+    conn: Arc<Cluster>,
     /// The topology this pass started on; `None` before a pass.
     pass: Option<Topology>,
     /// The primary being scanned (index into `pass`) and its `SCAN` cursor.
@@ -222,7 +223,7 @@ pub(crate) struct Walk {
 
 impl Walk {
     /// A walk over the primaries of `conn`'s cluster, from the start.
-    pub(crate) fn new(conn: ClusterConnection) -> Self {
+    pub(crate) fn new(conn: Arc<Cluster>) -> Self {
         Self {
             conn,
             pass: None,
@@ -251,12 +252,7 @@ impl Walk {
             .arg("COUNT")
             .arg(count)
             .clone();
-        let reply = self
-            .conn
-            .clone()
-            .route_command(cmd, primary.route())
-            .await
-            .map_err(map)?;
+        let reply = self.conn.route(cmd, primary.route()).await.map_err(map)?;
         let (next, keys): (u64, Vec<Vec<u8>>) = decode_reply(reply)?;
         self.cursor = next;
         if next == 0 {
@@ -302,9 +298,9 @@ impl Walk {
     }
 }
 
-async fn cluster_nodes(conn: &ClusterConnection, route: RoutingInfo) -> KvResult<String> {
+async fn cluster_nodes(conn: &Arc<Cluster>, route: RoutingInfo) -> KvResult<String> {
     let cmd = redis::cmd("CLUSTER").arg("NODES").clone();
-    let reply = conn.clone().route_command(cmd, route).await.map_err(map)?;
+    let reply = conn.route(cmd, route).await.map_err(map)?;
     decode_reply(reply)
 }
 

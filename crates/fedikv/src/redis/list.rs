@@ -111,7 +111,7 @@ pub(crate) fn list(
     };
     let scan = match &conn {
         Conn::Single(_) => Scan::Single(0),
-        Conn::Cluster(conn) => Scan::Cluster(Walk::new(conn.clone())),
+        Conn::Cluster(cluster) => Scan::Cluster(Walk::new(Arc::clone(cluster))),
     };
     let lister = Arc::new(Lister {
         conn,
