@@ -2,6 +2,8 @@
 # The project's whole test suite, against real servers on 127.0.0.1:
 #   1. scripts/services.sh: installs/starts PostgreSQL, MariaDB and Redis;
 #      scripts/redis-cluster.sh: starts the Redis Cluster on 127.0.0.1:7000-7005;
+#      scripts/interop-setup.sh: installs Node 24 and Fedify's packages for
+#      the interop tests (crates/fedikv/tests/interop_*.rs);
 #   2. every crate's tests with every feature, servers required (a missing
 #      server fails the run instead of skipping its tests);
 #   3. the fault-injection tests (which stop and restart servers), alone and
@@ -12,6 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/services.sh
 scripts/redis-cluster.sh
+scripts/interop-setup.sh
 
 export FEDIKV_TEST_POSTGRES_URL="${FEDIKV_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export FEDIKV_TEST_MYSQL_URL="${FEDIKV_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"

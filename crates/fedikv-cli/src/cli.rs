@@ -42,8 +42,52 @@ pub enum Command {
     /// The commands that work on one store.
     #[command(flatten)]
     Data(DataCommand),
+    /// Copy the live entries under PREFIX from one store to another, with
+    /// their remaining TTLs (e.g. SQLite to PostgreSQL). Re-running it is
+    /// safe: entries are upserted. Ignores --store.
+    Copy(CopyArgs),
     /// Benchmark stores with Fedify's workload; prints JSON Lines results.
     Bench(BenchArgs),
+}
+
+/// How a command prints what it found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table when standard output is a terminal, JSON otherwise.
+    #[default]
+    Auto,
+    /// JSON (Lines), for programs.
+    Json,
+    /// An aligned table, for people.
+    Table,
+}
+
+impl Format {
+    /// Whether to print a table.
+    pub fn is_table(self) -> bool {
+        match self {
+            Self::Auto => std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            Self::Json => false,
+            Self::Table => true,
+        }
+    }
+}
+
+/// Arguments of `fedikv copy`.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The store to read: a store URL as for --store.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// The store to write: a store URL as for --store; must not be the --from store.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// Copy only the entries under this key prefix, e.g. '["_fedify","publicKey"]'.
+    #[arg(long, value_name = "KEY")]
+    pub prefix: Option<String>,
+    /// Writes in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub concurrency: usize,
 }
 
 /// The commands that work on the one store `--store` names.
@@ -65,23 +109,70 @@ pub enum DataCommand {
         #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
         ttl: Option<String>,
     },
-    /// Remove the entry under KEY (succeeds when there is none).
-    Delete {
-        /// The key, a JSON array of strings, e.g. '["app","item"]'.
-        key: String,
-    },
+    /// Remove the entry under KEY (succeeds when there is none), or with
+    /// --prefix every entry under a prefix; prints what it removed.
+    Delete(DeleteArgs),
     /// Compare-and-swap: replace (or delete) the value under KEY only if it
     /// currently equals the expected one. Prints true or false; exit 1 when not swapped.
     #[command(group(ArgGroup::new("expected").required(true).args(["expect", "absent"])))]
     #[command(group(ArgGroup::new("replacement").required(true).args(["new", "delete"])))]
     Cas(CasArgs),
-    /// Print every live entry under PREFIX as JSON Lines: {"key":[...],"value":...}.
+    /// Print every live entry under PREFIX: JSON Lines {"key":[...],"value":...,"ttl_ms":...}
+    /// (ttl_ms: milliseconds left, null for none), or a table on a terminal.
     List {
         /// A key prefix, e.g. '["app"]'; omitted or '[]' lists everything.
         prefix: Option<String>,
+        /// Print at most this many entries.
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Auto)]
+        format: Format,
+    },
+    /// Count the entries under PREFIX: live ones, those without a TTL, and
+    /// expired rows still stored (waiting for a sweep).
+    Count {
+        /// A key prefix, e.g. '["_fedify"]'; omitted or '[]' counts everything.
+        prefix: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Auto)]
+        format: Format,
+    },
+    /// The counts of `count`, per group of keys sharing their first DEPTH
+    /// components (e.g. ["_fedify","remoteDocument"]), then the total.
+    Stats {
+        /// A key prefix, e.g. '["_fedify"]'; omitted or '[]' covers everything.
+        prefix: Option<String>,
+        /// How many leading key components make a group.
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        depth: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Auto)]
+        format: Format,
     },
     /// Remove expired entries now and print how many were removed.
     Sweep,
+}
+
+/// Arguments of `fedikv delete`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["key", "prefix"])))]
+pub struct DeleteArgs {
+    /// The key, a JSON array of strings, e.g. '["app","item"]'.
+    pub key: Option<String>,
+    /// Delete every live entry under this key prefix instead ('[]': every entry).
+    #[arg(long, value_name = "KEY")]
+    pub prefix: Option<String>,
+    /// With --prefix: only the entries that have no TTL (e.g. legacy cache
+    /// entries that would never expire).
+    #[arg(long)]
+    pub no_ttl_only: bool,
+    /// With --prefix: count what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --prefix: deletes in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub concurrency: usize,
 }
 
 /// Arguments of `fedikv cas`.

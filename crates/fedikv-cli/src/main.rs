@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod error;
 mod input;
+mod progress;
 
 /// See the `mimalloc` note in Cargo.toml.
 #[global_allocator]

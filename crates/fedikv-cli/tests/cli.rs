@@ -272,7 +272,12 @@ fn list_prints_json_lines_under_the_prefix() {
         .map(|line| {
             let entry: Value = serde_json::from_str(line).expect("each line is JSON");
             let object = entry.as_object().expect("an object per line");
-            assert_eq!(object.len(), 2, "{line}");
+            assert_eq!(object.len(), 3, "{line}");
+            assert_eq!(
+                object["ttl_ms"],
+                Value::Null,
+                "written without a TTL: {line}"
+            );
             (object["key"].clone(), object["value"].clone())
         })
         .collect();
@@ -586,5 +591,227 @@ fn large_table_scenario_measures_empty_and_full_tables() {
             "cas@2k-half-expired",
             "list@2k-half-expired",
         ]
+    );
+}
+
+/// The JSON objects of a command's output, one per line.
+fn json_lines(output: &Output) -> Vec<Value> {
+    stdout(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+        .collect()
+}
+
+/// Writes `key` = `value` (JSON texts) with an optional TTL.
+fn put(store: &Store, key: &str, value: &str, ttl: Option<&str>) {
+    let mut args = vec!["set", key, value];
+    if let Some(ttl) = ttl {
+        args.extend(["--ttl", ttl]);
+    }
+    assert_ok(&store.run(&args), 0);
+}
+
+#[test]
+fn list_limit_ttls_and_table() {
+    let store = Store::new();
+    for i in 0..5 {
+        put(&store, &format!(r#"["l","{i}"]"#), &i.to_string(), None);
+    }
+    put(&store, r#"["l","ttl"]"#, r#""line\nbreak""#, Some("1h"));
+    let limited = store.run(&["list", r#"["l"]"#, "--limit", "2"]);
+    assert_ok(&limited, 0);
+    assert_eq!(json_lines(&limited).len(), 2);
+    let all = json_lines(&store.run(&["list", r#"["l"]"#, "--format", "json"]));
+    let ttl_entry = all
+        .iter()
+        .find(|e| e["key"] == json!(["l", "ttl"]))
+        .unwrap();
+    let ms = ttl_entry["ttl_ms"].as_u64().expect("a TTL in milliseconds");
+    assert!(ms <= 3_600_000 && ms > 3_500_000, "ttl_ms {ms}");
+    let table = store.run(&["list", r#"["l"]"#, "--format", "table"]);
+    assert_ok(&table, 0);
+    let text = stdout(&table);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 7, "a header and 6 rows:\n{text}");
+    assert!(lines[0].starts_with("KEY") && lines[0].contains("TTL") && lines[0].contains("VALUE"));
+    let row = lines.iter().find(|l| l.contains(r#"["l","ttl"]"#)).unwrap();
+    assert!(
+        row.contains("59m"),
+        "the TTL column shows the time left: {row}"
+    );
+    let forever = lines.iter().find(|l| l.contains(r#"["l","0"]"#)).unwrap();
+    assert!(forever.contains(" - "), "no TTL is shown as -: {forever}");
+}
+
+#[test]
+fn count_and_stats_tally_entries_ttls_and_expired_rows() {
+    let store = Store::with_options("sweep=off");
+    put(
+        &store,
+        r#"["_fedify","remoteDocument","a"]"#,
+        "1",
+        Some("1h"),
+    );
+    put(&store, r#"["_fedify","remoteDocument","b"]"#, "2", None);
+    put(
+        &store,
+        r#"["_fedify","remoteDocument","gone"]"#,
+        "3",
+        Some("0s"),
+    );
+    put(&store, r#"["_fedify","publicKey","k"]"#, "4", None);
+    put(&store, r#"["_fedify"]"#, "5", None);
+    put(&store, r#"["other","x"]"#, "6", Some("0s"));
+    let count = json_lines(&store.run(&["count", r#"["_fedify"]"#]));
+    assert_eq!(
+        count,
+        [
+            json!({"prefix": ["_fedify"], "entries": 4, "with_ttl": 1, "without_ttl": 3, "expired_present": 1})
+        ]
+    );
+    let everything = json_lines(&store.run(&["count"]));
+    assert_eq!(everything[0]["entries"], 4);
+    assert_eq!(everything[0]["expired_present"], 2);
+    let stats = json_lines(&store.run(&["stats", r#"["_fedify"]"#]));
+    assert_eq!(
+        stats,
+        [
+            json!({"prefix": ["_fedify"], "entries": 1, "with_ttl": 0, "without_ttl": 1, "expired_present": null}),
+            json!({"prefix": ["_fedify","publicKey"], "entries": 1, "with_ttl": 0, "without_ttl": 1, "expired_present": 0}),
+            json!({"prefix": ["_fedify","remoteDocument"], "entries": 2, "with_ttl": 1, "without_ttl": 1, "expired_present": 1}),
+            json!({"prefix": ["_fedify"], "total": true, "entries": 4, "with_ttl": 1, "without_ttl": 3, "expired_present": 1}),
+        ]
+    );
+    let table = stdout(&store.run(&["stats", "--format", "table"]));
+    assert!(table.starts_with("PREFIX"), "{table}");
+    assert!(
+        table.lines().last().unwrap().starts_with("total"),
+        "{table}"
+    );
+    assert_error(&store.run(&["stats", "--depth", "0"]), "--depth");
+    assert_error(&store.run(&["count", "nope"]), "JSON array of strings");
+}
+
+#[test]
+fn delete_prefix_purges_with_dry_run_and_no_ttl_only() {
+    let store = Store::new();
+    for i in 0..30 {
+        let ttl = (i % 3 == 0).then_some("1h");
+        put(&store, &format!(r#"["cache","{i}"]"#), &i.to_string(), ttl);
+    }
+    put(&store, r#"["cachet"]"#, "1", None);
+    put(&store, r#"["keep","x"]"#, "1", None);
+    let dry = json_lines(&store.run(&[
+        "delete",
+        "--prefix",
+        r#"["cache"]"#,
+        "--no-ttl-only",
+        "--dry-run",
+    ]));
+    assert_eq!(dry[0]["matched"], 20);
+    assert_eq!(dry[0]["deleted"], 0);
+    assert_eq!(
+        json_lines(&store.run(&["list", r#"["cache"]"#])).len(),
+        30,
+        "a dry run deletes nothing"
+    );
+    let purged = json_lines(&store.run(&["delete", "--prefix", r#"["cache"]"#, "--no-ttl-only"]));
+    assert_eq!(purged[0]["deleted"], 20);
+    let left = json_lines(&store.run(&["list", r#"["cache"]"#]));
+    assert_eq!(left.len(), 10);
+    assert!(
+        left.iter().all(|e| e["ttl_ms"].is_u64()),
+        "only entries with a TTL are left"
+    );
+    let all = json_lines(&store.run(&["delete", "--prefix", r#"["cache"]"#]));
+    assert_eq!(all[0]["deleted"], 10);
+    assert_eq!(stdout(&store.run(&["list", r#"["cache"]"#])), "");
+    assert_ok(&store.run(&["get", r#"["cachet"]"#]), 0);
+    assert_ok(&store.run(&["get", r#"["keep","x"]"#]), 0);
+    assert_error(&store.run(&["delete", "--dry-run", r#"["k"]"#]), "--prefix");
+}
+
+#[test]
+fn copy_moves_live_entries_with_their_ttls() {
+    let from = Store::new();
+    let to = Store::new();
+    fill(&from.url, 1200);
+    put(&from, r#"["other","x"]"#, "1", None);
+    put(&from, r#"["docs","gone"]"#, "1", Some("0s"));
+    let copied = copy(&from.url, &to.url, &["--prefix", r#"["docs"]"#]);
+    assert_ok(&copied, 0);
+    assert_eq!(json_lines(&copied)[0]["copied"], 1200);
+    assert_same_entries(&from, &to, r#"["docs"]"#);
+    assert_eq!(
+        stdout(&to.run(&["get", r#"["other","x"]"#])),
+        "",
+        "outside the prefix"
+    );
+    // Re-running changes nothing and duplicates nothing.
+    assert_ok(&copy(&from.url, &to.url, &[]), 0);
+    assert_same_entries(&from, &to, "[]");
+}
+
+/// Writes `["docs","<i>"]` = `{"i":i}` for `i < n` into the store at `url`
+/// through the library (one process instead of `n`), every other one with a
+/// TTL of an hour.
+fn fill(url: &str, n: usize) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = fedikv::open(url).await.unwrap();
+        for i in 0..n {
+            let key = fedikv::KvKey::new(["docs".to_owned(), format!("{i:05}")]).unwrap();
+            let ttl = (i % 2 == 0).then_some(Duration::from_secs(3600));
+            let options = fedikv::SetOptions::with_ttl(ttl);
+            store.set(&key, &json!({"i": i}), options).await.unwrap();
+        }
+    });
+}
+
+/// Runs `fedikv copy --from FROM --to TO EXTRA...`.
+fn copy(from: &str, to: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["copy", "--from", from, "--to", to];
+    args.extend_from_slice(extra);
+    fedikv(&args, None)
+}
+
+/// Both stores list the same keys and values under `prefix`, and the same
+/// TTLs within a few seconds.
+fn assert_same_entries(from: &Store, to: &Store, prefix: &str) {
+    let sorted = |store: &Store| {
+        let mut lines = json_lines(&store.run(&["list", prefix]));
+        lines.sort_by_key(|e| e["key"].to_string());
+        lines
+    };
+    let (a, b) = (sorted(from), sorted(to));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((&x["key"], &x["value"]), (&y["key"], &y["value"]));
+        match (x["ttl_ms"].as_u64(), y["ttl_ms"].as_u64()) {
+            (None, None) => {}
+            (Some(p), Some(q)) => {
+                assert!(p.abs_diff(q) < 5_000, "TTLs {p} and {q} of {}", x["key"])
+            }
+            other => panic!("TTL of {} differs: {other:?}", x["key"]),
+        }
+    }
+}
+
+#[test]
+fn copy_refuses_bad_input_and_writes_nothing() {
+    let from = Store::new();
+    put(&from, r#"["a"]"#, "1", None);
+    let to = Store::new();
+    let same_url = format!("{}?table=fedify_kv", from.url);
+    assert_error(&copy(&from.url, &same_url, &[]), "same store");
+    let not_array = copy(&from.url, &to.url, &["--prefix", r#"{"a":1}"#]);
+    assert_error(&not_array, "--prefix");
+    let unreachable = copy(&from.url, "postgres://nobody@127.0.0.1:9/none", &[]);
+    assert_error(&unreachable, "--to store");
+    assert_eq!(stdout(&to.run(&["list"])), "", "nothing was written");
+    assert_eq!(
+        json_lines(&from.run(&["list"])).len(),
+        1,
+        "the source is untouched"
     );
 }

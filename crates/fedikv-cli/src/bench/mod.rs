@@ -9,7 +9,6 @@
 
 mod large_table;
 mod output;
-mod progress;
 mod raw_sqlite;
 mod record;
 mod report;
@@ -28,8 +27,8 @@ use fedikv::KvResult;
 
 use crate::cli::{BenchArgs, Scenario};
 use crate::error::{CliError, Outcome};
+use crate::progress::Progress;
 use output::Sink;
-use progress::Progress;
 use raw_sqlite::RawSqliteStore;
 use record::Base;
 use report::{InPhase, Reporter, RunError};

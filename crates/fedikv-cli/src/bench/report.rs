@@ -4,10 +4,10 @@
 use fedikv::KvError;
 
 use super::output::Sink;
-use super::progress::{PhaseBar, Progress};
 use super::record::{Base, Failure, ListExtras, Measurement};
 use super::stats::PhaseStats;
 use crate::error::CliError;
+use crate::progress::{PhaseBar, Progress};
 
 /// Why a store's run stopped.
 #[derive(Debug)]

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use fedikv::{KvError, KvResult};
 
-use super::progress::PhaseBar;
 use super::stats::PhaseStats;
+use crate::progress::PhaseBar;
 
 /// How often (in operations) the progress bar is moved, outside the timings.
 const PROGRESS_EVERY: usize = 256;

@@ -1,12 +1,18 @@
-//! The data commands (`get`, `set`, `delete`, `cas`, `list`, `sweep`): each
-//! opens the store named by `--store` and runs one operation.
+//! The data commands (`get`, `set`, `delete`, `cas`, `list`, `sweep`, and the
+//! bulk ones: `count`, `stats`, `delete --prefix`): each opens the store named
+//! by `--store` and runs; and `copy`, which opens two.
 
+mod bulk;
 mod cas;
+mod copy;
+mod counts;
 mod delete;
 mod get;
+mod identity;
 mod list;
 mod set;
 mod sweep;
+mod table;
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -16,6 +22,8 @@ use fedikv::KvStore;
 use crate::cli::{Cli, Command, DEFAULT_STORE, DataCommand};
 use crate::error::{CliError, Outcome};
 use cas::Cas;
+use copy::Copy;
+use counts::Counts;
 use delete::Delete;
 use get::Get;
 use list::List;
@@ -25,6 +33,7 @@ use set::Set;
 pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
         Command::Bench(args) => crate::bench::run(args, cli.stores).await,
+        Command::Copy(args) => Copy::parse(&args)?.run(&mut io::stdout()).await,
         Command::Data(command) => run_data(command, &cli.stores).await,
     }
 }
@@ -38,9 +47,10 @@ async fn run_data(command: DataCommand, stores: &[String]) -> Result<Outcome, Cl
     let result = match request {
         Request::Get(get) => get.run(store.as_ref(), &mut stdout).await,
         Request::Set(set) => set.run(store.as_ref()).await,
-        Request::Delete(delete) => delete.run(store.as_ref()).await,
+        Request::Delete(delete) => delete.run(store.as_ref(), &mut stdout).await,
         Request::Cas(cas) => cas.run(store.as_ref(), &mut stdout).await,
         Request::List(list) => list.run(store.as_ref(), stdout).await,
+        Request::Counts(counts) => counts.run(store.as_ref(), stdout).await,
         Request::Sweep => sweep::run(store.as_ref(), &mut stdout).await,
     };
     // Release connections and files before the runtime shuts down.
@@ -56,6 +66,7 @@ enum Request {
     Delete(Delete),
     Cas(Cas),
     List(List),
+    Counts(Counts),
     Sweep,
 }
 
@@ -66,9 +77,21 @@ impl Request {
             DataCommand::Set { key, value, ttl } => {
                 Self::Set(Set::parse(&key, &value, ttl.as_deref(), io::stdin())?)
             }
-            DataCommand::Delete { key } => Self::Delete(Delete::parse(&key)?),
+            DataCommand::Delete(args) => Self::Delete(Delete::parse(&args)?),
             DataCommand::Cas(args) => Self::Cas(Cas::parse(&args)?),
-            DataCommand::List { prefix } => Self::List(List::parse(prefix.as_deref())?),
+            DataCommand::List {
+                prefix,
+                limit,
+                format,
+            } => Self::List(List::parse(prefix.as_deref(), limit, format)?),
+            DataCommand::Count { prefix, format } => {
+                Self::Counts(Counts::count(prefix.as_deref(), format)?)
+            }
+            DataCommand::Stats {
+                prefix,
+                depth,
+                format,
+            } => Self::Counts(Counts::stats(prefix.as_deref(), depth, format)?),
             DataCommand::Sweep => Self::Sweep,
         })
     }

@@ -1,5 +1,7 @@
-//! [`Progress`]: a progress bar per phase on stderr when it is a terminal,
-//! nothing otherwise, plus the one-line phase summaries of the log.
+//! [`Progress`]: progress bars on stderr when it is a terminal, nothing
+//! otherwise: one per benchmark phase, and a running count for the bulk
+//! commands (`copy`, `count`, `stats`, `delete --prefix`), plus the one-line
+//! phase summaries of the benchmark's log.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -32,6 +34,22 @@ impl Progress {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_message(label.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        PhaseBar(bar)
+    }
+
+    /// A running count of `label` (entries copied, scanned, deleted), with
+    /// its rate (hidden without a terminal).
+    pub fn counter(&self, label: &str) -> PhaseBar {
+        if !self.enabled {
+            return PhaseBar(ProgressBar::hidden());
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
+        let style =
+            ProgressStyle::with_template("{spinner} {msg} {pos:>10} {per_sec:>14} {elapsed:>4}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
         bar.set_style(style);
         bar.set_message(label.to_owned());
         bar.enable_steady_tick(Duration::from_millis(200));

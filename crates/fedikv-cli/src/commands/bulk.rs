@@ -1,0 +1,68 @@
+//! [`apply`]: runs one store operation per scanned record, several at once,
+//! counting them on a progress bar: the engine of `copy` and
+//! `delete --prefix`.
+
+use std::future::Future;
+
+use fedikv::{KvError, KvRecord, KvRecordStream};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::error::CliError;
+use crate::progress::PhaseBar;
+
+/// What the operation did with one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Acted on it (copied it, deleted it, or would have: `--dry-run`).
+    Done,
+    /// Left it alone: it does not match.
+    Skipped,
+    /// Left it alone: it changed between the scan and the operation.
+    Changed,
+}
+
+/// How a bulk run ended: how many records took each [`Step`].
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub done: u64,
+    pub skipped: u64,
+    pub changed: u64,
+}
+
+/// Applies `op` to every record of `records`, at most `concurrency` at once,
+/// advancing `bar` per record done.
+/// Stops at the first error, whose message then says how many records were
+/// done before it and `after_error` (what to do about it).
+pub async fn apply<F, Fut>(
+    records: KvRecordStream,
+    concurrency: usize,
+    bar: &PhaseBar,
+    after_error: &str,
+    op: F,
+) -> Result<Applied, CliError>
+where
+    F: Fn(KvRecord) -> Fut,
+    Fut: Future<Output = Result<Step, KvError>>,
+{
+    let mut done = Applied::default();
+    let mut results = records.map_ok(op).try_buffer_unordered(concurrency.max(1));
+    loop {
+        match results.next().await {
+            None => return Ok(done),
+            Some(Ok(step)) => match step {
+                Step::Done => {
+                    done.done += 1;
+                    bar.add(1);
+                }
+                Step::Skipped => done.skipped += 1,
+                Step::Changed => done.changed += 1,
+            },
+            Some(Err(e)) => {
+                return Err(CliError::new(format!(
+                    "{e} ({} entries done before this error; {after_error})",
+                    done.done
+                )));
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! `fedikv count [PREFIX]` and `fedikv stats [PREFIX] [--depth N]`: one scan
+//! of the prefix, tallied in total or per group of keys, plus the store's
+//! count of expired rows still stored.
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+
+use fedikv::{KvKey, KvRecord, KvStore};
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::table::write_table;
+use super::{flush, write_line};
+use crate::cli::Format;
+use crate::error::{CliError, Outcome};
+use crate::input::parse_prefix;
+use crate::progress::Progress;
+
+/// The counts of one prefix.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+pub struct Tally {
+    /// Live entries.
+    pub entries: u64,
+    /// Live entries with a TTL.
+    pub with_ttl: u64,
+    /// Live entries without a TTL (they never expire).
+    pub without_ttl: u64,
+    /// Expired rows still stored, waiting for a sweep (`null` where the
+    /// store cannot tell them apart per group: see [`Stats`]).
+    pub expired_present: Option<u64>,
+}
+
+impl Tally {
+    fn add(&mut self, record: &KvRecord) {
+        self.entries += 1;
+        match record.expires_in {
+            Some(_) => self.with_ttl += 1,
+            None => self.without_ttl += 1,
+        }
+    }
+}
+
+/// One output line: a prefix and its counts.
+#[derive(Serialize)]
+struct Line<'a> {
+    /// The prefix (`null`: the whole store).
+    prefix: Option<&'a KvKey>,
+    /// Whether this line is the total of `stats`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    total: bool,
+    #[serde(flatten)]
+    tally: &'a Tally,
+}
+
+/// A parsed `count` or `stats`.
+#[derive(Debug)]
+pub struct Counts {
+    prefix: Option<KvKey>,
+    /// `None` for `count`; the group depth for `stats`.
+    depth: Option<usize>,
+    table: bool,
+}
+
+impl Counts {
+    /// `count [PREFIX]`.
+    pub fn count(prefix: Option<&str>, format: Format) -> Result<Self, CliError> {
+        Ok(Self {
+            prefix: prefix.map(parse_prefix).transpose()?.flatten(),
+            depth: None,
+            table: format.is_table(),
+        })
+    }
+
+    /// `stats [PREFIX] --depth N`.
+    pub fn stats(prefix: Option<&str>, depth: usize, format: Format) -> Result<Self, CliError> {
+        if depth == 0 {
+            return Err(CliError::new(
+                "--depth must be 1 or more: the number of leading key components that make a group",
+            ));
+        }
+        Ok(Self {
+            prefix: prefix.map(parse_prefix).transpose()?.flatten(),
+            depth: Some(depth),
+            table: format.is_table(),
+        })
+    }
+
+    /// Scans the prefix (memory grows with the number of groups, not of
+    /// entries), then asks the store for its expired rows: for the prefix,
+    /// and for each group of `stats` whose keys all have `depth` or more
+    /// components (a group named by a shorter key would count the expired
+    /// rows of longer groups too, so it says `null`).
+    pub async fn run(self, store: &dyn KvStore, out: impl Write) -> Result<Outcome, CliError> {
+        let bar = Progress::detect().counter("entries scanned");
+        let mut total = Tally::default();
+        let mut groups: BTreeMap<KvKey, Tally> = BTreeMap::new();
+        let mut records = store.scan(self.prefix.as_ref());
+        while let Some(record) = records.next().await {
+            let record = record?;
+            total.add(&record);
+            if let Some(depth) = self.depth {
+                let group = group_of(&record.key, depth)?;
+                groups.entry(group).or_default().add(&record);
+            }
+            bar.add(1);
+        }
+        drop(bar);
+        total.expired_present = Some(store.count_expired(self.prefix.as_ref()).await?);
+        if let Some(depth) = self.depth {
+            for (group, tally) in &mut groups {
+                if group.len() >= depth {
+                    tally.expired_present = Some(store.count_expired(Some(group)).await?);
+                }
+            }
+        }
+        let mut lines: Vec<(Option<&KvKey>, bool, &Tally)> =
+            groups.iter().map(|(g, t)| (Some(g), false, t)).collect();
+        lines.push((self.prefix.as_ref(), self.depth.is_some(), &total));
+        let mut out = BufWriter::new(out);
+        if self.table {
+            let rows: Vec<Vec<String>> = lines
+                .iter()
+                .map(|(prefix, is_total, tally)| table_row(*prefix, *is_total, tally))
+                .collect();
+            write_table(
+                &mut out,
+                &["PREFIX", "ENTRIES", "WITH_TTL", "NO_TTL", "EXPIRED_STORED"],
+                &rows,
+            )?;
+        } else {
+            for (prefix, total, tally) in lines {
+                let line = serde_json::to_string(&Line {
+                    prefix,
+                    total,
+                    tally,
+                })
+                .map_err(|e| CliError::new(format!("cannot print counts: {e}")))?;
+                if !write_line(&mut out, &line)? {
+                    return Ok(Outcome::Success);
+                }
+            }
+        }
+        flush(&mut out)?;
+        Ok(Outcome::Success)
+    }
+}
+
+/// The first `depth` components of `key` (all of a shorter key).
+fn group_of(key: &KvKey, depth: usize) -> Result<KvKey, CliError> {
+    let components = &key.components()[..key.len().min(depth)];
+    Ok(KvKey::new(components.iter().cloned())?)
+}
+
+fn table_row(prefix: Option<&KvKey>, total: bool, tally: &Tally) -> Vec<String> {
+    let name = match (prefix, total) {
+        (Some(p), true) => format!("total {}", p.to_json()),
+        (None, _) => "total".to_owned(),
+        (Some(p), false) => p.to_json(),
+    };
+    vec![
+        name,
+        tally.entries.to_string(),
+        tally.with_ttl.to_string(),
+        tally.without_ttl.to_string(),
+        tally
+            .expired_present
+            .map_or_else(|| "-".to_owned(), |n| n.to_string()),
+    ]
+}

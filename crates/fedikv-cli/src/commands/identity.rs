@@ -1,0 +1,155 @@
+//! [`same_data`]: whether two store URLs name the same stored data, so that
+//! `fedikv copy` refuses to copy a store onto itself.
+
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+/// Whether `a` and `b` name the same table (or Redis key space) of the same
+/// database: the same SQLite file and table, or the same server (host, port),
+/// database and table / key prefix, whatever the spelling (`postgres` or
+/// `postgresql`, `localhost` or `127.0.0.1`, a relative or absolute path,
+/// default options left out or spelt out). Two `memory:` or
+/// `sqlite::memory:` stores are always distinct: each is a new, empty one.
+/// URLs that cannot be parsed are compared as text.
+pub fn same_data(a: &str, b: &str) -> bool {
+    match (identity(a), identity(b)) {
+        (Some(Identity::Private), _) | (_, Some(Identity::Private)) => false,
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// What the data a URL names is identified by.
+#[derive(Debug, PartialEq, Eq)]
+enum Identity {
+    /// A store of the process's own memory.
+    Private,
+    Sqlite {
+        file: PathBuf,
+        table: String,
+    },
+    Server {
+        family: &'static str,
+        host: String,
+        port: u16,
+        database: String,
+        space: String,
+    },
+}
+
+fn identity(url: &str) -> Option<Identity> {
+    let (scheme, rest) = url.split_once(':')?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme == "memory" {
+        return Some(Identity::Private);
+    }
+    if scheme == "sqlite" {
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let path = path.strip_prefix("//").unwrap_or(path);
+        if path == ":memory:" {
+            return Some(Identity::Private);
+        }
+        return Some(Identity::Sqlite {
+            file: absolute(Path::new(path)),
+            table: option(query, "table").unwrap_or_else(|| "fedify_kv".into()),
+        });
+    }
+    let (family, port, space_option, default_space) = match scheme.as_str() {
+        "postgres" | "postgresql" => ("postgres", 5432, "table", "fedify_kv_v2"),
+        "mysql" | "mariadb" => ("mysql", 3306, "table", "fedify_kv"),
+        "redis" | "rediss" => ("redis", 6379, "prefix", "fedify::"),
+        _ => return None,
+    };
+    let parsed = Url::parse(url).ok()?;
+    let host = match parsed.host_str().unwrap_or("localhost") {
+        "localhost" | "[::1]" | "::1" => "127.0.0.1".to_owned(),
+        other => other.to_ascii_lowercase(),
+    };
+    let mut database = parsed.path().trim_start_matches('/').to_owned();
+    if database.is_empty() {
+        database = match family {
+            "redis" => "0".into(),
+            // libpq's default database is the user's name.
+            _ => parsed.username().to_owned(),
+        };
+    }
+    let mut space =
+        option(parsed.query().unwrap_or(""), space_option).unwrap_or_else(|| default_space.into());
+    if family == "postgres" && !space.contains('.') {
+        space = format!("public.{space}");
+    }
+    Some(Identity::Server {
+        family,
+        host,
+        port: parsed.port().unwrap_or(port),
+        database,
+        space,
+    })
+}
+
+/// The value of option `name` in a query string.
+fn option(query: &str, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// `path` made absolute and resolved as far as it exists (the file itself
+/// may not exist yet).
+fn absolute(path: &Path) -> PathBuf {
+    if let Ok(real) = path.canonicalize() {
+        return real;
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let dir = match parent {
+        Some(dir) => dir.canonicalize().unwrap_or_else(|_| dir.to_owned()),
+        None => std::env::current_dir().unwrap_or_default(),
+    };
+    match path.file_name() {
+        Some(name) => dir.join(name),
+        None => dir,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_data_whatever_the_spelling() {
+        assert!(same_data(
+            "postgres://postgres@127.0.0.1/test",
+            "postgresql://postgres@localhost:5432/test?table=fedify_kv_v2&pool_size=3"
+        ));
+        assert!(same_data(
+            "postgres://u@h/db?table=t",
+            "postgres://u@h/db?table=public.t"
+        ));
+        assert!(same_data(
+            "mysql://root@127.0.0.1/test",
+            "mariadb://root@localhost:3306/test"
+        ));
+        assert!(same_data(
+            "redis://127.0.0.1",
+            "redis://localhost:6379/0?prefix=fedify::"
+        ));
+        assert!(same_data(
+            "sqlite:kv.db",
+            "sqlite://./kv.db?table=fedify_kv"
+        ));
+    }
+
+    #[test]
+    fn different_data() {
+        assert!(!same_data("memory:", "memory:"));
+        assert!(!same_data("sqlite::memory:", "sqlite::memory:"));
+        assert!(!same_data("sqlite:kv.db", "sqlite:kv.db?table=other"));
+        assert!(!same_data("sqlite:a.db", "sqlite:b.db"));
+        assert!(!same_data("postgres://u@h/db", "postgres://u@h/other"));
+        assert!(!same_data("postgres://u@h/db", "postgres://u@h:5433/db"));
+        assert!(!same_data("redis://h/0", "redis://h/1"));
+        assert!(!same_data("redis://h/0", "redis://h/0?prefix=app::"));
+        assert!(!same_data("postgres://u@h/test", "mysql://u@h/test"));
+    }
+}
