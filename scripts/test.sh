@@ -2,6 +2,7 @@
 # The project's whole test suite, against real servers on 127.0.0.1:
 #   1. scripts/services.sh: installs/starts PostgreSQL, MariaDB, Redis and the
 #      denokv KV Connect server (scripts/denokv.sh);
+#      scripts/redis-cluster.sh: starts the Redis Cluster on 127.0.0.1:7000-7005;
 #      scripts/interop-setup.sh: installs Node 24, Fedify's packages and Deno for
 #      the interop tests (crates/fedikv/tests/interop_*.rs);
 #   2. every crate's tests with every feature, servers required (a missing
@@ -13,11 +14,13 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/services.sh
+scripts/redis-cluster.sh
 scripts/interop-setup.sh
 
 export FEDIKV_TEST_POSTGRES_URL="${FEDIKV_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export FEDIKV_TEST_MYSQL_URL="${FEDIKV_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
 export FEDIKV_TEST_REDIS_URL="${FEDIKV_TEST_REDIS_URL:-redis://127.0.0.1:6379/}"
+export FEDIKV_TEST_REDIS_CLUSTER_URL="${FEDIKV_TEST_REDIS_CLUSTER_URL:-redis+cluster://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002}"
 export FEDIKV_TEST_DENOKV_URL="${FEDIKV_TEST_DENOKV_URL:-denokv+http://127.0.0.1:${FEDIKV_DENOKV_PORT:-4512}?token=${FEDIKV_DENOKV_TOKEN:-fedikv-test-token}}"
 export FEDIKV_TEST_REQUIRE_SERVERS=1
 
@@ -25,7 +28,7 @@ echo "test.sh: cargo test --workspace --all-features" >&2
 cargo test --workspace --all-features
 
 fault_tests=()
-for backend in postgres mysql redis; do
+for backend in postgres mysql redis redis_cluster; do
   if [ -f "crates/fedikv/tests/${backend}_faults.rs" ]; then
     fault_tests+=(--test "${backend}_faults")
   else

@@ -17,6 +17,7 @@ use crate::store::KvStore;
 /// | `postgres://…`, `postgresql://…` | `PostgresKvStore` (feature `postgres`) |
 /// | `mysql://…`, `mariadb://…` | `MysqlKvStore` (feature `mysql`) |
 /// | `redis://…`, `rediss://…` | `RedisKvStore` (feature `redis`) |
+/// | `redis+cluster://host:port,…`, `rediss+cluster://…` | `RedisKvStore` on a Redis Cluster (feature `redis`) |
 /// | `denokv:PATH`, `denokv+http://…`, `denokv+https://…` | `DenoKvStore` (feature `denokv`) |
 ///
 /// Options go in the query string (`?table=fedify_kv`, `?prefix=fedify::`,
@@ -43,7 +44,9 @@ pub async fn open(url: &str) -> KvResult<Arc<dyn KvStore>> {
         #[cfg(feature = "mysql")]
         "mysql" | "mariadb" => Ok(Arc::new(crate::mysql::MysqlKvStore::open_url(url).await?)),
         #[cfg(feature = "redis")]
-        "redis" | "rediss" => Ok(Arc::new(crate::redis::RedisKvStore::open_url(url).await?)),
+        "redis" | "rediss" | "redis+cluster" | "rediss+cluster" => {
+            Ok(Arc::new(crate::redis::RedisKvStore::open_url(url).await?))
+        }
         #[cfg(feature = "denokv")]
         "denokv" | "denokv+http" | "denokv+https" => {
             Ok(Arc::new(crate::denokv::DenoKvStore::open_url(url).await?))
@@ -57,7 +60,7 @@ fn disabled_or_unknown(scheme: &str) -> KvError {
         "sqlite" => "sqlite",
         "postgres" | "postgresql" => "postgres",
         "mysql" | "mariadb" => "mysql",
-        "redis" | "rediss" => "redis",
+        "redis" | "rediss" | "redis+cluster" | "rediss+cluster" => "redis",
         "denokv" | "denokv+http" | "denokv+https" => "denokv",
         _ => {
             return KvError::UnsupportedScheme {

@@ -9,6 +9,7 @@
 //! | `sqlite:PATH` | table `fedify_kv_bench` in `PATH` |
 //! | `postgres://…`, `mysql://…`, `mariadb://…` | table `fedify_kv_bench` |
 //! | `redis://host:port` | database 15 (unless the URL names one), key prefix `fedify-bench::` |
+//! | `redis+cluster://host:port,…` | the cluster (database 0), key prefix `fedify-bench::` |
 //! | `denokv:` (no path) | a temporary Deno KV file, deleted afterwards |
 //! | `denokv:PATH`, `denokv+http://…` | that Deno KV database, only if it holds no entry |
 //!
@@ -44,8 +45,8 @@ const WIPE_BATCH: usize = 1000;
 pub struct Target {
     /// The URL opened; may hold a password, so it is never shown.
     url: String,
-    /// The row label: "sqlite", "postgres", "mysql", "redis", "denokv"
-    /// (file), "denokv_remote" (KV Connect) or "memory".
+    /// The row label: "sqlite", "postgres", "mysql", "redis", "redis-cluster",
+    /// "denokv" (file), "denokv_remote" (KV Connect) or "memory".
     pub backend: &'static str,
     /// The driver and its version.
     pub driver: Option<String>,
@@ -74,10 +75,11 @@ impl Target {
             "postgres" | "postgresql" => Self::server(given, "postgres", "PostgreSQL"),
             "mysql" | "mariadb" => Self::server(given, "mysql", "MySQL/MariaDB"),
             "redis" | "rediss" => Self::server(given, "redis", "Redis"),
+            "redis+cluster" | "rediss+cluster" => Ok(Self::redis_cluster(given)),
             "denokv" => Ok(Self::denokv_file(given)),
             "denokv+http" | "denokv+https" => Ok(Self::denokv_server(given)),
             _ => Err(CliError::new(format!(
-                "cannot benchmark {:?}: use memory:, sqlite:[PATH], postgres://, mysql://, mariadb://, redis://, denokv:[PATH] or denokv+http:// URLs",
+                "cannot benchmark {:?}: use memory:, sqlite:[PATH], postgres://, mysql://, mariadb://, redis://, redis+cluster://, denokv:[PATH] or denokv+http:// URLs",
                 fedikv::redact(given)
             ))),
         }
@@ -150,6 +152,27 @@ impl Target {
                 env!("FEDIKV_LOCKED_DENOKV_REMOTE")
             )),
             server,
+            temp_file: None,
+        }
+    }
+
+    /// A Redis Cluster URL with the bench prefix (a cluster has only
+    /// database 0).
+    fn redis_cluster(given: &str) -> Self {
+        let (base, query) = given.split_once('?').unwrap_or((given, ""));
+        let authority = base.split_once("://").map_or("", |(_, rest)| rest);
+        let nodes = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, nodes)| nodes)
+            .trim_end_matches('/');
+        Self {
+            url: with_default_option(base, query, "prefix", BENCH_REDIS_PREFIX),
+            backend: "redis-cluster",
+            driver: Some(format!(
+                "redis-rs {} ClusterConnection",
+                env!("FEDIKV_LOCKED_REDIS")
+            )),
+            server: format!("Redis Cluster at {nodes}"),
             temp_file: None,
         }
     }
@@ -397,6 +420,19 @@ mod tests {
         assert_eq!(t.url, "redis://127.0.0.1:6379/15?prefix=fedify-bench%3A%3A");
         let t = Target::new("redis://127.0.0.1:6379/3").unwrap();
         assert!(t.url.starts_with("redis://127.0.0.1:6379/3?"));
+    }
+
+    #[test]
+    fn redis_clusters_get_the_bench_prefix() {
+        let t = Target::new("redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001/").unwrap();
+        assert_eq!(
+            t.url,
+            "redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001/?prefix=fedify-bench::"
+        );
+        assert_eq!(t.server, "Redis Cluster at 127.0.0.1:7000,127.0.0.1:7001");
+        assert_eq!(t.backend, "redis-cluster");
+        let t = Target::new("redis+cluster://127.0.0.1:7000?prefix=mine::").unwrap();
+        assert_eq!(t.url, "redis+cluster://127.0.0.1:7000?prefix=mine::");
     }
 
     #[test]

@@ -9,12 +9,17 @@ use url::Url;
 /// database: the same SQLite file and table, or the same server (host, port),
 /// database and table / key prefix, whatever the spelling (`postgres` or
 /// `postgresql`, `localhost` or `127.0.0.1`, a relative or absolute path,
-/// default options left out or spelt out). Two `memory:` or
+/// default options left out or spelt out). Two Redis Cluster URLs name the
+/// same cluster when their seed lists share a node. Two `memory:` or
 /// `sqlite::memory:` stores are always distinct: each is a new, empty one.
 /// URLs that cannot be parsed are compared as text.
 pub fn same_data(a: &str, b: &str) -> bool {
     match (identity(a), identity(b)) {
         (Some(Identity::Private), _) | (_, Some(Identity::Private)) => false,
+        (
+            Some(Identity::Cluster { nodes: a, space: p }),
+            Some(Identity::Cluster { nodes: b, space: q }),
+        ) => p == q && a.iter().any(|node| b.contains(node)),
         (Some(a), Some(b)) => a == b,
         _ => a == b,
     }
@@ -28,6 +33,11 @@ enum Identity {
     Sqlite {
         file: PathBuf,
         table: String,
+    },
+    /// A Redis Cluster, known by its seed nodes, and a key prefix.
+    Cluster {
+        nodes: Vec<(String, u16)>,
+        space: String,
     },
     Server {
         family: &'static str,
@@ -54,6 +64,13 @@ fn identity(url: &str) -> Option<Identity> {
             file: absolute(Path::new(path)),
             table: option(query, "table").unwrap_or_else(|| "fedify_kv".into()),
         });
+    }
+    if let Some(rest) = scheme
+        .strip_suffix("+cluster")
+        .filter(|s| *s == "redis" || *s == "rediss")
+        .and_then(|_| rest.strip_prefix("//"))
+    {
+        return Some(cluster(rest));
     }
     if scheme == "denokv" {
         // One Deno KV database per file: no table or prefix inside it.
@@ -85,10 +102,7 @@ fn identity(url: &str) -> Option<Identity> {
         _ => return None,
     };
     let parsed = Url::parse(url).ok()?;
-    let host = match parsed.host_str().unwrap_or("localhost") {
-        "localhost" | "[::1]" | "::1" => "127.0.0.1".to_owned(),
-        other => other.to_ascii_lowercase(),
-    };
+    let host = loopback_as_one(parsed.host_str().unwrap_or("localhost"));
     let mut database = parsed.path().trim_start_matches('/').to_owned();
     if database.is_empty() {
         database = match family {
@@ -109,6 +123,38 @@ fn identity(url: &str) -> Option<Identity> {
         database,
         space,
     })
+}
+
+/// A cluster URL's seed nodes (`[user:pw@]h:p,h:p[/][?query]`, after `//`)
+/// and key prefix.
+fn cluster(rest: &str) -> Identity {
+    let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let authority = authority.trim_end_matches('/');
+    let hosts = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, hosts)| hosts);
+    let nodes = hosts
+        .split(',')
+        .map(|node| {
+            let (host, port) = match node.rsplit_once(':') {
+                Some((host, port)) if !host.ends_with(':') => (host, port.parse().unwrap_or(6379)),
+                _ => (node, 6379),
+            };
+            (loopback_as_one(host), port)
+        })
+        .collect();
+    Identity::Cluster {
+        nodes,
+        space: option(query, "prefix").unwrap_or_else(|| "fedify::".into()),
+    }
+}
+
+/// `localhost` and `::1` as `127.0.0.1`, other hosts in lower case.
+fn loopback_as_one(host: &str) -> String {
+    match host {
+        "localhost" | "[::1]" | "::1" => "127.0.0.1".to_owned(),
+        other => other.to_ascii_lowercase(),
+    }
 }
 
 /// The value of option `name` in a query string.
@@ -166,6 +212,10 @@ mod tests {
             "denokv+http://127.0.0.1:4512?token=a",
             "denokv+http://127.0.0.1:4512/?token=b"
         ));
+        assert!(same_data(
+            "redis+cluster://127.0.0.1:7000,127.0.0.1:7001",
+            "redis+cluster://u:pw@localhost:7001/?prefix=fedify::"
+        ));
     }
 
     #[test]
@@ -179,6 +229,18 @@ mod tests {
         assert!(!same_data("redis://h/0", "redis://h/1"));
         assert!(!same_data("redis://h/0", "redis://h/0?prefix=app::"));
         assert!(!same_data("postgres://u@h/test", "mysql://u@h/test"));
+        assert!(!same_data(
+            "redis+cluster://127.0.0.1:7000,127.0.0.1:7001",
+            "redis+cluster://127.0.0.1:7002"
+        ));
+        assert!(!same_data(
+            "redis+cluster://127.0.0.1:7000",
+            "redis+cluster://127.0.0.1:7000?prefix=app::"
+        ));
+        assert!(!same_data(
+            "redis+cluster://127.0.0.1:7000",
+            "redis://127.0.0.1:7000"
+        ));
         assert!(!same_data("denokv:kv.db", "sqlite:kv.db"));
         assert!(!same_data("denokv+http://h:1", "denokv+http://h:2"));
     }

@@ -17,7 +17,6 @@
 
 use std::sync::LazyLock;
 
-use redis::aio::ConnectionManager;
 use redis::{Script, Value as Reply};
 use serde_json::Value;
 
@@ -25,6 +24,7 @@ use crate::error::{KvError, KvResult};
 use crate::json::json_eq;
 use crate::key::KvKey;
 
+use super::conn::Conn;
 use super::error::{BACKEND, map};
 use super::{Expiry, corrupt};
 
@@ -72,7 +72,7 @@ pub(crate) enum Swap {
 /// value deep-equals `expected` (`None`: absent). The script is sent once per
 /// attempt and never resent after a dropped connection, since it may have run.
 pub(crate) async fn cas(
-    mut conn: ConnectionManager,
+    mut conn: Conn,
     raw: &[u8],
     key: &KvKey,
     expected: Option<&Value>,

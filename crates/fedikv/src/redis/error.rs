@@ -35,9 +35,12 @@ fn is_access_denied(error: &RedisError) -> bool {
         || matches!(error.code(), Some("WRONGPASS" | "NOAUTH" | "NOPERM"))
 }
 
+/// The server is unreachable, busy, or (on a cluster) its slots are moving:
+/// a later retry may succeed.
 fn is_unavailable(error: &RedisError) -> bool {
     error.is_io_error()
         || is_dropped(error)
+        || error.kind() == ErrorKind::ClusterConnectionNotFound
         || error.is_timeout()
         || matches!(
             error.kind(),
@@ -47,6 +50,8 @@ fn is_unavailable(error: &RedisError) -> bool {
                     | ServerErrorKind::ClusterDown
                     | ServerErrorKind::TryAgain
                     | ServerErrorKind::ReadOnly
+                    | ServerErrorKind::Moved
+                    | ServerErrorKind::Ask
             )
         )
 }

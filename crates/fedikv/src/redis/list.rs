@@ -1,33 +1,41 @@
 //! `list`: `SCAN MATCH` pages whose values are fetched with `MGET`, one round
 //! trip per page.
 //!
-//! Each round trip is one pipeline: `MGET` of the keys the previous `SCAN`
-//! found (at most [`MGET_BATCH`] of them) and, once those are all fetched,
-//! the next `SCAN` (the first also fetches the key equal to the prefix). Keys
-//! whose entry vanished or expired in between, and keys holding another
-//! Redis type, come back as nil and are skipped. For `scan`, the pipeline
-//! also asks each fetched key's `PTTL`.
+//! Each round trip is one `MGET` of the keys the previous `SCAN` found (at
+//! most [`MGET_BATCH`] of them; the first page also fetches the key equal to
+//! the prefix) and, once those are all fetched, the next `SCAN`. On one
+//! server both go in one pipeline. On a cluster they run concurrently: the
+//! `MGET` is split by hash slot by the cluster connection (a multi-key `MGET`
+//! across slots would fail), and the `SCAN` goes to the primary the
+//! [`Walk`] is at (see `cluster.rs`: every primary is scanned, in passes
+//! until the topology held still). Keys whose entry vanished or expired in
+//! between, and keys holding another Redis type, come back as nil and are
+//! skipped. For `scan`, each fetched key's `PTTL` is asked as well (in the
+//! same pipeline on one server; on a cluster, one command per key, sent
+//! concurrently, since their keys are in different slots).
 //!
 //! Order: `SCAN` order, i.e. none (as Fedify's). Memory: one `SCAN` batch of
 //! keys plus one page of values, and 16 bytes per listed key to drop the
 //! duplicates `SCAN` may return when Redis resizes its keyspace during the
-//! listing (see [`SeenKeys`]).
+//! listing, or when a cluster pass is repeated (see [`SeenKeys`]).
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
-use redis::{FromRedisValue, Pipeline, Value as Reply};
+use futures::future::try_join_all;
+use redis::{Cmd, FromRedisValue, Value as Reply};
 
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::paging::paged;
 use crate::store::{KvRecord, KvRecordStream};
 
+use super::cluster::Walk;
 use super::codec::KeyCodec;
-use super::error::{BACKEND, is_dropped, map};
+use super::conn::Conn;
+use super::error::BACKEND;
 use super::parse_value;
 
 /// The `COUNT` hint of each `SCAN`: how many keyspace slots the server looks
@@ -42,20 +50,28 @@ pub(crate) const SCAN_COUNT: usize = 1000;
 /// even with 1 MiB values (V4), well within the reply timeout.
 pub(crate) const MGET_BATCH: usize = 100;
 
+/// How far the `SCAN` is.
+enum Scan {
+    /// One server: the next cursor.
+    Single(u64),
+    /// A cluster: the primary and cursor, and the pass.
+    Cluster(Walk),
+    /// Complete.
+    Done,
+}
+
 /// Where a listing is.
 struct Cursor {
-    /// The Redis key equal to the prefix, still to be fetched (first page).
-    exact: Option<Vec<u8>>,
-    /// The next `SCAN` cursor, `None` once the scan is complete.
-    scan: Option<u64>,
-    /// Matching keys found by `SCAN` whose values are still to be fetched.
+    scan: Scan,
+    /// Matching keys found by `SCAN` whose values are still to be fetched
+    /// (at first the key equal to the prefix).
     pending: Vec<(Vec<u8>, KvKey)>,
     seen: SeenKeys,
 }
 
 /// What every page needs.
 struct Lister {
-    conn: ConnectionManager,
+    conn: Conn,
     codec: Arc<KeyCodec>,
     prefix: Option<KvKey>,
     pattern: Vec<u8>,
@@ -73,20 +89,29 @@ pub(crate) enum Expiries {
     Fetch,
 }
 
+/// The values of one batch of keys, and their `PTTL`s when asked.
+type Fetched = (Vec<Option<Vec<u8>>>, Vec<Option<i64>>);
+
 /// Streams the entries under `prefix` (everything for `None`).
 pub(crate) fn list(
-    conn: ConnectionManager,
+    conn: Conn,
     codec: Arc<KeyCodec>,
     prefix: Option<&KvKey>,
     ttls: Expiries,
 ) -> KvRecordStream {
     let start = codec.pattern(prefix).and_then(|pattern| {
-        let exact = prefix.map(|p| codec.encode(p)).transpose()?;
+        let exact = prefix
+            .map(|p| codec.encode(p).map(|raw| (raw, p.clone())))
+            .transpose()?;
         Ok((pattern, exact))
     });
     let (pattern, exact) = match start {
         Ok(start) => start,
         Err(e) => return Box::pin(futures::stream::once(async { Err(e) })),
+    };
+    let scan = match &conn {
+        Conn::Single(_) => Scan::Single(0),
+        Conn::Cluster(cluster) => Scan::Cluster(Walk::new(Arc::clone(cluster))),
     };
     let lister = Arc::new(Lister {
         conn,
@@ -96,9 +121,8 @@ pub(crate) fn list(
         ttls,
     });
     let first = Cursor {
-        exact,
-        scan: Some(0),
-        pending: Vec::new(),
+        scan,
+        pending: exact.into_iter().collect(),
         seen: SeenKeys::default(),
     };
     paged(first, move |cursor| {
@@ -113,71 +137,70 @@ impl Lister {
             let n = cursor.pending.len().min(MGET_BATCH);
             cursor.pending.drain(..n).collect()
         };
-        let scan = cursor.scan.filter(|_| cursor.pending.is_empty());
-        let fetch_ttls = self.ttls == Expiries::Fetch;
-        let mut pipe = redis::pipe();
-        if let Some(exact) = &cursor.exact {
-            // MGET, not GET: a key of another type is skipped, not an error.
-            pipe.cmd("MGET").arg(exact);
-            if fetch_ttls {
-                pipe.cmd("PTTL").arg(exact);
-            }
-        }
-        if !batch.is_empty() {
-            let mget = pipe.cmd("MGET");
+        // MGET, not GET: a key of another type is skipped, not an error.
+        let mget = (!batch.is_empty()).then(|| {
+            let mut mget = redis::cmd("MGET");
             for (raw, _) in &batch {
                 mget.arg(raw);
             }
-            if fetch_ttls {
-                for (raw, _) in &batch {
-                    pipe.cmd("PTTL").arg(raw);
-                }
-            }
-        }
-        if let Some(scan) = scan {
-            pipe.cmd("SCAN")
-                .arg(scan)
-                .arg("MATCH")
-                .arg(&self.pattern)
-                .arg("COUNT")
-                .arg(SCAN_COUNT);
-        }
-        let mut replies = self.query(&pipe).await?.into_iter();
-        let mut entries = Vec::with_capacity(batch.len() + 1);
-        let ttls = |replies: &mut std::vec::IntoIter<Reply>, n: usize| -> KvResult<Vec<_>> {
-            (0..n)
-                .map(|_| fetch_ttls.then(|| parse(replies.next())).transpose())
-                .collect()
+            mget
+        });
+        let pttls: Vec<Cmd> = match self.ttls {
+            Expiries::Fetch => batch
+                .iter()
+                .map(|(raw, _)| redis::cmd("PTTL").arg(raw).clone())
+                .collect(),
+            Expiries::Skip => Vec::new(),
         };
-        if cursor.exact.is_some() {
-            let values: Vec<Option<Vec<u8>>> = parse(replies.next())?;
-            let ttl = ttls(&mut replies, 1)?;
-            if let (Some(Some(bytes)), Some(prefix)) = (values.into_iter().next(), &self.prefix)
-                && let Some(expires_in) = expires_in(ttl[0])
-            {
+        let scan_now = cursor.pending.is_empty();
+        let ((values, ttls), found) = match (&mut cursor.scan, scan_now) {
+            (Scan::Single(at), _) => {
+                let mut pipe = redis::pipe();
+                for cmd in mget.iter().chain(&pttls) {
+                    pipe.add_command(cmd.clone());
+                }
+                if scan_now {
+                    pipe.add_command(self.scan_cmd(*at));
+                }
+                let mut replies = self.conn.query_pipeline(&pipe).await?.into_iter();
+                let values = match mget {
+                    Some(_) => parse(replies.next())?,
+                    None => Vec::new(),
+                };
+                let ttls = (0..pttls.len())
+                    .map(|_| parse(replies.next()).map(Some))
+                    .collect::<KvResult<_>>()?;
+                let found = if scan_now {
+                    let (next, keys): (u64, Vec<Vec<u8>>) = parse(replies.next())?;
+                    *at = next;
+                    Some((keys, next == 0))
+                } else {
+                    None
+                };
+                ((values, ttls), found)
+            }
+            (Scan::Cluster(walk), true) => {
+                let (fetched, step) = futures::try_join!(
+                    self.fetch(mget.as_ref(), &pttls),
+                    walk.step(&self.pattern, SCAN_COUNT)
+                )?;
+                (fetched, Some(step))
+            }
+            _ => (self.fetch(mget.as_ref(), &pttls).await?, None),
+        };
+        let ttls = ttls.into_iter().chain(std::iter::repeat(None));
+        let mut entries = Vec::with_capacity(batch.len());
+        for (((_, key), value), ttl) in batch.into_iter().zip(values).zip(ttls) {
+            if let (Some(bytes), Some(expires_in)) = (value, expires_in(ttl)) {
+                let value = parse_value(&key, &bytes)?;
                 entries.push(KvRecord {
-                    key: prefix.clone(),
-                    value: parse_value(prefix, &bytes)?,
+                    key,
+                    value,
                     expires_in,
                 });
             }
         }
-        if !batch.is_empty() {
-            let values: Vec<Option<Vec<u8>>> = parse(replies.next())?;
-            let ttls = ttls(&mut replies, batch.len())?;
-            for (((_, key), value), ttl) in batch.into_iter().zip(values).zip(ttls) {
-                if let (Some(bytes), Some(expires_in)) = (value, expires_in(ttl)) {
-                    let value = parse_value(&key, &bytes)?;
-                    entries.push(KvRecord {
-                        key,
-                        value,
-                        expires_in,
-                    });
-                }
-            }
-        }
-        if scan.is_some() {
-            let (next, keys): (u64, Vec<Vec<u8>>) = parse(replies.next())?;
+        if let Some((keys, done)) = found {
             for raw in keys {
                 if let Some(key) = self.decode(&raw)
                     && cursor.seen.insert(&raw)
@@ -185,11 +208,37 @@ impl Lister {
                     cursor.pending.push((raw, key));
                 }
             }
-            cursor.scan = (next != 0).then_some(next);
+            if done {
+                cursor.scan = Scan::Done;
+            }
         }
-        cursor.exact = None;
-        let done = cursor.scan.is_none() && cursor.pending.is_empty();
+        let done = matches!(cursor.scan, Scan::Done) && cursor.pending.is_empty();
         Ok((entries, (!done).then_some(cursor)))
+    }
+
+    fn scan_cmd(&self, at: u64) -> Cmd {
+        redis::cmd("SCAN")
+            .arg(at)
+            .arg("MATCH")
+            .arg(&self.pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT)
+            .clone()
+    }
+
+    /// The values of one `MGET` (none without one) and the replies of the
+    /// `PTTL`s, each command sent on its own (the cluster connection splits
+    /// the `MGET` by slot and routes each `PTTL` to its key's node).
+    async fn fetch(&self, mget: Option<&Cmd>, pttls: &[Cmd]) -> KvResult<Fetched> {
+        let values = async {
+            match mget {
+                Some(mget) => self.conn.query(mget).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let ttls = try_join_all(pttls.iter().map(|cmd| self.conn.query::<i64>(cmd)));
+        let (values, ttls) = futures::try_join!(values, ttls)?;
+        Ok((values, ttls.into_iter().map(Some).collect()))
     }
 
     /// The key stored under `raw` if it is strictly under the prefix.
@@ -198,16 +247,6 @@ impl Lister {
         match &self.prefix {
             Some(prefix) if key.len() <= prefix.len() || !key.starts_with(prefix) => None,
             _ => Some(key),
-        }
-    }
-
-    /// Runs the (read-only, so resendable) pipeline, once more if the
-    /// connection was found dropped.
-    async fn query(&self, pipe: &Pipeline) -> KvResult<Vec<Reply>> {
-        let mut conn = self.conn.clone();
-        match pipe.query_async(&mut conn).await {
-            Err(e) if is_dropped(&e) => pipe.query_async(&mut conn).await.map_err(map),
-            other => other.map_err(map),
         }
     }
 }

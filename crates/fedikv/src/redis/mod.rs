@@ -1,5 +1,6 @@
 //! [`RedisKvStore`]: Fedify's `RedisKvStore` layout on Redis, through
-//! redis-rs's reconnecting [`ConnectionManager`] (feature `redis`).
+//! redis-rs's reconnecting [`ConnectionManager`], or on a Redis Cluster
+//! through its [`ClusterConnection`] (feature `redis`).
 //!
 //! # Layout (shared with Fedify's `@fedify/redis`)
 //!
@@ -47,15 +48,48 @@
 //!   server spends about 0.5 µs per key of the database on `SCAN` (it copies
 //!   every key before matching; Redis 7.2 matches first, redis/redis#12209).
 //!   Keep fedikv's keys in a database of their own when listing matters.
-//! - `sweep`: returns 0, Redis expires keys itself.
+//! - `scan`: as `list`, with each key's `PTTL` fetched next to its value.
+//! - `sweep`, `count_expired`: 0, Redis expires keys itself.
 //!
-//! The `fedikv-conformance` suite runs against this store
-//! (`crates/fedikv-conformance/tests/redis.rs`). Redis Cluster is not
-//! supported yet (`SCAN` would have to visit every primary).
+//! # Redis Cluster
+//!
+//! `redis+cluster://host:port[,host:port…]` ([`RedisKvStore::open_url`]) or
+//! an existing [`ClusterClient`] ([`RedisKvStore::from_cluster_client`]). The
+//! layout is the same, without hash tags, so the keys of one prefix spread
+//! over every primary. One store type and one code path (`conn.rs`):
+//!
+//! - `get`, `set`, `delete`, `cas` touch one key, so one slot; the cluster
+//!   connection routes each to the primary of its slot, follows `MOVED`/`ASK`
+//!   redirects and refreshes its slot map after a failover or a slot
+//!   migration, retrying within the reply timeout. What still fails during
+//!   such an event is [`KvError::Unavailable`] (the test cluster's failover
+//!   fails 4–16 of about 4000 operations; resharding none; see
+//!   `tests/redis_cluster_faults.rs`). redis-rs 1.8's cluster connection can
+//!   stop answering after such an event, so after a reply timeout the store
+//!   connects anew in the background and swaps the new connection in
+//!   (`conn.rs`). Unlike on one server, redis-rs may
+//!   resend a `cas` script whose connection dropped after sending it; the
+//!   swap stays atomic, but a `cas` that swapped and was resent then reports
+//!   `false`.
+//! - `list` and `scan` run `SCAN` on every primary (`cluster.rs`), one after
+//!   the other, and fetch values with an `MGET` that the connection splits by
+//!   slot. Every pass over the primaries starts and ends by reading each
+//!   primary's own view of its slots; if a failover or migration happened
+//!   in between, the primaries are scanned again, and entries already yielded
+//!   are not yielded again. Each entry that exists throughout the listing is
+//!   yielded exactly once; if the cluster keeps changing for about 10 s the
+//!   listing ends with [`KvError::Unavailable`].
+//! - TTLs, limits and values are those of one server; database 0 only.
+//!
+//! The `fedikv-conformance` suite runs against this store on one server
+//! (`crates/fedikv-conformance/tests/redis.rs`) and on a Redis Cluster
+//! (`tests/redis_cluster.rs`, cluster from `scripts/redis-cluster.sh`).
 
 mod cas;
+mod cluster;
 mod codec;
 mod config;
+mod conn;
 mod error;
 mod list;
 
@@ -65,6 +99,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 use redis::{Client, Cmd, FromRedisValue};
 use serde_json::Value;
 
@@ -80,7 +116,8 @@ pub use config::{
 
 use cas::Swap;
 use codec::KeyCodec;
-use error::{BACKEND, is_dropped, map};
+use conn::Conn;
+use error::{BACKEND, map};
 use list::Expiries;
 
 /// Largest value, in bytes of JSON: Redis's default `proto-max-bulk-len`.
@@ -95,13 +132,15 @@ const MAX_TTL: Duration = Duration::from_secs(1000 * 365 * 24 * 3600);
 /// promptly while the server is down; the next operation tries again.
 const CONNECTION_RETRIES: usize = 2;
 
-/// A [`KvStore`] on a Redis server with Fedify's key layout (see the
-/// [module docs](self)). Cheap to clone; clones share the connection.
+/// A [`KvStore`] on a Redis server or a Redis Cluster with Fedify's key
+/// layout (see the [module docs](self)). Cheap to clone; clones share the
+/// connection.
 #[derive(Clone)]
 pub struct RedisKvStore {
-    conn: ConnectionManager,
+    conn: Conn,
     codec: Arc<KeyCodec>,
-    /// `redis://user@host:port/db`, for Debug: never the password.
+    /// `redis://user@host:port/db` or `redis+cluster://user@host:port,…`,
+    /// for Debug: never the password.
     endpoint: Arc<str>,
 }
 
@@ -117,7 +156,10 @@ impl fmt::Debug for RedisKvStore {
 impl RedisKvStore {
     /// Connects to a `redis://` or `rediss://` (TLS) URL, e.g.
     /// `redis://:password@127.0.0.1:6379/0?prefix=fedify::`; the path is the
-    /// database number.
+    /// database number. A Redis Cluster is named by `redis+cluster://` (or
+    /// `rediss+cluster://`) and one or more of its nodes, e.g.
+    /// `redis+cluster://127.0.0.1:7000,127.0.0.1:7001/?prefix=fedify::`
+    /// (database 0 only; the other nodes are found from these).
     ///
     /// Query options: `prefix=` (key prefix, default `fedify::`), `timeout=`
     /// (reply timeout such as `500ms`, or `off`; default 2 s),
@@ -128,6 +170,20 @@ impl RedisKvStore {
     /// [`KvError::AccessDenied`], [`KvError::Unavailable`]; none repeats the
     /// password.
     pub async fn open_url(url: &str) -> KvResult<Self> {
+        let is_cluster = url.split_once("://").is_some_and(|(scheme, _)| {
+            cluster::SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
+        });
+        if is_cluster {
+            let (nodes, options) = cluster::parse(url)?;
+            let client = cluster::client(&nodes, &options)?;
+            let codec = KeyCodec::new(&options.prefix)?;
+            let conn = cluster::connect(&client).await?;
+            return Ok(Self::new(
+                Conn::Cluster(conn),
+                codec,
+                cluster::endpoint(&nodes),
+            ));
+        }
         let (info, options) = config::parse(url)?;
         let client = Client::open(info).map_err(|e| KvError::InvalidUrl {
             reason: format!("{:?}: {e}", crate::redact(url)),
@@ -152,7 +208,26 @@ impl RedisKvStore {
         let conn = ConnectionManager::new_with_config(client, manager_config)
             .await
             .map_err(map)?;
-        Ok(Self::new(conn, codec, endpoint))
+        Ok(Self::new(Conn::Single(conn), codec, endpoint))
+    }
+
+    /// A store on an existing Redis Cluster client, which keeps its own
+    /// timeouts and retry policy (`options` only supplies the prefix):
+    /// connects and reads the cluster's slot map.
+    ///
+    /// Errors: [`KvError::InvalidName`] (prefix), [`KvError::AccessDenied`],
+    /// [`KvError::Unavailable`].
+    pub async fn from_cluster_client(
+        client: &ClusterClient,
+        options: RedisOptions,
+    ) -> KvResult<Self> {
+        let codec = KeyCodec::new(&options.prefix)?;
+        let conn = cluster::connect(client).await?;
+        Ok(Self::new(
+            Conn::Cluster(conn),
+            codec,
+            "(cluster client)".into(),
+        ))
     }
 
     /// A store on an existing connection manager, which keeps its own
@@ -162,10 +237,14 @@ impl RedisKvStore {
     /// Errors: [`KvError::InvalidName`] (prefix).
     pub fn from_manager(conn: ConnectionManager, options: RedisOptions) -> KvResult<Self> {
         let codec = KeyCodec::new(&options.prefix)?;
-        Ok(Self::new(conn, codec, "(connection manager)".into()))
+        Ok(Self::new(
+            Conn::Single(conn),
+            codec,
+            "(connection manager)".into(),
+        ))
     }
 
-    fn new(conn: ConnectionManager, codec: KeyCodec, endpoint: String) -> Self {
+    fn new(conn: Conn, codec: KeyCodec, endpoint: String) -> Self {
         Self {
             conn,
             codec: Arc::new(codec),
@@ -178,19 +257,33 @@ impl RedisKvStore {
         self.codec.prefix()
     }
 
-    /// The connection manager, for commands of your own.
-    pub fn connection(&self) -> &ConnectionManager {
-        &self.conn
+    /// The connection manager, for commands of your own; `None` on a
+    /// cluster (see [`cluster_connection`](Self::cluster_connection)).
+    pub fn connection(&self) -> Option<&ConnectionManager> {
+        match &self.conn {
+            Conn::Single(conn) => Some(conn),
+            Conn::Cluster(_) => None,
+        }
     }
 
-    /// Runs an idempotent command, once more if the connection was found
-    /// dropped (the manager is reconnecting by then).
-    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> KvResult<T> {
-        let mut conn = self.conn.clone();
-        match cmd.query_async(&mut conn).await {
-            Err(e) if is_dropped(&e) => cmd.query_async(&mut conn).await.map_err(map),
-            other => other.map_err(map),
+    /// The cluster connection in use, for commands of your own; `None` on
+    /// one server. The store replaces its connection after a reply timeout
+    /// (see the module docs), so fetch it again rather than keeping it.
+    pub fn cluster_connection(&self) -> Option<ClusterConnection> {
+        match &self.conn {
+            Conn::Cluster(cluster) => Some(cluster.current()),
+            Conn::Single(_) => None,
         }
+    }
+
+    /// Whether this store is on a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.conn, Conn::Cluster(_))
+    }
+
+    /// Runs an idempotent command (see [`Conn::query`]).
+    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> KvResult<T> {
+        self.conn.query(cmd).await
     }
 }
 
