@@ -13,7 +13,9 @@ mod denokv_support;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use denokv_support::{Target, deno, deno_get, run_deno, server_url, unique};
+use denokv_support::{
+    OwnServer, Target, deno, deno_get, denokv_binary, run_deno, server_url, unique,
+};
 use fedikv::denokv::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use fedikv::{DenoKvStore, KvError, KvKey, KvStore, SetOptions};
 use futures::TryStreamExt;
@@ -559,6 +561,47 @@ async fn a_server_that_is_down_is_unavailable() {
         "{result:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// A server that goes away after the store connected: every operation is
+/// Unavailable within the timeout (denokv_remote alone would retry forever),
+/// and the stream of `list` ends with that error.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_stops_is_unavailable_within_the_timeout() {
+    let Some(binary) = denokv_binary() else {
+        return;
+    };
+    let mut server = OwnServer::start(&binary);
+    let timeout = Duration::from_millis(700);
+    let store = DenoKvStore::connect(&server.url, &server.token, timeout)
+        .await
+        .unwrap();
+    let k = key(&["fedikv-interop", "stops"]);
+    store
+        .set(&k, &json!(1), SetOptions::default())
+        .await
+        .unwrap();
+    server.stop();
+    for result in [
+        store.get(&k).await.map(drop),
+        store.set(&k, &json!(2), SetOptions::default()).await,
+        store
+            .cas(&k, Some(&json!(1)), None, SetOptions::default())
+            .await
+            .map(drop),
+    ] {
+        match result {
+            Err(error @ KvError::Unavailable { .. }) => assert!(error.is_transient()),
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+    }
+    let started = std::time::Instant::now();
+    let items: Vec<_> = store.list(None).collect().await;
+    assert!(
+        matches!(items.as_slice(), [Err(KvError::Unavailable { .. })]),
+        "{items:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
 }
 
 #[tokio::test(flavor = "multi_thread")]

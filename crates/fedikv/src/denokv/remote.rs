@@ -87,7 +87,7 @@ impl Remote {
         let transport = Transport(http);
         std::thread::Builder::new()
             .name("fedikv-denokv-remote".into())
-            .spawn(move || serve(transport, endpoint, receiver))
+            .spawn(move || serve(transport, endpoint, timeout, receiver))
             .map_err(|e| KvError::backend(BACKEND, e))?;
         Ok(Self {
             url,
@@ -109,16 +109,22 @@ impl Remote {
                 "the KV Connect client thread stopped; open the store again",
             )
         };
-        self.requests.send(request).map_err(|_| stopped())?;
-        match tokio::time::timeout(self.timeout, answer).await {
-            Err(_) => Err(KvError::unavailable(
+        let no_answer = || {
+            KvError::unavailable(
                 BACKEND,
                 format!(
                     "no answer from the KV Connect server at {} within {:?}",
                     self.url, self.timeout
                 ),
-            )),
-            Ok(Err(_)) => Err(stopped()),
+            )
+        };
+        self.requests.send(request).map_err(|_| stopped())?;
+        match tokio::time::timeout(self.timeout, answer).await {
+            Err(_) => Err(no_answer()),
+            // The client thread dropped the request at its own deadline,
+            // or the thread is gone.
+            Ok(Err(_)) if self.requests.is_closed() => Err(stopped()),
+            Ok(Err(_)) => Err(no_answer()),
             Ok(Ok(result)) => result.map_err(|e| KvError::backend(BACKEND, e.to_string())),
         }
     }
@@ -181,10 +187,14 @@ async fn check_token(http: &reqwest::Client, url: &Url, token: &str) -> KvResult
 }
 
 /// The client thread: runs every request on a single-threaded runtime until
-/// the store (the sender) is gone.
+/// the store (the sender) is gone. A request still running after `timeout`
+/// (the caller has been told [`KvError::Unavailable`]) is dropped there, so
+/// `denokv_remote` stops resending it: a write that timed out is not applied
+/// minutes later over newer data (unless the server already had it).
 fn serve(
     transport: Transport,
     endpoint: MetadataEndpoint,
+    timeout: Duration,
     mut requests: mpsc::UnboundedReceiver<Request>,
 ) {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
@@ -199,7 +209,7 @@ fn serve(
         let client = Client::new(transport, AllowAll, endpoint);
         while let Some(request) = requests.recv().await {
             let client = client.clone();
-            tokio::task::spawn_local(async move {
+            tokio::task::spawn_local(tokio::time::timeout(timeout, async move {
                 match request {
                     Request::Read(ranges, reply) => {
                         let options = SnapshotReadOptions {
@@ -211,7 +221,7 @@ fn serve(
                         let _ = reply.send(client.atomic_write(write).await.map(|c| c.is_some()));
                     }
                 }
-            });
+            }));
         }
     });
 }

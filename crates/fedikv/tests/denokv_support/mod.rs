@@ -156,3 +156,85 @@ pub fn deno_get(deno: &PathBuf, target: &Target, keys: &[Vec<String>]) -> Vec<Op
         })
         .collect()
 }
+
+/// The `denokv` server binary `scripts/denokv.sh` builds, or `None` after
+/// saying why.
+pub fn denokv_binary() -> Option<PathBuf> {
+    let cache = std::env::var_os("FEDIKV_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/fedikv"))
+        })?;
+    let binary = cache.join("denokv-0.14.0/bin/denokv");
+    if binary.exists() {
+        Some(binary)
+    } else {
+        skip(&format!(
+            "{} is missing (run scripts/denokv.sh)",
+            binary.display()
+        ));
+        None
+    }
+}
+
+/// A `denokv` server of the test's own on a free loopback port, stopped
+/// (killed, by its process id) when dropped.
+pub struct OwnServer {
+    pub url: String,
+    pub token: String,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl OwnServer {
+    /// Starts one and waits until it accepts connections.
+    pub fn start(binary: &PathBuf) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let token = "own-server-token-123".to_owned();
+        let child = Command::new(binary)
+            .arg("--sqlite-path")
+            .arg(dir.path().join("server.sqlite3"))
+            .args([
+                "serve",
+                "--access-token",
+                &token,
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start denokv");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "denokv did not listen on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            token,
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server now.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
