@@ -201,6 +201,20 @@ impl KvError {
         }
     }
 
+    /// `encoded`, a value in the form `backend` stores it, if it is at most
+    /// `max` bytes; [`KvError::ValueTooLarge`] otherwise (SPEC V4).
+    pub(crate) fn within_value_limit<T: AsRef<[u8]>>(
+        backend: &'static str,
+        encoded: T,
+        max: usize,
+    ) -> KvResult<T> {
+        let len = encoded.as_ref().len();
+        if len > max {
+            return Err(Self::ValueTooLarge { backend, len, max });
+        }
+        Ok(encoded)
+    }
+
     /// Whether retrying the same operation later may succeed (the server was
     /// unreachable or the CAS loop lost a race).
     pub fn is_transient(&self) -> bool {

@@ -216,15 +216,7 @@ impl DenoKvStore {
 
 /// A value as Deno KV stores it, refused if larger than [`MAX_VALUE_BYTES`].
 fn encode_value(value: &Value) -> KvResult<Vec<u8>> {
-    let bytes = value::encode(value)?;
-    if bytes.len() > MAX_VALUE_BYTES {
-        return Err(KvError::ValueTooLarge {
-            backend: BACKEND,
-            len: bytes.len(),
-            max: MAX_VALUE_BYTES,
-        });
-    }
-    Ok(bytes)
+    KvError::within_value_limit(BACKEND, value::encode(value)?, MAX_VALUE_BYTES)
 }
 
 /// When an entry written now with `ttl` expires. A TTL past the year 262143

@@ -136,16 +136,7 @@ impl Inner {
 
     /// The value's JSON text, refused when the server could not take it.
     pub(crate) fn value_text(&self, value: &Value) -> KvResult<String> {
-        let text = serde_json::to_string(value)?;
-        let max = self.max_value_len();
-        if text.len() > max {
-            return Err(KvError::ValueTooLarge {
-                backend: BACKEND,
-                len: text.len(),
-                max,
-            });
-        }
-        Ok(text)
+        KvError::within_value_limit(BACKEND, serde_json::to_string(value)?, self.max_value_len())
     }
 
     /// The live value of the key with JSON text `key`.

@@ -67,11 +67,7 @@ impl Jsonb {
     /// Serializes `value`; [`KvError::ValueTooLarge`] above
     /// [`MAX_VALUE_BYTES`].
     pub(crate) fn new(value: &Value) -> KvResult<Self> {
-        let text = serde_json::to_vec(value)?;
-        if text.len() > MAX_VALUE_BYTES {
-            return Err(too_large(text.len()));
-        }
-        Ok(Self(text))
+        KvError::within_value_limit(BACKEND, serde_json::to_vec(value)?, MAX_VALUE_BYTES).map(Self)
     }
 
     /// Bytes of JSON text.

@@ -397,15 +397,7 @@ impl Expiry {
 /// The JSON bytes of `value`; [`KvError::ValueTooLarge`] above
 /// [`MAX_VALUE_BYTES`].
 fn encode_value(value: &Value) -> KvResult<Vec<u8>> {
-    let bytes = serde_json::to_vec(value)?;
-    if bytes.len() > MAX_VALUE_BYTES {
-        return Err(KvError::ValueTooLarge {
-            backend: BACKEND,
-            len: bytes.len(),
-            max: MAX_VALUE_BYTES,
-        });
-    }
-    Ok(bytes)
+    KvError::within_value_limit(BACKEND, serde_json::to_vec(value)?, MAX_VALUE_BYTES)
 }
 
 /// Parses the stored bytes of `key`; [`KvError::Corrupt`] if not JSON.

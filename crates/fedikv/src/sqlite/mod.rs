@@ -291,15 +291,7 @@ fn key_text(key: &KvKey) -> KvResult<String> {
 
 /// A value's compact JSON text, refused if longer than [`MAX_TEXT_BYTES`].
 fn value_text(value: &Value) -> KvResult<String> {
-    let text = serde_json::to_string(value)?;
-    if text.len() > MAX_TEXT_BYTES {
-        return Err(KvError::ValueTooLarge {
-            backend: BACKEND,
-            len: text.len(),
-            max: MAX_TEXT_BYTES,
-        });
-    }
-    Ok(text)
+    KvError::within_value_limit(BACKEND, serde_json::to_string(value)?, MAX_TEXT_BYTES)
 }
 
 #[async_trait]
