@@ -6,51 +6,30 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use fedikv::DenoKvStore;
 use serde_json::{Value, json};
 use url::Url;
 
+#[path = "../env_support/mod.rs"]
+mod env_support;
+
+use env_support::skip;
+
 pub const URL_VAR: &str = "FEDIKV_TEST_DENOKV_URL";
-
-fn required() -> bool {
-    std::env::var("FEDIKV_TEST_REQUIRE_SERVERS").as_deref() == Ok("1")
-}
-
-/// Says why a test skips, or panics when CI requires everything.
-fn skip(why: &str) {
-    assert!(!required(), "{why}, but FEDIKV_TEST_REQUIRE_SERVERS=1");
-    eprintln!("skipping: {why}");
-}
 
 /// The KV Connect URL (`denokv+http://…?token=…`), or `None` after saying why.
 pub fn server_url() -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            skip(&format!(
-                "{URL_VAR} is unset (scripts/denokv.sh starts a server: \
-                 {URL_VAR}='denokv+http://127.0.0.1:4512?token=fedikv-test-token')"
-            ));
-            None
-        }
-    }
+    env_support::server_url(
+        URL_VAR,
+        "'denokv+http://127.0.0.1:4512?token=fedikv-test-token'",
+        "the Deno KV server tests (scripts/denokv.sh starts that server)",
+    )
 }
 
 /// A name no other test or run uses.
 pub fn unique(what: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{what}-{}-{nanos}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    env_support::unique(what, '-')
 }
 
 /// How Deno opens the database under test: a file path, or a KV Connect URL

@@ -2,46 +2,29 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use fedikv::SweepPolicy;
 use fedikv::mysql::{MysqlKvStore, MysqlOptions};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+
+#[path = "../env_support/mod.rs"]
+mod env_support;
 
 pub const URL_VAR: &str = "FEDIKV_TEST_MYSQL_URL";
 
 /// The server URL, or `None` (after saying why) when the variable is unset.
 /// Panics instead when `FEDIKV_TEST_REQUIRE_SERVERS=1`, so CI never skips.
 pub fn server_url() -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("FEDIKV_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") {
-                panic!("{URL_VAR} is unset but FEDIKV_TEST_REQUIRE_SERVERS=1");
-            }
-            eprintln!(
-                "skipping: set {URL_VAR}=mysql://root@127.0.0.1:3306/test to run the MySQL tests"
-            );
-            None
-        }
-    }
+    env_support::server_url(
+        URL_VAR,
+        "mysql://root@127.0.0.1:3306/test",
+        "the MySQL tests",
+    )
 }
 
 /// A table name no other test or run uses.
 pub fn unique_table() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "fedikv_test_{}_{}_{}",
-        std::process::id(),
-        nanos,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    env_support::unique("fedikv_test", '_')
 }
 
 /// A pool configured as `MysqlKvStore::open_url` configures its own.

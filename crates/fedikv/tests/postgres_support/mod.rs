@@ -2,49 +2,32 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use fedikv::PostgresKvStore;
 use tokio_postgres::{Client, NoTls};
+
+#[path = "../env_support/mod.rs"]
+mod env_support;
+
+/// Whether CI demands that no server test skips.
+pub fn servers_required() -> bool {
+    env_support::servers_required()
+}
 
 pub const URL_VAR: &str = "FEDIKV_TEST_POSTGRES_URL";
 
 /// The server URL, or `None` (after saying why) when the variable is unset.
 /// Panics instead when `FEDIKV_TEST_REQUIRE_SERVERS=1`, so CI never skips.
 pub fn server_url() -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if servers_required() {
-                panic!("{URL_VAR} is unset but FEDIKV_TEST_REQUIRE_SERVERS=1");
-            }
-            eprintln!(
-                "skipping: set {URL_VAR}=postgres://postgres@127.0.0.1:5432/test to run the PostgreSQL tests"
-            );
-            None
-        }
-    }
-}
-
-/// Whether CI demands that no server test skips.
-pub fn servers_required() -> bool {
-    std::env::var("FEDIKV_TEST_REQUIRE_SERVERS").as_deref() == Ok("1")
+    env_support::server_url(
+        URL_VAR,
+        "postgres://postgres@127.0.0.1:5432/test",
+        "the PostgreSQL tests",
+    )
 }
 
 /// A name no other test or run uses, e.g. `fedikv_test_123_456_0`.
 pub fn unique_name(stem: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{stem}_{}_{}_{}",
-        std::process::id(),
-        nanos,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    env_support::unique(stem, '_')
 }
 
 /// `url` with more query options appended.

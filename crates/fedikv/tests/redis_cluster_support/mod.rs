@@ -5,12 +5,14 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use fedikv::KvStore;
 use fedikv::redis::RedisKvStore;
 use futures::StreamExt;
+
+#[path = "../env_support/mod.rs"]
+mod env_support;
 
 pub const URL_VAR: &str = "FEDIKV_TEST_REDIS_CLUSTER_URL";
 
@@ -23,32 +25,18 @@ pub const CLUSTER_SCRIPT: &str = concat!(
 /// The cluster URL, or `None` (after saying why) when the variable is unset.
 /// Panics instead when `FEDIKV_TEST_REQUIRE_SERVERS=1`, so CI never skips.
 pub fn cluster_url() -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("FEDIKV_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") {
-                panic!("{URL_VAR} is unset but FEDIKV_TEST_REQUIRE_SERVERS=1");
-            }
-            eprintln!(
-                "skipping: set {URL_VAR}=redis+cluster://127.0.0.1:7000 (scripts/redis-cluster.sh \
-                 starts that cluster) to run the Redis Cluster tests"
-            );
-            None
-        }
-    }
+    env_support::server_url(
+        URL_VAR,
+        "redis+cluster://127.0.0.1:7000",
+        "the Redis Cluster tests (scripts/redis-cluster.sh starts that cluster)",
+    )
 }
 
 /// A prefix no other test or run uses: `fedikv-test-<what>-<pid>-<nanos>-<seq>::`.
 pub fn unique_prefix(what: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
     format!(
-        "fedikv-test-{what}-{}-{nanos}-{}::",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
+        "{}::",
+        env_support::unique(&format!("fedikv-test-{what}"), '-')
     )
 }
 

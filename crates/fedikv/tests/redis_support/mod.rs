@@ -2,40 +2,22 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use fedikv::redis::{RedisKvStore, RedisOptions};
+
+#[path = "../env_support/mod.rs"]
+mod env_support;
 
 pub const URL_VAR: &str = "FEDIKV_TEST_REDIS_URL";
 
 /// The server URL, or `None` (after saying why) when the variable is unset.
 /// Panics instead when `FEDIKV_TEST_REQUIRE_SERVERS=1`, so CI never skips.
 pub fn server_url() -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("FEDIKV_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") {
-                panic!("{URL_VAR} is unset but FEDIKV_TEST_REQUIRE_SERVERS=1");
-            }
-            eprintln!("skipping: set {URL_VAR}=redis://127.0.0.1:6379/ to run the Redis tests");
-            None
-        }
-    }
+    env_support::server_url(URL_VAR, "redis://127.0.0.1:6379/", "the Redis tests")
 }
 
 /// A name no other test or run uses: `<what>-<pid>-<nanos>-<seq>`.
 pub fn unique(what: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{what}-{}-{nanos}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    env_support::unique(what, '-')
 }
 
 /// A store on a key prefix of its own (`fedikv-test-…::`), and a raw
