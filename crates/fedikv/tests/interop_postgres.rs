@@ -118,30 +118,7 @@ async fn fractional_second_ttl_agreement() {
         return;
     };
     let store = store_on(&url, &table).await;
-    let base = base("postgres");
-    let (a, b) = (under(&base, &["a"]), under(&base, &["b"]));
-    let ttl = Duration::from_millis(2500);
-    let started = Instant::now();
-    check(
-        &fedify.one(op::set(&a, &json!("a"), Some(ttl))).await,
-        "set",
-    );
-    store
-        .set(&b, &json!("b"), SetOptions::ttl(ttl))
-        .await
-        .unwrap();
-    let finished = Instant::now();
-    assert_eq!(store.get(&a).await.unwrap(), Some(json!("a")));
-    let live = fedify.run(vec![op::get(&a), op::get(&b)]).await;
-    assert_live_checks_in_time(started, ttl);
-    assert_eq!(
-        (got(&live[0]), got(&live[1])),
-        (Some(json!("a")), Some(json!("b")))
-    );
-    sleep_past_expiry(finished, ttl).await;
-    assert_eq!(store.get(&a).await.unwrap(), None);
-    let gone = fedify.run(vec![op::get(&a), op::get(&b)]).await;
-    assert_eq!((got(&gone[0]), got(&gone[1])), (None, None));
+    scenarios::fractional_ttl_agreement(&store, &fedify, &base("postgres")).await;
 }
 
 /// Fedify 1.8.7 overwrites a row without resetting `created` (fixed in

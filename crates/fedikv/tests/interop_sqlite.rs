@@ -107,28 +107,7 @@ async fn fractional_second_ttl_agreement() {
     let (_dir, path) = temp_db();
     let Some(fedify) = fedify(&path) else { return };
     let store = open(&path).await;
-    let base = base("sqlite");
-    let (a, b) = (under(&base, &["a"]), under(&base, &["b"]));
-    let ttl = Duration::from_millis(2500);
-    let started = Instant::now();
-    check(
-        &fedify.one(op::set(&a, &json!("a"), Some(ttl))).await,
-        "set",
-    );
-    store
-        .set(&b, &json!("b"), SetOptions::ttl(ttl))
-        .await
-        .unwrap();
-    let finished = Instant::now();
-    assert_eq!(store.get(&a).await.unwrap(), Some(json!("a")));
-    let live = fedify.run(vec![op::get(&a), op::get(&b)]).await;
-    assert_live_checks_in_time(started, ttl);
-    assert_eq!(got(&live[0]), Some(json!("a")));
-    assert_eq!(got(&live[1]), Some(json!("b")));
-    sleep_past_expiry(finished, ttl).await;
-    assert_eq!(store.get(&a).await.unwrap(), None);
-    let gone = fedify.run(vec![op::get(&a), op::get(&b)]).await;
-    assert_eq!((got(&gone[0]), got(&gone[1])), (None, None));
+    scenarios::fractional_ttl_agreement(&store, &fedify, &base("sqlite")).await;
 }
 
 /// Fedify (busy timeout set on its `DatabaseSync`, as anyone sharing the

@@ -377,6 +377,35 @@ pub async fn ttl_agreement(store: &dyn KvStore, fedify: &Fedify, base: &KvKey) {
 /// and two fedikv tasks (`KvStoreExt::update`, incrementing until both
 /// processes are done, so the two sides overlap for the whole run) increment
 /// one counter: no increment is lost, so each side's `cas` is atomic against
+/// A TTL that is not a whole number of seconds (2.5 s), written by each
+/// side: both entries are live for both sides before it runs out and gone
+/// for both after it.
+pub async fn fractional_ttl_agreement(store: &dyn KvStore, fedify: &Fedify, base: &KvKey) {
+    let (a, b) = (under(base, &["a"]), under(base, &["b"]));
+    let ttl = Duration::from_millis(2500);
+    let started = Instant::now();
+    check(
+        &fedify.one(op::set(&a, &json!("a"), Some(ttl))).await,
+        "set",
+    );
+    store
+        .set(&b, &json!("b"), SetOptions::ttl(ttl))
+        .await
+        .unwrap();
+    let finished = Instant::now();
+    assert_eq!(store.get(&a).await.unwrap(), Some(json!("a")));
+    let live = fedify.run(vec![op::get(&a), op::get(&b)]).await;
+    assert_live_checks_in_time(started, ttl);
+    assert_eq!(
+        (got(&live[0]), got(&live[1])),
+        (Some(json!("a")), Some(json!("b")))
+    );
+    sleep_past_expiry(finished, ttl).await;
+    assert_eq!(store.get(&a).await.unwrap(), None);
+    let gone = fedify.run(vec![op::get(&a), op::get(&b)]).await;
+    assert_eq!((got(&gone[0]), got(&gone[1])), (None, None));
+}
+
 /// the other's.
 pub async fn cas_increments_from_both_sides(store: &dyn KvStore, fedify: &Fedify, base: &KvKey) {
     const FEDIFY_TIMES: u32 = 25;
