@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use fedikv::{KvStore, PostgresKvStore, SetOptions};
 use interop_support::data::{base, under};
-use interop_support::scenarios::{self, assert_live_checks_in_time, sleep_past_expiry};
+use interop_support::scenarios::{self, sleep_past_expiry};
 use interop_support::{Capabilities, Fedify, check, got, op};
 use postgres_support::{Cleanup, raw, server_url, unique_name, with_options};
 use serde_json::json;

@@ -17,11 +17,10 @@ mod sqlite_support;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use fedikv::{KvStore, SetOptions};
 use interop_support::data::{base, under};
-use interop_support::scenarios::{self, assert_live_checks_in_time, sleep_past_expiry};
+use interop_support::scenarios;
 use interop_support::{Capabilities, Fedify, check, got, op};
 use serde_json::json;
 use sqlite_support::{open, temp_db};
