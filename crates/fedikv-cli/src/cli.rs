@@ -143,7 +143,8 @@ pub enum DataCommand {
     Stats {
         /// A key prefix, e.g. '["_fedify"]'; omitted or '[]' covers everything.
         prefix: Option<String>,
-        /// How many leading key components make a group.
+        /// How many leading key components make a group (at least as many as
+        /// PREFIX has).
         #[arg(long, value_name = "N", default_value_t = 2)]
         depth: usize,
         /// Output format.

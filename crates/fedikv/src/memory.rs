@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -147,10 +147,18 @@ impl MemoryKvStore {
             .map(|(k, e)| KvRecord {
                 key: k.clone(),
                 value: e.value.clone(),
-                expires_in: e.expires.map(|at| at.saturating_duration_since(now)),
+                expires_in: e.expires.map(|at| remaining_ms(at, now)),
             })
             .collect()
     }
+}
+
+/// The time from `now` to `at` rounded up to whole milliseconds, as the SQL
+/// backends report it: a live entry never reports zero.
+fn remaining_ms(at: Instant, now: Instant) -> Duration {
+    let left = at.saturating_duration_since(now);
+    let ms = left.as_nanos().div_ceil(1_000_000);
+    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
 #[async_trait]

@@ -94,11 +94,15 @@ impl Counts {
         let bar = Progress::detect().counter("entries scanned");
         let mut total = Tally::default();
         let mut groups: BTreeMap<KvKey, Tally> = BTreeMap::new();
+        // A group is never wider than the prefix: its expired rows are
+        // counted over the group, which must lie inside what was scanned.
+        let prefix_len = self.prefix.as_ref().map_or(0, KvKey::len);
+        let depth = self.depth.map(|depth| depth.max(prefix_len));
         let mut records = store.scan(self.prefix.as_ref());
         while let Some(record) = records.next().await {
             let record = record?;
             total.add(&record);
-            if let Some(depth) = self.depth {
+            if let Some(depth) = depth {
                 let group = group_of(&record.key, depth)?;
                 groups.entry(group).or_default().add(&record);
             }
@@ -106,7 +110,7 @@ impl Counts {
         }
         drop(bar);
         total.expired_present = Some(store.count_expired(self.prefix.as_ref()).await?);
-        if let Some(depth) = self.depth {
+        if let Some(depth) = depth {
             for (group, tally) in &mut groups {
                 if group.len() >= depth {
                     tally.expired_present = Some(store.count_expired(Some(group)).await?);

@@ -68,7 +68,8 @@ impl Delete {
     /// prefix's live entries and removes each that matches, several at once,
     /// then prints a JSON summary. `--no-ttl-only` removes an entry only if
     /// it still holds the value that was scanned (a compare-and-delete), so
-    /// an entry rewritten meanwhile, maybe with a TTL, is kept.
+    /// an entry rewritten with another value meanwhile is kept (one rewritten
+    /// with the same value and a TTL is not: `cas` compares values only).
     pub async fn run(self, store: &dyn KvStore, out: &mut impl Write) -> Result<Outcome, CliError> {
         let (prefix, no_ttl_only, dry_run, concurrency) = match self {
             Self::Key(key) => {

@@ -19,7 +19,23 @@ pub fn same_data(a: &str, b: &str) -> bool {
         (
             Some(Identity::Cluster { nodes: a, space: p }),
             Some(Identity::Cluster { nodes: b, space: q }),
-        ) => p == q && a.iter().any(|node| b.contains(node)),
+        ) => nested(&p, &q) && a.iter().any(|node| b.contains(node)),
+        (
+            Some(Identity::Server {
+                family: "redis",
+                host: h1,
+                port: p1,
+                database: d1,
+                space: s1,
+            }),
+            Some(Identity::Server {
+                family: "redis",
+                host: h2,
+                port: p2,
+                database: d2,
+                space: s2,
+            }),
+        ) => (h1, p1, d1) == (h2, p2, d2) && nested(&s1, &s2),
         (Some(a), Some(b)) => a == b,
         _ => a == b,
     }
@@ -62,7 +78,10 @@ fn identity(url: &str) -> Option<Identity> {
         }
         return Some(Identity::Sqlite {
             file: absolute(Path::new(path)),
-            table: option(query, "table").unwrap_or_else(|| "fedify_kv".into()),
+            // SQLite table names are case-insensitive.
+            table: option(query, "table")
+                .unwrap_or_else(|| "fedify_kv".into())
+                .to_ascii_lowercase(),
         });
     }
     if let Some(rest) = scheme
@@ -70,7 +89,7 @@ fn identity(url: &str) -> Option<Identity> {
         .filter(|s| *s == "redis" || *s == "rediss")
         .and_then(|_| rest.strip_prefix("//"))
     {
-        return Some(cluster(rest));
+        return cluster(rest);
     }
     if scheme == "denokv" {
         // One Deno KV database per file: no table or prefix inside it.
@@ -102,58 +121,78 @@ fn identity(url: &str) -> Option<Identity> {
         _ => return None,
     };
     let parsed = Url::parse(url).ok()?;
-    let host = loopback_as_one(parsed.host_str().unwrap_or("localhost"));
-    let mut database = parsed.path().trim_start_matches('/').to_owned();
+    let query = parsed.query().unwrap_or("");
+    // libpq also takes its connection parameters from the query string.
+    let from_query = |name: &str| {
+        (family == "postgres")
+            .then(|| option(query, name))
+            .flatten()
+    };
+    let host = loopback_as_one(
+        &from_query("host").unwrap_or_else(|| parsed.host_str().unwrap_or("localhost").to_owned()),
+    );
+    let port = match from_query("port") {
+        Some(port) => port.parse().ok()?,
+        None => parsed.port().unwrap_or(port),
+    };
+    let mut database =
+        from_query("dbname").unwrap_or_else(|| parsed.path().trim_start_matches('/').to_owned());
     if database.is_empty() {
         database = match family {
             "redis" => "0".into(),
             // libpq's default database is the user's name.
-            _ => parsed.username().to_owned(),
+            _ => from_query("user").unwrap_or_else(|| parsed.username().to_owned()),
         };
     }
-    let mut space =
-        option(parsed.query().unwrap_or(""), space_option).unwrap_or_else(|| default_space.into());
+    let mut space = option(query, space_option).unwrap_or_else(|| default_space.into());
     if family == "postgres" && !space.contains('.') {
         space = format!("public.{space}");
     }
     Some(Identity::Server {
         family,
         host,
-        port: parsed.port().unwrap_or(port),
+        port,
         database,
         space,
     })
 }
 
+/// Whether two Redis key prefixes overlap: one holds the other's keys
+/// (`fedify::` holds every key of `fedify::copy::`), so copying between them
+/// would write into the data being read.
+fn nested(a: &str, b: &str) -> bool {
+    a.starts_with(b) || b.starts_with(a)
+}
+
 /// A cluster URL's seed nodes (`[user:pw@]h:p,h:p[/][?query]`, after `//`)
 /// and key prefix.
-fn cluster(rest: &str) -> Identity {
-    let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let authority = authority.trim_end_matches('/');
+fn cluster(rest: &str) -> Option<Identity> {
+    let query = rest.split_once('?').map_or("", |(_, query)| query);
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
     let hosts = authority
         .rsplit_once('@')
         .map_or(authority, |(_, hosts)| hosts);
     let nodes = hosts
         .split(',')
-        .map(|node| {
-            let (host, port) = match node.rsplit_once(':') {
-                Some((host, port)) if !host.ends_with(':') => (host, port.parse().unwrap_or(6379)),
-                _ => (node, 6379),
-            };
-            (loopback_as_one(host), port)
+        .map(|node| match node.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(':') => {
+                Some((loopback_as_one(host), port.parse().ok()?))
+            }
+            _ => Some((loopback_as_one(node), 6379)),
         })
-        .collect();
-    Identity::Cluster {
+        .collect::<Option<Vec<_>>>()?;
+    Some(Identity::Cluster {
         nodes,
         space: option(query, "prefix").unwrap_or_else(|| "fedify::".into()),
-    }
+    })
 }
 
 /// `localhost` and `::1` as `127.0.0.1`, other hosts in lower case.
 fn loopback_as_one(host: &str) -> String {
-    match host {
+    let host = host.to_ascii_lowercase();
+    match host.as_str() {
         "localhost" | "[::1]" | "::1" => "127.0.0.1".to_owned(),
-        other => other.to_ascii_lowercase(),
+        _ => host,
     }
 }
 
@@ -216,6 +255,28 @@ mod tests {
             "redis+cluster://127.0.0.1:7000,127.0.0.1:7001",
             "redis+cluster://u:pw@localhost:7001/?prefix=fedify::"
         ));
+        assert!(same_data(
+            "redis+cluster://127.0.0.1:7000/0",
+            "redis+cluster://127.0.0.1:7000"
+        ));
+        // A prefix inside another holds part of its keys.
+        assert!(same_data(
+            "redis://h/?prefix=fedify::",
+            "redis://h/?prefix=fedify::copy::"
+        ));
+        assert!(same_data(
+            "redis+cluster://h:7000?prefix=app::",
+            "redis+cluster://h:7000?prefix=app::v2::"
+        ));
+        assert!(same_data(
+            "postgres://u@LOCALHOST/db",
+            "postgres://u@127.0.0.1/db"
+        ));
+        assert!(same_data(
+            "postgres://u@h/db",
+            "postgres://u@h/?dbname=db&port=5432"
+        ));
+        assert!(same_data("sqlite:kv.db?table=FEDIFY_KV", "sqlite:kv.db"));
     }
 
     #[test]
@@ -240,6 +301,18 @@ mod tests {
         assert!(!same_data(
             "redis+cluster://127.0.0.1:7000",
             "redis://127.0.0.1:7000"
+        ));
+        assert!(!same_data(
+            "redis+cluster://127.0.0.1:7000/0",
+            "redis+cluster://127.0.0.1:7003/0"
+        ));
+        assert!(!same_data(
+            "postgres://u@h/db",
+            "postgres://u@h/db?port=5433"
+        ));
+        assert!(!same_data(
+            "postgres://u@h/?dbname=a",
+            "postgres://u@h/?dbname=b"
         ));
         assert!(!same_data("denokv:kv.db", "sqlite:kv.db"));
         assert!(!same_data("denokv+http://h:1", "denokv+http://h:2"));

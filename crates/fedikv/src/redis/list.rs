@@ -226,18 +226,18 @@ impl Lister {
             .clone()
     }
 
-    /// The values of one `MGET` (none without one) and the replies of the
+    /// The values of one `MGET` (none without one), then the replies of the
     /// `PTTL`s, each command sent on its own (the cluster connection splits
-    /// the `MGET` by slot and routes each `PTTL` to its key's node).
+    /// the `MGET` by slot and routes each `PTTL` to its key's node). The
+    /// `PTTL`s are sent only once the values are in, so a TTL is never older
+    /// than its value: an entry rewritten in between reports its new
+    /// expiry, as on one server, where the pipeline keeps that order.
     async fn fetch(&self, mget: Option<&Cmd>, pttls: &[Cmd]) -> KvResult<Fetched> {
-        let values = async {
-            match mget {
-                Some(mget) => self.conn.query(mget).await,
-                None => Ok(Vec::new()),
-            }
+        let values = match mget {
+            Some(mget) => self.conn.query(mget).await?,
+            None => Vec::new(),
         };
-        let ttls = try_join_all(pttls.iter().map(|cmd| self.conn.query::<i64>(cmd)));
-        let (values, ttls) = futures::try_join!(values, ttls)?;
+        let ttls = try_join_all(pttls.iter().map(|cmd| self.conn.query::<i64>(cmd))).await?;
         Ok((values, ttls.into_iter().map(Some).collect()))
     }
 
@@ -252,13 +252,15 @@ impl Lister {
 }
 
 /// A record's `expires_in` from its key's `PTTL` reply (`None`: not asked):
-/// milliseconds left, `-1` for no expiry. `None` when the key vanished
+/// milliseconds left (0, a key in its last millisecond, is reported as 1 ms,
+/// since a live entry never reports zero left), `-1` for no expiry. `None`
+/// when the key vanished
 /// between its `MGET` and its `PTTL` (`-2`): the entry is then skipped, as if
 /// `MGET` had missed it.
 fn expires_in(pttl: Option<i64>) -> Option<Option<Duration>> {
     match pttl {
         None | Some(-1) => Some(None),
-        Some(ms) if ms >= 0 => Some(Some(Duration::from_millis(ms.unsigned_abs()))),
+        Some(ms) if ms >= 0 => Some(Some(Duration::from_millis(ms.unsigned_abs().max(1)))),
         Some(_) => None,
     }
 }
