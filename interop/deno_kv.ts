@@ -57,6 +57,20 @@ const specials: Record<string, () => unknown> = {
   nested_date: () => ({ when: new Date(0) }),
   sparse: () => [1, , 3],
   undefined_field: () => ({ a: 1, b: undefined }),
+  // A few hundred bytes that stand for 2^40 items: each level refers to
+  // the one below twice.
+  shared_doubling: () => {
+    let a: unknown = [1];
+    for (let i = 0; i < 40; i++) a = [a, a];
+    return a;
+  },
+  // 100 sparse arrays of length 2^20 each, in a few kilobytes.
+  many_sparse: () =>
+    Array.from({ length: 100 }, () => {
+      const s: unknown[] = [];
+      s.length = 1 << 20;
+      return s;
+    }),
 };
 
 let result: unknown = null;

@@ -357,6 +357,8 @@ async fn js_values_without_json_form() {
         "undefined",
         "sparse",
         "undefined_field",
+        "shared_doubling",
+        "many_sparse",
     ] {
         run_deno(
             &deno,
@@ -370,6 +372,15 @@ async fn js_values_without_json_form() {
             Err(KvError::Corrupt { key, reason }) => {
                 assert!(key.contains(name), "{key}");
                 assert!(reason.contains("no JSON form"), "{reason}");
+            }
+            other => panic!("{name}: expected Corrupt, got {other:?}"),
+        }
+    }
+    // Values that would expand without bound are refused, not expanded.
+    for name in ["shared_doubling", "many_sparse"] {
+        match store.get(&kv_key(&special(name))).await {
+            Err(KvError::Corrupt { reason, .. }) => {
+                assert!(reason.contains("expands to more than"), "{name}: {reason}");
             }
             other => panic!("{name}: expected Corrupt, got {other:?}"),
         }
@@ -397,6 +408,12 @@ async fn js_values_without_json_form() {
     let prefix = key(&["fedikv-interop", &ns]);
     let items: Vec<_> = store.list(Some(&prefix)).collect::<Vec<_>>().await;
     assert!(items.last().unwrap().is_err());
+    // Keys sort "bigint" < "bytes" < ...: the good entry before the first
+    // bad one is yielded before the error.
+    match items.first() {
+        Some(Ok(entry)) => assert_eq!(entry.key, kv_key(&special("bigint"))),
+        other => panic!("the entry before the first bad one was not listed: {other:?}"),
+    }
     // cas over an undefined entry treats it as absent, as get does.
     assert!(
         store

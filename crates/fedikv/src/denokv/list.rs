@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::KvResult;
+use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, paged};
 use crate::store::{KvRecord, KvRecordStream};
@@ -30,19 +30,34 @@ async fn page(backend: &dyn Backend, range: Range) -> KvResult<(Vec<Row>, Option
     Ok((rows, rest))
 }
 
+/// Where a listing goes on.
+enum Cursor {
+    /// The range still to list.
+    Next(Range),
+    /// The previous page ended at a value with no JSON form: this error comes
+    /// next, after the entries before it.
+    Failed(KvError),
+}
+
 /// Every live entry under `prefix` (all of them without one), in key order,
 /// with its remaining time to live. Each page's entries are those live when
-/// the page is read, and their TTLs count from then.
+/// the page is read, and their TTLs count from then. A value with no JSON
+/// form ends the stream with its [`KvError::Corrupt`], after every entry
+/// before it.
 pub(crate) fn records(backend: Arc<dyn Backend>, prefix: Option<&KvKey>) -> KvRecordStream {
     let (start, end) = key::prefix_range(prefix);
-    let first = Range {
+    let first = Cursor::Next(Range {
         start,
         end,
         which: Which::Live(Utc::now()),
-    };
-    paged(first, move |range: Range| {
+    });
+    paged(first, move |cursor: Cursor| {
         let backend = Arc::clone(&backend);
         async move {
+            let range = match cursor {
+                Cursor::Next(range) => range,
+                Cursor::Failed(e) => return Err(e),
+            };
             let now = Utc::now();
             let range = Range {
                 which: Which::Live(now),
@@ -54,24 +69,26 @@ pub(crate) fn records(backend: Arc<dyn Backend>, prefix: Option<&KvKey>) -> KvRe
                 let Some(key) = key::decode(&row.key) else {
                     continue;
                 };
-                if let Some(value) = value::decode_entry(&row)? {
-                    let expires_in = row.expires_at.map(|at| remaining(at, now));
-                    records.push(KvRecord {
+                match value::decode_entry(&row) {
+                    Ok(Some(value)) => records.push(KvRecord {
                         key,
                         value,
-                        expires_in,
-                    });
+                        expires_in: row.expires_at.map(|at| remaining(at, now)),
+                    }),
+                    Ok(None) => {}
+                    Err(e) => return Ok((records, Some(Cursor::Failed(e)))),
                 }
             }
-            Ok((records, rest))
+            Ok((records, rest.map(Cursor::Next)))
         }
     })
 }
 
-/// The time from `now` to `at`, in whole milliseconds (zero if past).
+/// The time from `now` to `at`, rounded up to whole milliseconds as the
+/// other backends report it (zero if past).
 fn remaining(at: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
-    let ms = (at - now).num_milliseconds();
-    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    let micros = (at - now).num_microseconds().unwrap_or(i64::MAX);
+    Duration::from_millis(u64::try_from(micros).unwrap_or(0).div_ceil(1000))
 }
 
 /// How many entries under `prefix` are expired but still stored, counted

@@ -157,7 +157,15 @@ impl DenoKvStore {
     /// [`KvError::Unavailable`] when it cannot be reached. The token never
     /// appears in errors or `Debug`.
     pub async fn connect(url: &str, token: &str, timeout: Duration) -> KvResult<Self> {
-        let url = crate::open::parse_url(url)?;
+        let url = options::without_credentials(crate::open::parse_url(url)?, url)?;
+        if url.query().is_some() {
+            return Err(KvError::InvalidUrl {
+                reason: format!(
+                    "{:?}: connect takes the server's URL without a query; pass the token and timeout as arguments (or use open_url)",
+                    crate::open::redact(url.as_str())
+                ),
+            });
+        }
         let backend = remote::Remote::connect(url.clone(), token.to_owned(), timeout).await?;
         Ok(Self::with_backend(
             Arc::new(backend),

@@ -82,7 +82,7 @@ pub(crate) fn parse(url: &str) -> KvResult<Parsed> {
 }
 
 fn parse_remote(url: &str) -> KvResult<Parsed> {
-    let mut parsed = parse_url(&url["denokv+".len()..])?;
+    let mut parsed = without_credentials(parse_url(&url["denokv+".len()..])?, url)?;
     let mut query = UrlOptions::from_query(parsed.query());
     let token = query
         .take("token")
@@ -101,6 +101,21 @@ fn parse_remote(url: &str) -> KvResult<Parsed> {
             timeout,
         },
         token,
+    })
+}
+
+/// `parsed` (the server URL given as `shown`) if it carries no user name or
+/// password: KV Connect authenticates with a bearer token only, and a
+/// password kept in the URL would be shown wherever the URL is.
+pub(crate) fn without_credentials(parsed: Url, shown: &str) -> KvResult<Url> {
+    if parsed.username().is_empty() && parsed.password().is_none() {
+        return Ok(parsed);
+    }
+    Err(KvError::InvalidUrl {
+        reason: format!(
+            "{:?}: KV Connect servers take no user name or password in the URL; remove it and give the access token as ?token= or in {TOKEN_VAR}",
+            redact(shown)
+        ),
     })
 }
 
@@ -145,6 +160,22 @@ mod tests {
             }
         );
         assert!(!format!("{location:?}").contains("secret"));
+    }
+
+    #[test]
+    fn passwords_in_server_urls_are_refused_without_being_shown() {
+        for url in [
+            "denokv+https://u:hunter2secret@kv.example/?token=t",
+            "denokv+http://user@127.0.0.1:4512",
+        ] {
+            let Err(error) = parse(url) else {
+                panic!("{url} was accepted");
+            };
+            let message = error.to_string();
+            assert!(matches!(error, KvError::InvalidUrl { .. }), "{message}");
+            assert!(message.contains("token"), "{message}");
+            assert!(!message.contains("hunter2secret"), "{message}");
+        }
     }
 
     #[test]

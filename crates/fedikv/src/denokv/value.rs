@@ -22,6 +22,7 @@
 use denokv_proto::KvValue;
 use num_bigint::BigInt;
 use serde_json::{Map, Number, Value};
+use std::cell::Cell;
 use v8_valueserializer::{
     DenseArray, Heap, HeapValue, Object, PropertyKey, StringValue, TwoByteString, Value as V8,
     ValueDeserializer, ValueSerializer,
@@ -74,7 +75,9 @@ pub(crate) fn decode(bytes: &[u8], key: &dyn Fn() -> String) -> KvResult<Option<
     if matches!(root, V8::Undefined) {
         return Ok(None);
     }
-    from_v8(&heap, &root, 0).map(Some).map_err(corrupt)
+    from_v8(&heap, &root, 0, &Cell::new(MAX_ITEMS))
+        .map(Some)
+        .map_err(corrupt)
 }
 
 fn to_v8(heap: &mut Heap, value: &Value) -> V8 {
@@ -132,10 +135,27 @@ const MAX_SPARSE_LENGTH: u32 = 1 << 20;
 /// Deeper than V8's own serializer writes: a value this deep is malformed.
 const MAX_DEPTH: usize = 512;
 
-fn from_v8(heap: &Heap, value: &V8, depth: usize) -> Result<Value, String> {
+/// The most JSON items (values, array slots) one stored value may expand
+/// to. Objects shared by reference are expanded at every use, so a value of
+/// a few hundred bytes could otherwise stand for 2^40 items; a legitimate
+/// value of at most 64 KiB stays far below this, sparse arrays included.
+const MAX_ITEMS: usize = 1 << 22;
+
+/// Takes `n` items from `budget`, or says that the value expands too far.
+fn spend(budget: &Cell<usize>, n: usize) -> Result<(), String> {
+    let left = budget
+        .get()
+        .checked_sub(n)
+        .ok_or_else(|| format!("it expands to more than {MAX_ITEMS} JSON items"))?;
+    budget.set(left);
+    Ok(())
+}
+
+fn from_v8(heap: &Heap, value: &V8, depth: usize, budget: &Cell<usize>) -> Result<Value, String> {
     if depth > MAX_DEPTH {
         return Err(format!("nested deeper than {MAX_DEPTH} levels"));
     }
+    spend(budget, 1)?;
     Ok(match value {
         V8::Undefined | V8::Null => Value::Null,
         V8::Bool(b) => Value::Bool(*b),
@@ -151,21 +171,26 @@ fn from_v8(heap: &Heap, value: &V8, depth: usize) -> Result<Value, String> {
             let target = reference
                 .try_open(heap)
                 .ok_or_else(|| "a dangling object reference".to_owned())?;
-            from_heap(heap, target, depth + 1)?
+            from_heap(heap, target, depth + 1, budget)?
         }
     })
 }
 
-fn from_heap(heap: &Heap, value: &HeapValue, depth: usize) -> Result<Value, String> {
+fn from_heap(
+    heap: &Heap,
+    value: &HeapValue,
+    depth: usize,
+    budget: &Cell<usize>,
+) -> Result<Value, String> {
     match value {
-        HeapValue::Object(object) => object_fields(heap, &object.properties, depth),
+        HeapValue::Object(object) => object_fields(heap, &object.properties, depth, budget),
         // Like JSON.stringify, arrays ignore their non-index properties.
         HeapValue::DenseArray(array) => array
             .elements
             .iter()
             .map(|item| {
                 item.as_ref()
-                    .map_or(Ok(Value::Null), |v| from_v8(heap, v, depth))
+                    .map_or(Ok(Value::Null), |v| from_v8(heap, v, depth, budget))
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
@@ -174,6 +199,7 @@ fn from_heap(heap: &Heap, value: &HeapValue, depth: usize) -> Result<Value, Stri
             array.length
         )),
         HeapValue::SparseArray(array) => {
+            spend(budget, array.length as usize)?;
             let mut items = vec![Value::Null; array.length as usize];
             for (name, item) in &array.properties {
                 let index = match name {
@@ -182,7 +208,7 @@ fn from_heap(heap: &Heap, value: &HeapValue, depth: usize) -> Result<Value, Stri
                     _ => None,
                 };
                 if let Some(slot) = index.and_then(|i| items.get_mut(i)) {
-                    *slot = from_v8(heap, item, depth)?;
+                    *slot = from_v8(heap, item, depth, budget)?;
                 }
             }
             Ok(Value::Array(items))
@@ -206,6 +232,7 @@ fn object_fields(
     heap: &Heap,
     properties: &[(PropertyKey, V8)],
     depth: usize,
+    budget: &Cell<usize>,
 ) -> Result<Value, String> {
     let mut fields = Map::new();
     for (name, item) in properties {
@@ -218,7 +245,7 @@ fn object_fields(
             PropertyKey::Double(d) => number(*d)?.to_string(),
             PropertyKey::String(s) => s.to_string().into_owned(),
         };
-        fields.insert(name, from_v8(heap, item, depth)?);
+        fields.insert(name, from_v8(heap, item, depth, budget)?);
     }
     Ok(Value::Object(fields))
 }
