@@ -161,16 +161,18 @@ pub enum KvError {
         source: std::io::Error,
     },
 
-    /// The store does not implement this operation (a [`crate::KvStore`]
-    /// written outside fedikv that keeps a trait method's default).
-    #[error(
-        "{backend} does not support {operation}; use a store that implements it, or implement KvStore::{operation} for this one"
-    )]
+    /// The store cannot do this operation: a [`crate::KvStore`] written
+    /// outside fedikv that keeps a trait method's default, or a protocol that
+    /// lacks what it needs (Deno KV's KV Connect reports no expiries for
+    /// `scan`).
+    #[error("{backend} does not support {operation}: {reason}")]
     Unsupported {
         /// The backend.
         backend: &'static str,
         /// The trait method.
         operation: &'static str,
+        /// Why, and what to use instead.
+        reason: &'static str,
     },
 
     /// A compare-and-swap retry loop ([`crate::KvStoreExt::update`]) lost the

@@ -11,6 +11,9 @@ use serde_json::Value;
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 
+/// Why a trait method's default fails.
+const DEFAULT_METHOD: &str = "the store keeps the KvStore trait's default of this method; use a store that implements it, or implement it for this one";
+
 /// An entry yielded by [`KvStore::list`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct KvEntry {
@@ -134,6 +137,7 @@ pub trait KvStore: Send + Sync + Debug {
         let error = KvError::Unsupported {
             backend: self.backend(),
             operation: "scan",
+            reason: DEFAULT_METHOD,
         };
         futures::stream::once(async move { Err(error) }).boxed()
     }
@@ -150,6 +154,7 @@ pub trait KvStore: Send + Sync + Debug {
         Err(KvError::Unsupported {
             backend: self.backend(),
             operation: "count_expired",
+            reason: DEFAULT_METHOD,
         })
     }
 

@@ -642,4 +642,12 @@ async fn urls_open_both_forms() {
     let Some(url) = server_url() else { return };
     let store = fedikv::open(&url).await.unwrap();
     assert!(!format!("{store:?}").contains("token="), "{store:?}");
+    // KV Connect reports no expiries: scan says so instead of guessing.
+    let scanned: Vec<_> = store.scan(None).collect().await;
+    match scanned.as_slice() {
+        [Err(e @ KvError::Unsupported { .. })] => {
+            assert!(e.to_string().contains("KV Connect"), "{e}");
+        }
+        other => panic!("scan over KV Connect: {other:?}"),
+    }
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use futures::StreamExt;
+
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, paged};
@@ -46,6 +48,11 @@ enum Cursor {
 /// before it.
 pub(crate) fn records(backend: Arc<dyn Backend>, prefix: Option<&KvKey>) -> KvRecordStream {
     let (start, end) = key::prefix_range(prefix);
+    if start.len() > key::MAX_KEY_BYTES {
+        // No stored key can start with a prefix longer than any key (and a
+        // KV Connect server refuses such a read).
+        return futures::stream::empty().boxed();
+    }
     let first = Cursor::Next(Range {
         start,
         end,

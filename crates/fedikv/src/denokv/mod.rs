@@ -304,6 +304,7 @@ impl KvStore for DenoKvStore {
             let error = KvError::Unsupported {
                 backend: BACKEND,
                 operation: "scan",
+                reason: "KV Connect does not report when entries expire; scan the database file itself (denokv:PATH) for the TTLs",
             };
             return futures::stream::once(async move { Err(error) }).boxed();
         }
