@@ -21,8 +21,11 @@
 //! writer's queue as usual, which waits, recreates the table and reports
 //! errors. Concurrent writes thus still share the writer's group commits.
 //! The connection never checkpoints (`wal_autocheckpoint=0`): the
-//! checkpointer thread does, so an inline commit never waits for an `fsync`
-//! (`synchronous=NORMAL` syncs the WAL only at checkpoints).
+//! checkpointer thread does (writes stop going inline should it die), so an
+//! inline commit never waits for an `fsync` (`synchronous=NORMAL` syncs the
+//! WAL only at checkpoints). No inline write starts while an automatic
+//! sweep is due, so that the writer thread, which sweeps after writes, gets
+//! the next ones.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -68,6 +68,11 @@ impl<T> JobQueue<T> {
             && state.waiting == state.consumers
     }
 
+    /// Whether a consumer is registered (its thread is alive).
+    pub(crate) fn has_consumers(&self) -> bool {
+        self.lock().consumers > 0
+    }
+
     /// Queues `job` for a consumer. Gives it back when no consumer is alive
     /// or the queue is closed.
     pub(crate) fn push(&self, job: T) -> Result<(), T> {
@@ -205,7 +210,9 @@ mod tests {
     fn idle_once_every_consumer_waits_with_nothing_queued() {
         let queue = JobQueue::new();
         assert!(!queue.idle(), "no consumer");
+        assert!(!queue.has_consumers());
         let consumer = queue.consumer();
+        assert!(queue.has_consumers());
         assert!(!queue.idle(), "the consumer does not wait yet");
         let (taken, took) = std::sync::mpsc::channel();
         let (resume, resumed) = std::sync::mpsc::channel::<()>();
@@ -236,6 +243,7 @@ mod tests {
         queue.close();
         assert!(!queue.idle(), "closed");
         worker.join().unwrap();
+        assert!(!queue.has_consumers(), "the consumer is gone");
     }
 
     #[test]

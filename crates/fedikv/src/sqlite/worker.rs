@@ -171,13 +171,15 @@ impl Workers {
     }
 
     /// Runs a write on the caller's thread (see `inline.rs`) when the writer
-    /// is idle with nothing queued and no sweep is due. `None`, with nothing
-    /// written, when it did not run or failed: the caller queues it then.
+    /// is idle with nothing queued, no sweep is due and the checkpointer
+    /// runs. `None`, with nothing written, when it did not run or failed:
+    /// the caller queues it then.
     pub(crate) fn write_inline<T>(
         &self,
         write: impl FnOnce(&Db) -> Result<T, Failure>,
     ) -> Option<T> {
-        if !self.writer.idle() || self.shared.sweep_due() {
+        let checkpointing = self.checkpoints.as_ref().is_some_and(|c| c.running());
+        if !checkpointing || !self.writer.idle() || self.shared.sweep_due() {
             return None;
         }
         let done = self.shared.inline.try_write(write)?;
