@@ -264,6 +264,16 @@ mod tests {
         move |db| Ok(db.upsert("[\"k\"]", value, 0, None)?)
     }
 
+    /// Waits (boundedly) until the writer's idleness is `idle`.
+    async fn until_writer_idle_is(workers: &Workers, idle: bool) {
+        for _ in 0..1000 {
+            if workers.writer.idle() == idle {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     #[tokio::test]
     async fn writes_inline_when_the_writer_is_idle_and_queues_while_it_works() {
         let dir = tempfile::tempdir().unwrap();
@@ -273,6 +283,7 @@ mod tests {
                 .await
                 .unwrap(),
         );
+        until_writer_idle_is(&workers, true).await;
         assert_eq!(workers.write_inline(set("1")), Some(()), "idle writer");
 
         // Another connection holds the write lock, so the writer thread
@@ -293,15 +304,14 @@ mod tests {
                     .await
             }
         });
-        let mut tries = 0;
-        while workers.writer.idle() && tries < 1000 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-            tries += 1;
-        }
+        until_writer_idle_is(&workers, false).await;
         assert_eq!(workers.write_inline(set("3")), None, "busy writer");
         other.commit().unwrap();
         queued.await.unwrap().unwrap();
         assert_eq!(other.get("[\"k\"]", 0).unwrap().as_deref(), Some("2"));
+        until_writer_idle_is(&workers, true).await;
+        assert_eq!(workers.write_inline(set("4")), Some(()), "idle again");
+        assert_eq!(other.get("[\"k\"]", 0).unwrap().as_deref(), Some("4"));
     }
 
     #[tokio::test]
@@ -311,6 +321,7 @@ mod tests {
         let workers = Workers::start(config(&location, SweepPolicy::every(Duration::ZERO)))
             .await
             .unwrap();
+        until_writer_idle_is(&workers, true).await;
         assert_eq!(workers.write_inline(set("1")), None);
     }
 }
