@@ -102,6 +102,12 @@ impl SweepSchedule {
         self.policy
     }
 
+    /// Whether the interval has passed, without claiming the sweep.
+    pub(crate) fn due(&self) -> bool {
+        self.policy.interval.is_some()
+            && self.origin.elapsed().as_millis() as u64 >= self.next_due_ms.load(Ordering::Relaxed)
+    }
+
     /// Returns `true` for exactly one caller once the interval has passed, and
     /// schedules the next sweep.
     pub(crate) fn claim(&self) -> bool {
@@ -130,10 +136,13 @@ mod tests {
     #[test]
     fn claims_once_per_interval() {
         let schedule = SweepSchedule::new(SweepPolicy::every(Duration::ZERO));
+        assert!(schedule.due());
         assert!(schedule.claim());
         let off = SweepSchedule::new(SweepPolicy::disabled());
+        assert!(!off.due());
         assert!(!off.claim());
         let hourly = SweepSchedule::new(SweepPolicy::every(Duration::from_secs(3600)));
+        assert!(!hourly.due());
         assert!(!hourly.claim());
     }
 }

@@ -50,6 +50,12 @@ impl Checkpoints {
         self.requests.consumer()
     }
 
+    /// Whether the checkpointer thread is alive. Inline writes, which never
+    /// checkpoint, rely on it to keep the WAL bounded.
+    pub(crate) fn running(&self) -> bool {
+        self.requests.has_consumers()
+    }
+
     /// Stops the checkpointer once it is idle.
     pub(crate) fn close(&self) {
         self.requests.close();

@@ -57,6 +57,9 @@ pub(crate) enum Role {
     Reader,
     /// The connection that copies the WAL into the database file.
     Checkpointer,
+    /// The read-write connection of inline writes (on callers' threads): it
+    /// never checkpoints, so a commit never waits for an `fsync`.
+    InlineWriter,
 }
 
 /// WAL pages at which the writer checkpoints by itself, should the
@@ -127,8 +130,9 @@ pub(crate) struct Db {
 
 impl Db {
     /// Opens a connection for `role`: WAL and `synchronous=NORMAL` (the
-    /// writer sets WAL on the file; it persists), the busy timeout, and
-    /// `query_only` for readers.
+    /// writer sets WAL on the file; it persists), the busy timeout,
+    /// `query_only` for readers and no automatic checkpoints for the inline
+    /// writer.
     pub(crate) fn open(
         location: &Location,
         role: Role,
@@ -155,6 +159,11 @@ impl Db {
                 }
                 Role::Reader => conn.pragma_update(None, "query_only", true)?,
                 Role::Checkpointer => {}
+                Role::InlineWriter => {
+                    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+                    // Its commits may start the WAL over too.
+                    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+                }
             }
             conn.pragma_update(None, "synchronous", "NORMAL")
         };

@@ -25,9 +25,14 @@
 //! `get` first reads inline, on the calling task's thread, through one of
 //! two extra read-only connections when one is idle (a primary-key lookup
 //! takes microseconds, less than two thread hand-offs); see `inline.rs`.
-//! Everything else, and a `get` that finds them busy, goes to the threads.
+//! Likewise `set`, `delete` and `cas` run inline, through one extra
+//! read-write connection in their own `BEGIN IMMEDIATE` transaction, when
+//! the writer thread is idle with nothing queued, no automatic sweep is due
+//! and no other inline write holds that connection. Everything else, and an
+//! inline operation that fails in any way (nothing is written then), goes to
+//! the threads.
 //!
-//! One writer thread owns the only writing connection; reader threads
+//! One writer thread owns the main writing connection; reader threads
 //! ([`SqliteOptions::readers`]) own one connection each, so reads neither
 //! queue behind each other nor behind writes. The writer takes whatever
 //! writes are queued (up to 64) and applies them in one `BEGIN IMMEDIATE`
@@ -47,11 +52,17 @@
 //!
 //! # Operations
 //!
-//! - `get`: one indexed lookup on a reader connection.
-//! - `set`, `delete`: one statement on the writer, in a group transaction.
+//! - `get`: one indexed lookup on a reader connection (inline or a reader
+//!   thread's).
+//! - `set`, `delete`: one statement, inline in its own transaction when the
+//!   writer is idle, else on the writer in a group transaction. A caller's
+//!   sequential writes keep their order: an inline write only starts once
+//!   the writer has committed everything queued before it, and the
+//!   database's write lock orders it against the writer's next group.
 //! - `cas`: read, deep comparison ([`json_opt_eq`](crate::json_opt_eq)) and
-//!   write inside the writer's `BEGIN IMMEDIATE` transaction, so atomic
-//!   against this process and every other one. An expired row is absent.
+//!   write inside one `BEGIN IMMEDIATE` transaction (the inline one or the
+//!   writer's), so atomic against this process and every other one. An
+//!   expired row is absent.
 //! - `list`: keyset pages of 500 rows over one range of the primary
 //!   key index, never `LIKE`: for prefix `P`, the keys whose text lies in
 //!   `(JSON(P) minus "]", JSON(P)]`, keeping only `JSON(P)` itself and the
@@ -68,8 +79,9 @@
 //! - Expired rows are deleted in batches of
 //!   [`SweepPolicy::batch_size`](crate::SweepPolicy) through the `expires`
 //!   index, after writes once per [`SweepPolicy`](crate::SweepPolicy)
-//!   interval (and again after the next writes while batches come back full),
-//!   or all of them by [`KvStore::sweep`].
+//!   interval (and again after the next writes while batches come back full;
+//!   writes go to the writer rather than inline while a sweep is due), or
+//!   all of them by [`KvStore::sweep`].
 //!
 //! # Limits
 //!
@@ -314,6 +326,13 @@ impl KvStore for SqliteKvStore {
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
         let key = key_text(key)?;
         let value = value_text(value)?;
+        let inline = self
+            .inner
+            .workers
+            .write_inline(|db| Ok(db.upsert(&key, &value, now_ms(), options.ttl)?));
+        if inline.is_some() {
+            return Ok(());
+        }
         self.write(|reply| Write::Set {
             key,
             value,
@@ -325,6 +344,14 @@ impl KvStore for SqliteKvStore {
 
     async fn delete(&self, key: &KvKey) -> KvResult<()> {
         let key = key_text(key)?;
+        if self
+            .inner
+            .workers
+            .write_inline(|db| Ok(db.delete(&key)?))
+            .is_some()
+        {
+            return Ok(());
+        }
         self.write(|reply| Write::Delete { key, reply }).await
     }
 
@@ -337,6 +364,13 @@ impl KvStore for SqliteKvStore {
     ) -> KvResult<bool> {
         let key = key_text(key)?;
         let new = new.map(value_text).transpose()?;
+        let inline = self
+            .inner
+            .workers
+            .write_inline(|db| db.cas(&key, expected, new.as_deref(), options.ttl));
+        if let Some(swapped) = inline {
+            return Ok(swapped);
+        }
         let expected = expected.cloned();
         self.write(|reply| Write::Cas {
             key,

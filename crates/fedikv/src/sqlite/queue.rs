@@ -16,6 +16,8 @@ struct State<T> {
     jobs: VecDeque<T>,
     /// Registered consumers still alive.
     consumers: usize,
+    /// Consumers waiting for a job (so done with the previous ones).
+    waiting: usize,
     /// No more jobs will come: consumers drain the queue and stop.
     closed: bool,
 }
@@ -34,6 +36,7 @@ impl<T> JobQueue<T> {
             state: Mutex::new(State {
                 jobs: VecDeque::new(),
                 consumers: 0,
+                waiting: 0,
                 closed: false,
             }),
             ready: Condvar::new(),
@@ -44,6 +47,30 @@ impl<T> JobQueue<T> {
     // poisoned lock is still usable.
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits for a push or close, counted in `waiting` meanwhile.
+    fn wait<'a>(&self, mut state: MutexGuard<'a, State<T>>) -> MutexGuard<'a, State<T>> {
+        state.waiting += 1;
+        let mut state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+        state.waiting -= 1;
+        state
+    }
+
+    /// Whether nothing is queued and every consumer waits for a job: they
+    /// are done with all the jobs they took (a cheap snapshot, which may be
+    /// stale as soon as it is returned).
+    pub(crate) fn idle(&self) -> bool {
+        let state = self.lock();
+        !state.closed
+            && state.consumers > 0
+            && state.jobs.is_empty()
+            && state.waiting == state.consumers
+    }
+
+    /// Whether a consumer is registered (its thread is alive).
+    pub(crate) fn has_consumers(&self) -> bool {
+        self.lock().consumers > 0
     }
 
     /// Queues `job` for a consumer. Gives it back when no consumer is alive
@@ -69,7 +96,7 @@ impl<T> JobQueue<T> {
             if state.closed {
                 return None;
             }
-            state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+            state = self.wait(state);
         }
     }
 
@@ -86,7 +113,7 @@ impl<T> JobQueue<T> {
             if state.closed {
                 return false;
             }
-            state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+            state = self.wait(state);
         }
     }
 
@@ -177,6 +204,46 @@ mod tests {
         assert!(answer.blocking_recv().is_err(), "the caller is told");
         let (reply, _answer) = tokio::sync::oneshot::channel::<()>();
         assert!(queue.push(reply).is_err(), "no consumer left");
+    }
+
+    #[test]
+    fn idle_once_every_consumer_waits_with_nothing_queued() {
+        let queue = JobQueue::new();
+        assert!(!queue.idle(), "no consumer");
+        assert!(!queue.has_consumers());
+        let consumer = queue.consumer();
+        assert!(queue.has_consumers());
+        assert!(!queue.idle(), "the consumer does not wait yet");
+        let (taken, took) = std::sync::mpsc::channel();
+        let (resume, resumed) = std::sync::mpsc::channel::<()>();
+        let worker = thread::spawn(move || {
+            while let Some(job) = consumer.queue().pop() {
+                taken.send(job).unwrap();
+                resumed.recv().unwrap();
+            }
+        });
+        let wait_until_idle = || {
+            for _ in 0..1000 {
+                if queue.idle() {
+                    return true;
+                }
+                thread::sleep(std::time::Duration::from_millis(5));
+            }
+            false
+        };
+        assert!(wait_until_idle(), "waiting for a job");
+        queue.push(1).unwrap();
+        assert_eq!(took.recv().unwrap(), 1);
+        assert!(!queue.idle(), "busy with a job");
+        queue.push(2).unwrap();
+        resume.send(()).unwrap();
+        assert_eq!(took.recv().unwrap(), 2);
+        resume.send(()).unwrap();
+        assert!(wait_until_idle(), "done with both");
+        queue.close();
+        assert!(!queue.idle(), "closed");
+        worker.join().unwrap();
+        assert!(!queue.has_consumers(), "the consumer is gone");
     }
 
     #[test]

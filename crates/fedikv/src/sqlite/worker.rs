@@ -17,7 +17,7 @@ use super::error::{BACKEND, Failure, map};
 use super::jobs::{Answer, Job, Read, Reply, Write, serve};
 use super::queue::JobQueue;
 use super::schema::Sql;
-use super::writer::Writer;
+use super::writer::{Shared, Writer};
 
 /// The queues of a running store. Dropping it closes them: the threads finish
 /// the queued jobs, close their connections and exit, the writer last.
@@ -26,10 +26,13 @@ pub(crate) struct Workers {
     writer: Arc<JobQueue<Job>>,
     readers: Option<Arc<JobQueue<Read>>>,
     checkpoints: Option<Arc<Checkpoints>>,
+    shared: Arc<Shared>,
 }
 
 impl Drop for Workers {
     fn drop(&mut self) {
+        // Before the writer's, which closes last and removes the WAL.
+        self.shared.inline.close();
         self.writer.close();
         if let Some(readers) = &self.readers {
             readers.close();
@@ -87,6 +90,7 @@ impl Workers {
             writer: JobQueue::new(),
             readers: (config.readers > 0).then(JobQueue::new),
             checkpoints: file.then(Checkpoints::new),
+            shared: Shared::new(config.sweep),
         };
         // Every other thread holds a sender; the writer waits for all of
         // them to be gone before it closes its connection, so that it closes
@@ -97,6 +101,7 @@ impl Workers {
         let consumer = workers.writer.consumer();
         let writer_config = config.clone();
         let checkpoints = workers.checkpoints.clone();
+        let shared = Arc::clone(&workers.shared);
         spawn("fedikv-sqlite-writer", move || {
             let db = match writer_config.open(Role::Writer) {
                 Ok(db) => db,
@@ -108,13 +113,15 @@ impl Workers {
                 return drop(ready.send(Err(map(e))));
             }
             if ready.send(Ok(())).is_ok() {
-                let mut writer = Writer::new(db, writer_config.sweep, checkpoints);
+                let mut writer = Writer::new(db, writer_config.sweep, shared, checkpoints);
                 writer.run(&consumer);
                 let _ = others_gone.recv();
                 drop(writer);
             }
         })?;
         started.await.map_err(|_| stopped())??;
+        // Once the writer has created the file and switched it to WAL.
+        workers.shared.inline.install(&config.location, &config.sql);
 
         let mut starting = Vec::new();
         if let Some(queue) = &workers.readers {
@@ -161,6 +168,25 @@ impl Workers {
             .push(Job::Write(make(reply)))
             .map_err(|_| Failure::Kv(stopped()))?;
         answer(receiver).await
+    }
+
+    /// Runs a write on the caller's thread (see `inline.rs`) when the writer
+    /// is idle with nothing queued, no sweep is due and the checkpointer
+    /// runs. `None`, with nothing written, when it did not run or failed:
+    /// the caller queues it then.
+    pub(crate) fn write_inline<T>(
+        &self,
+        write: impl FnOnce(&Db) -> Result<T, Failure>,
+    ) -> Option<T> {
+        let checkpointing = self.checkpoints.as_ref().is_some_and(|c| c.running());
+        if !checkpointing || !self.writer.idle() || self.shared.sweep_due() {
+            return None;
+        }
+        let done = self.shared.inline.try_write(write)?;
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.committed();
+        }
+        Some(done)
     }
 
     /// Runs a read on a reader thread, or on the writer when there are none.
@@ -217,4 +243,85 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> KvResult<()> {
         .spawn(body)
         .map(drop)
         .map_err(|e| KvError::backend(BACKEND, format!("cannot start thread {name}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(location: &Location, sweep: SweepPolicy) -> Config {
+        Config {
+            location: location.clone(),
+            sql: Arc::new(Sql::new("fedify_kv")),
+            busy_timeout: Duration::from_secs(5),
+            sweep,
+            readers: 1,
+            initialize: true,
+        }
+    }
+
+    fn set(value: &'static str) -> impl FnOnce(&Db) -> Result<(), Failure> {
+        move |db| Ok(db.upsert("[\"k\"]", value, 0, None)?)
+    }
+
+    /// Waits (boundedly) until the writer's idleness is `idle`.
+    async fn until_writer_idle_is(workers: &Workers, idle: bool) {
+        for _ in 0..1000 {
+            if workers.writer.idle() == idle {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_inline_when_the_writer_is_idle_and_queues_while_it_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::new(&dir.path().join("kv.sqlite3"));
+        let workers = Arc::new(
+            Workers::start(config(&location, SweepPolicy::disabled()))
+                .await
+                .unwrap(),
+        );
+        until_writer_idle_is(&workers, true).await;
+        assert_eq!(workers.write_inline(set("1")), Some(()), "idle writer");
+
+        // Another connection holds the write lock, so the writer thread
+        // waits in its queued write: inline writes are not tried meanwhile.
+        let other = config(&location, SweepPolicy::disabled()).open(Role::Checkpointer);
+        let other = other.unwrap();
+        other.begin().unwrap();
+        let queued = tokio::spawn({
+            let workers = Arc::clone(&workers);
+            async move {
+                workers
+                    .write(|reply| Write::Set {
+                        key: "[\"k\"]".into(),
+                        value: "2".into(),
+                        ttl: None,
+                        reply,
+                    })
+                    .await
+            }
+        });
+        until_writer_idle_is(&workers, false).await;
+        assert_eq!(workers.write_inline(set("3")), None, "busy writer");
+        other.commit().unwrap();
+        queued.await.unwrap().unwrap();
+        assert_eq!(other.get("[\"k\"]", 0).unwrap().as_deref(), Some("2"));
+        until_writer_idle_is(&workers, true).await;
+        assert_eq!(workers.write_inline(set("4")), Some(()), "idle again");
+        assert_eq!(other.get("[\"k\"]", 0).unwrap().as_deref(), Some("4"));
+    }
+
+    #[tokio::test]
+    async fn writes_go_to_the_writer_when_a_sweep_is_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::new(&dir.path().join("kv.sqlite3"));
+        let workers = Workers::start(config(&location, SweepPolicy::every(Duration::ZERO)))
+            .await
+            .unwrap();
+        until_writer_idle_is(&workers, true).await;
+        assert_eq!(workers.write_inline(set("1")), None);
+    }
 }

@@ -1,15 +1,18 @@
 //! [`Writer`]: the writer thread's loop. Queued writes are applied in order
 //! in one `BEGIN IMMEDIATE` transaction per group (group commit) and answered
 //! once it commits; the writer also sweeps expired rows and asks the
-//! checkpointer to fold the WAL back into the database file.
+//! checkpointer to fold the WAL back into the database file. What it shares
+//! with inline writes is in [`Shared`].
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::sweep::{SweepPolicy, SweepSchedule};
 
 use super::checkpoint::Checkpoints;
 use super::conn::{Db, now_ms};
 use super::error::{Failure, is_missing_table, map, map_ref};
+use super::inline::InlineWriter;
 use super::jobs::{Job, Reply, Write, serve};
 use super::queue::Consumer;
 
@@ -53,14 +56,39 @@ impl Pending {
     }
 }
 
+/// What the writer thread shares with inline writes: their connection and
+/// when the writer should sweep.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) inline: InlineWriter,
+    schedule: SweepSchedule,
+    /// The last automatic sweep removed a full batch: sweep again after the
+    /// next writes rather than waiting a whole interval.
+    more_expired: AtomicBool,
+}
+
+impl Shared {
+    /// No inline connection yet (see [`InlineWriter::install`]).
+    pub(crate) fn new(sweep: SweepPolicy) -> Arc<Self> {
+        Arc::new(Self {
+            inline: InlineWriter::default(),
+            schedule: SweepSchedule::new(sweep),
+            more_expired: AtomicBool::new(false),
+        })
+    }
+
+    /// Whether the writer's next group would sweep: writes then go to it
+    /// rather than inline, so that sweeps keep coming after writes.
+    pub(crate) fn sweep_due(&self) -> bool {
+        self.more_expired.load(Ordering::Relaxed) || self.schedule.due()
+    }
+}
+
 /// The writer thread's state.
 pub(crate) struct Writer {
     db: Db,
-    schedule: SweepSchedule,
+    shared: Arc<Shared>,
     batch_size: usize,
-    /// The last automatic sweep removed a full batch: sweep again after the
-    /// next writes rather than waiting a whole interval.
-    more_expired: bool,
     /// Writes of the open transaction, answered at commit.
     pending: Vec<Pending>,
     /// The checkpointer, if there is one.
@@ -68,12 +96,16 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn new(db: Db, sweep: SweepPolicy, checkpoints: Option<Arc<Checkpoints>>) -> Self {
+    pub(crate) fn new(
+        db: Db,
+        sweep: SweepPolicy,
+        shared: Arc<Shared>,
+        checkpoints: Option<Arc<Checkpoints>>,
+    ) -> Self {
         Self {
             db,
             batch_size: sweep.batch_size.max(1),
-            schedule: SweepSchedule::new(sweep),
-            more_expired: false,
+            shared,
             pending: Vec::with_capacity(MAX_GROUP),
             checkpoints,
         }
@@ -101,19 +133,24 @@ impl Writer {
                     }
                 }
             }
-            if self.db.in_transaction() && (self.more_expired || self.schedule.claim()) {
+            if self.db.in_transaction()
+                && (self.shared.more_expired.load(Ordering::Relaxed)
+                    || self.shared.schedule.claim())
+            {
                 self.auto_sweep();
             }
             self.commit();
         }
     }
 
-    /// Applies one write inside the open transaction (opening one if needed).
+    /// Applies one write inside the open transaction (opening one if needed,
+    /// after any inline write has finished).
     fn apply(&mut self, write: Write) {
-        if !self.db.in_transaction()
-            && let Err(e) = self.db.begin()
-        {
-            return write.reject(Failure::from(e));
+        if !self.db.in_transaction() {
+            self.shared.inline.wait_idle();
+            if let Err(e) = self.db.begin() {
+                return write.reject(Failure::from(e));
+            }
         }
         let db = &self.db;
         let pending = match write {
@@ -191,10 +228,11 @@ impl Writer {
     /// logged, not reported: it rolls back alone (unless SQLite rolls the
     /// whole transaction back), and reads never depend on it.
     fn auto_sweep(&mut self) {
+        let more_expired = &self.shared.more_expired;
         match self.db.sweep(self.batch_size) {
-            Ok(n) => self.more_expired = n as usize >= self.batch_size,
+            Ok(n) => more_expired.store(n as usize >= self.batch_size, Ordering::Relaxed),
             Err(e) => {
-                self.more_expired = false;
+                more_expired.store(false, Ordering::Relaxed);
                 if !is_missing_table(&e) {
                     tracing::warn!(error = %e, "fedikv sqlite: sweeping expired entries failed");
                 }
