@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::time::Duration;
 
 use futures::stream::{self, BoxStream};
 use futures::{StreamExt, TryStreamExt};
@@ -54,6 +55,13 @@ where
         }
     })
     .boxed()
+}
+
+/// A record's [`expires_in`](KvRecord::expires_in) from the whole
+/// milliseconds a store computed (the SQL backends round up, so a live row
+/// reports at least 1); a negative count, a row past its expiry, is zero.
+pub fn ms_left(ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
 /// The `list` stream of a store whose pages carry expiries: the records of

@@ -11,7 +11,6 @@
 //! one is fetched after the real last key.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use tokio::task::JoinHandle;
@@ -22,7 +21,7 @@ use super::ops::decode_value;
 use crate::error::{KvError, KvResult};
 use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
-use crate::paging::{PAGE_SIZE, paged};
+use crate::paging::{PAGE_SIZE, ms_left, paged};
 use crate::store::{KvRecord, KvRecordStream};
 
 /// One decoded page.
@@ -206,6 +205,6 @@ fn decode((key_text, value, remaining): Row) -> KvResult<KvRecord> {
     Ok(KvRecord {
         key,
         value,
-        expires_in: remaining.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+        expires_in: remaining.map(ms_left),
     })
 }

@@ -8,7 +8,6 @@
 //! before the longer keys it is a prefix of.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
 use tokio_postgres::Row;
@@ -20,7 +19,7 @@ use super::params::upper_bound;
 use super::sql::Statements;
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
-use crate::paging::{PAGE_SIZE, paged};
+use crate::paging::{PAGE_SIZE, ms_left, paged};
 use crate::store::{KvRecord, KvRecordStream};
 
 /// Where the next page starts.
@@ -149,7 +148,7 @@ fn record(row: &Row) -> KvResult<KvRecord> {
     Ok(KvRecord {
         key,
         value,
-        expires_in: remaining.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+        expires_in: remaining.map(ms_left),
     })
 }
 

@@ -4,13 +4,12 @@
 //! by the same thread (glibc's allocator is slow at freeing another thread's
 //! memory) and the connection threads stay busy with SQLite only.
 
-use std::time::Duration;
-
 use rusqlite::types::ValueRef;
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
+use crate::paging::ms_left;
 use crate::store::KvRecord;
 
 /// Text a page holds at most (plus its last row), so that listing large
@@ -77,8 +76,7 @@ impl RawPage {
                 Ok(KvRecord {
                     key,
                     value: decode_value(key_text, value_text)?,
-                    expires_in: expires
-                        .map(|at| Duration::from_millis(u64::try_from(at - self.now).unwrap_or(0))),
+                    expires_in: expires.map(|at| ms_left(at.saturating_sub(self.now))),
                 })
             })
             .collect()
@@ -103,6 +101,8 @@ pub(crate) fn text<'a>(key: &str, column: ValueRef<'a>) -> Result<&'a str, KvErr
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use serde_json::json;
 
