@@ -203,6 +203,27 @@ impl KvError {
         }
     }
 
+    /// `encoded`, a key in the form `backend` stores it, if it is at most
+    /// `max` bytes; [`KvError::KeyTooLong`] counting `unit` otherwise (SPEC
+    /// K3).
+    pub(crate) fn within_key_limit<T: AsRef<[u8]>>(
+        backend: &'static str,
+        encoded: T,
+        max: usize,
+        unit: &'static str,
+    ) -> KvResult<T> {
+        let len = encoded.as_ref().len();
+        if len > max {
+            return Err(Self::KeyTooLong {
+                backend,
+                len,
+                max,
+                unit,
+            });
+        }
+        Ok(encoded)
+    }
+
     /// `encoded`, a value in the form `backend` stores it, if it is at most
     /// `max` bytes; [`KvError::ValueTooLarge`] otherwise (SPEC V4).
     pub(crate) fn within_value_limit<T: AsRef<[u8]>>(

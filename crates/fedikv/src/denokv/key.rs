@@ -17,16 +17,12 @@ pub const MAX_KEY_BYTES: usize = 2048;
 
 /// The encoded Deno KV key, checked against [`MAX_KEY_BYTES`].
 pub(crate) fn encode(key: &KvKey) -> KvResult<Vec<u8>> {
-    let bytes = encode_unchecked(key);
-    if bytes.len() > MAX_KEY_BYTES {
-        return Err(KvError::KeyTooLong {
-            backend: BACKEND,
-            len: bytes.len(),
-            max: MAX_KEY_BYTES,
-            unit: "bytes of encoded Deno KV key",
-        });
-    }
-    Ok(bytes)
+    KvError::within_key_limit(
+        BACKEND,
+        encode_unchecked(key),
+        MAX_KEY_BYTES,
+        "bytes of encoded Deno KV key",
+    )
 }
 
 fn encode_unchecked(key: &KvKey) -> Vec<u8> {

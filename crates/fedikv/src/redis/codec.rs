@@ -89,15 +89,12 @@ impl KeyCodec {
         let mut out = Vec::with_capacity(self.prefix.len() + key.byte_len() + 2 * key.len() + 8);
         out.extend_from_slice(self.prefix.as_bytes());
         push_components(&mut out, key);
-        if out.len() > MAX_KEY_BYTES {
-            return Err(KvError::KeyTooLong {
-                backend: BACKEND,
-                len: out.len(),
-                max: MAX_KEY_BYTES,
-                unit: "bytes of Redis key (prefix included)",
-            });
-        }
-        Ok(out)
+        KvError::within_key_limit(
+            BACKEND,
+            out,
+            MAX_KEY_BYTES,
+            "bytes of Redis key (prefix included)",
+        )
     }
 
     /// The key stored under Redis key `raw`, or `None` when `raw` does not

@@ -289,16 +289,7 @@ async fn read<T>(inner: &Inner, make: impl Fn(Reply<T>) -> Read) -> KvResult<T> 
 
 /// A key's JSON text, refused if longer than [`MAX_TEXT_BYTES`].
 fn key_text(key: &KvKey) -> KvResult<String> {
-    let text = key.to_json();
-    if text.len() > MAX_TEXT_BYTES {
-        return Err(KvError::KeyTooLong {
-            backend: BACKEND,
-            len: text.len(),
-            max: MAX_TEXT_BYTES,
-            unit: "bytes of JSON text",
-        });
-    }
-    Ok(text)
+    KvError::within_key_limit(BACKEND, key.to_json(), MAX_TEXT_BYTES, "bytes of JSON text")
 }
 
 /// A value's compact JSON text, refused if longer than [`MAX_TEXT_BYTES`].
