@@ -8,13 +8,20 @@ use std::sync::Arc;
 
 use fedikv::{KvStore, PostgresKvStore};
 
-async fn store() -> Option<Arc<dyn KvStore>> {
+/// A store on the server in `FEDIKV_TEST_POSTGRES_URL`, with `options` added to the
+/// URL's query; `None` (after saying why) to skip.
+async fn open(options: &str) -> Option<PostgresKvStore> {
     let url = fedikv_conformance::server_url("FEDIKV_TEST_POSTGRES_URL")?;
     let separator = if url.contains('?') { '&' } else { '?' };
-    let url = format!("{url}{separator}table=fedikv_conformance&pool_size=4");
+    let url = format!("{url}{separator}{options}");
     let store = PostgresKvStore::open_url(&url)
         .await
         .unwrap_or_else(|e| panic!("cannot open {}: {e}", fedikv::redact(&url)));
+    Some(store)
+}
+
+async fn store() -> Option<Arc<dyn KvStore>> {
+    let store = open("table=fedikv_conformance&pool_size=4").await?;
     Some(Arc::new(store))
 }
 
@@ -22,13 +29,11 @@ fedikv_conformance::conformance_tests!(store);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn count_expired_is_exact_while_unswept() {
-    let Some(url) = fedikv_conformance::server_url("FEDIKV_TEST_POSTGRES_URL") else {
+    let table = format!("fedikv_unswept_{}", std::process::id());
+    let Some(store) = open(&format!("table={table}&sweep=off")).await else {
         return;
     };
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let table = format!("fedikv_unswept_{}", std::process::id());
-    let url = format!("{url}{separator}table={table}&sweep=off");
-    let store = Arc::new(PostgresKvStore::open_url(&url).await.expect("open"));
+    let store = Arc::new(store);
     fedikv_conformance::unswept::count_expired_is_exact(store.clone()).await;
     store.drop_table().await.expect("drop the test table");
 }
