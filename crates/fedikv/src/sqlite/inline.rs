@@ -131,18 +131,19 @@ impl InlineWriter {
 mod tests {
     use super::*;
 
+    /// A database file in `dir`, its statements, and its writer connection
+    /// waiting `busy_timeout` for locks.
+    fn database(dir: &tempfile::TempDir, busy_timeout: Duration) -> (Location, Arc<Sql>, Db) {
+        let location = Location::new(&dir.path().join("kv.sqlite3"));
+        let sql = Arc::new(Sql::new("fedify_kv"));
+        let writer = Db::open(&location, Role::Writer, busy_timeout, Arc::clone(&sql)).unwrap();
+        (location, sql, writer)
+    }
+
     #[test]
     fn lends_idle_connections_and_reports_none_when_all_are_busy() {
         let dir = tempfile::tempdir().unwrap();
-        let location = Location::new(&dir.path().join("kv.sqlite3"));
-        let sql = Arc::new(Sql::new("fedify_kv"));
-        let writer = Db::open(
-            &location,
-            Role::Writer,
-            INLINE_BUSY_TIMEOUT,
-            Arc::clone(&sql),
-        )
-        .unwrap();
+        let (location, sql, writer) = database(&dir, INLINE_BUSY_TIMEOUT);
         writer.create_schema().unwrap();
         let inline = InlineReaders::open(&location, &sql, 2);
         // Both connections read; while both are lent out, a third borrower
@@ -165,15 +166,7 @@ mod tests {
     #[test]
     fn writes_inline_when_free_and_falls_back_when_busy_or_locked() {
         let dir = tempfile::tempdir().unwrap();
-        let location = Location::new(&dir.path().join("kv.sqlite3"));
-        let sql = Arc::new(Sql::new("fedify_kv"));
-        let writer = Db::open(
-            &location,
-            Role::Writer,
-            Duration::from_secs(5),
-            Arc::clone(&sql),
-        )
-        .unwrap();
+        let (location, sql, writer) = database(&dir, Duration::from_secs(5));
         let inline = InlineWriter::default();
         inline.install(&location, &sql);
         let set = |db: &Db, value: &str| Ok(db.upsert("[\"k\"]", value, 0, None)?);
