@@ -16,6 +16,13 @@ use crate::store::{KvRecord, KvRecordStream};
 use super::backend::{Backend, Range, Row, Which, Write};
 use super::{key, value};
 
+/// The whole key range of `prefix` (every key without one), rows kept by
+/// `which`.
+fn whole(prefix: Option<&KvKey>, which: Which) -> Range {
+    let (start, end) = key::prefix_range(prefix);
+    Range { start, end, which }
+}
+
 /// The rows of one page of `range` and the range left after it, `None` after
 /// the last page.
 async fn page(backend: &dyn Backend, range: Range) -> KvResult<(Vec<Row>, Option<Range>)> {
@@ -47,17 +54,13 @@ enum Cursor {
 /// form ends the stream with its [`KvError::Corrupt`], after every entry
 /// before it.
 pub(crate) fn records(backend: Arc<dyn Backend>, prefix: Option<&KvKey>) -> KvRecordStream {
-    let (start, end) = key::prefix_range(prefix);
-    if start.len() > key::MAX_KEY_BYTES {
+    let range = whole(prefix, Which::Live(Utc::now()));
+    if range.start.len() > key::MAX_KEY_BYTES {
         // No stored key can start with a prefix longer than any key (and a
         // KV Connect server refuses such a read).
         return futures::stream::empty().boxed();
     }
-    let first = Cursor::Next(Range {
-        start,
-        end,
-        which: Which::Live(Utc::now()),
-    });
+    let first = Cursor::Next(range);
     paged(first, move |cursor: Cursor| {
         let backend = Arc::clone(&backend);
         async move {
@@ -101,12 +104,7 @@ fn remaining(at: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
 /// How many entries under `prefix` are expired but still stored, counted
 /// page by page.
 pub(crate) async fn count_expired(backend: &dyn Backend, prefix: Option<&KvKey>) -> KvResult<u64> {
-    let (start, end) = key::prefix_range(prefix);
-    let mut next = Some(Range {
-        start,
-        end,
-        which: Which::Expired(Utc::now()),
-    });
+    let mut next = Some(whole(prefix, Which::Expired(Utc::now())));
     let mut count = 0;
     while let Some(range) = next {
         let (rows, rest) = page(backend, range).await?;
@@ -123,12 +121,7 @@ pub(crate) async fn count_expired(backend: &dyn Backend, prefix: Option<&KvKey>)
 /// check that it was not written again meanwhile. Returns how many it
 /// deleted.
 pub(crate) async fn sweep(backend: &dyn Backend) -> KvResult<u64> {
-    let (start, end) = key::prefix_range(None);
-    let mut next = Some(Range {
-        start,
-        end,
-        which: Which::Expired(Utc::now()),
-    });
+    let mut next = Some(whole(None, Which::Expired(Utc::now())));
     let mut deleted = 0;
     while let Some(range) = next {
         let (rows, rest) = page(backend, range).await?;
