@@ -9,6 +9,8 @@
 //   {"op":"setSpecial","key":[..],"special":"date"|"map"|...}            -> null
 //   {"op":"get","keys":[[..],..]}  -> [{"found":bool,"value":<described>}]
 //   {"op":"cas","key":[..],"expected":<json>,"value":<json>}             -> bool
+//   {"op":"list","prefix":[..]}    -> [key, ..] (Deno's list: the prefix key itself excluded)
+//   {"op":"delete","keys":[[..],..]}                                     -> null
 // A read value is described exactly: plain objects, arrays and primitives as
 // JSON, anything else as {"$type": "<constructor name>"}, undefined as
 // {"$type":"undefined"}, so the Rust side sees whether Deno got plain objects.
@@ -104,6 +106,15 @@ switch (command.op) {
     result = commit.ok;
     break;
   }
+  case "list":
+    result = [];
+    for await (const entry of kv.list({ prefix: command.prefix })) {
+      (result as unknown[]).push(entry.key);
+    }
+    break;
+  case "delete":
+    for (const key of command.keys) await kv.delete(key);
+    break;
   default:
     throw new Error(`unknown op ${command.op}`);
 }

@@ -335,6 +335,123 @@ async fn cas_across_deno_and_fedikv_server() {
     cas_across_deno_and_fedikv(target).await;
 }
 
+// ------------------------------------------------------- expiry records
+
+/// Over KV Connect, which reports no expiries, fedikv's expiry records: an
+/// entry fedikv wrote with a TTL is gone for fedikv from its expiry on, while
+/// the server (a fresh one of the test's own, which sweeps about a minute
+/// after it starts) still holds it and Deno still reads it; a record says
+/// nothing once Deno wrote the entry again; records of entries Deno deleted
+/// do not hide a listing's entries (a page of records that ends before them);
+/// Deno's list of a prefix never meets a record, which Deno reads as a
+/// `Deno.KvU64` under `[false, ...key]`; `count_expired` and `sweep` see the
+/// expired entry, and the sweep removes its record with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn expiry_records_over_kv_connect() {
+    let Some(binary) = denokv_binary() else {
+        return;
+    };
+    let Some(deno) = deno() else { return };
+    let server = OwnServer::start(&binary);
+    let target = server.target();
+    let store = target.store().await;
+    let parts = |name: &str| vec!["records".to_owned(), name.to_owned()];
+    let short = SetOptions::ttl(Duration::from_millis(300));
+    for (name, options) in [
+        ("expiring", short),
+        ("rewritten", short),
+        ("kept", SetOptions::default()),
+    ] {
+        store
+            .set(&kv_key(&parts(name)), &json!(name), options)
+            .await
+            .unwrap();
+    }
+    // 600 entries with records, then deleted by Deno: their records stay,
+    // and sort before every entry left.
+    let stale: Vec<Vec<String>> = (0..600)
+        .map(|i| vec!["records".to_owned(), "a-deleted".into(), format!("{i:04}")])
+        .collect();
+    for parts in &stale {
+        store
+            .set(
+                &kv_key(parts),
+                &json!(0),
+                SetOptions::ttl(Duration::from_secs(3600)),
+            )
+            .await
+            .unwrap();
+    }
+    run_deno(&deno, &target, json!({"op": "delete", "keys": stale}));
+    // Deno writes "rewritten" again, without a TTL.
+    run_deno(
+        &deno,
+        &target,
+        json!({"op": "set", "entries": [{"key": parts("rewritten"), "value": "deno"}]}),
+    );
+    assert_eq!(
+        run_deno(&deno, &target, json!({"op": "list", "prefix": ["records"]})),
+        json!([parts("expiring"), parts("kept"), parts("rewritten")]),
+        "Deno's list of a prefix meets no record"
+    );
+    let record = json!([false, "records", "expiring"]);
+    assert_eq!(
+        run_deno(&deno, &target, json!({"op": "get", "keys": [record]})),
+        json!([{"found": true, "value": {"$type": "KvU64"}}])
+    );
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        deno_get(&deno, &target, &[parts("expiring")]),
+        vec![Some(json!("expiring"))],
+        "the server still holds the expired entry (it sweeps later)"
+    );
+    assert_eq!(store.get(&kv_key(&parts("expiring"))).await.unwrap(), None);
+    assert!(
+        !store
+            .cas(
+                &kv_key(&parts("expiring")),
+                Some(&json!("expiring")),
+                Some(&json!("late")),
+                SetOptions::default(),
+            )
+            .await
+            .unwrap(),
+        "an expired entry is absent to cas"
+    );
+    assert_eq!(
+        store.get(&kv_key(&parts("rewritten"))).await.unwrap(),
+        Some(json!("deno")),
+        "the record of fedikv's earlier write says nothing about Deno's"
+    );
+    let prefix = key(&["records"]);
+    let listed: Vec<(KvKey, Value)> = store
+        .list(Some(&prefix))
+        .map_ok(|e| (e.key, e.value))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed,
+        vec![
+            (kv_key(&parts("kept")), json!("kept")),
+            (kv_key(&parts("rewritten")), json!("deno")),
+        ]
+    );
+    assert_eq!(store.count_expired(Some(&prefix)).await.unwrap(), 1);
+    assert_eq!(store.sweep().await.unwrap(), 1);
+    assert_eq!(
+        run_deno(
+            &deno,
+            &target,
+            json!({"op": "get", "keys": [parts("expiring"), record]})
+        ),
+        json!([{"found": false}, {"found": false}]),
+        "the sweep deleted the entry and its record"
+    );
+    assert_eq!(store.count_expired(Some(&prefix)).await.unwrap(), 0);
+}
+
 // ------------------------------------------------------------ JS values
 
 /// Values with no JSON form are typed errors (never a panic); `undefined`

@@ -10,6 +10,8 @@ use denokv_proto::{AtomicWrite, Check, KvValue, Mutation, MutationKind, Versions
 
 use crate::error::KvResult;
 
+use super::key;
+
 /// An entry as stored, live or not.
 #[derive(Debug)]
 pub(crate) struct Row {
@@ -37,12 +39,14 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug + 'static {
     /// The entry stored under `key`, expired or not.
     async fn get(&self, key: Vec<u8>) -> KvResult<Option<Row>>;
 
-    /// Up to `limit` entries of `range` (live ones, or expired ones still
-    /// stored, as `range.which` says), in key order.
-    async fn range(&self, range: Range, limit: usize) -> KvResult<Vec<Row>>;
+    /// Entries of `range` (live ones, or expired ones still stored, as
+    /// `range.which` says) in key order: one page of at most `limit`, and
+    /// where the rest of the range starts (`None` after the last page).
+    async fn range(&self, range: Range, limit: usize) -> KvResult<Page>;
 
-    /// Whether rows carry their expiry (`Row::expires_at`): a KV Connect
-    /// server does not report it.
+    /// Whether rows carry the expiry of every entry (`Row::expires_at`). A
+    /// KV Connect server does not report expiries: over it, rows carry only
+    /// the ones fedikv recorded beside the entries it wrote.
     fn reports_expiry(&self) -> bool;
 
     /// Applies `write` atomically. `false` when its check failed (nothing
@@ -50,7 +54,24 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug + 'static {
     async fn write(&self, write: &Write) -> KvResult<bool>;
 }
 
-/// A write of one key, optionally checked.
+/// One page of a range.
+#[derive(Debug)]
+pub(crate) struct Page {
+    /// The entries.
+    pub rows: Vec<Row>,
+    /// The first key of what is left of the range, `None` after the last page.
+    pub rest: Option<Vec<u8>>,
+}
+
+/// The smallest key after `key`.
+pub(crate) fn after(key: &[u8]) -> Vec<u8> {
+    let mut next = Vec::with_capacity(key.len() + 1);
+    next.extend_from_slice(key);
+    next.push(0);
+    next
+}
+
+/// A write of one key (and its expiry record), optionally checked.
 #[derive(Debug, Clone)]
 pub(crate) struct Write {
     /// The encoded key.
@@ -65,7 +86,10 @@ pub(crate) struct Write {
 }
 
 impl Write {
-    /// The write as Deno KV's atomic operation.
+    /// The write as Deno KV's atomic operation: the entry, and its expiry
+    /// record (`key::expiry_key`) written with the same expiry when the
+    /// entry expires, deleted otherwise. Both get the write's versionstamp,
+    /// which is how a reader knows the record is about this very entry.
     pub fn to_atomic(&self) -> AtomicWrite {
         let checks = self
             .check
@@ -75,20 +99,49 @@ impl Write {
             })
             .into_iter()
             .collect();
+        let expire_at = self.expire_at.filter(|_| self.value.is_some());
         let kind = match &self.value {
             Some(bytes) => MutationKind::Set(KvValue::V8(bytes.clone())),
             None => MutationKind::Delete,
         };
+        let record = match expire_at {
+            Some(at) => MutationKind::Set(KvValue::U64(
+                u64::try_from(at.timestamp_millis()).unwrap_or(0),
+            )),
+            None => MutationKind::Delete,
+        };
         AtomicWrite {
             checks,
-            mutations: vec![Mutation {
-                key: self.key.clone(),
-                kind,
-                expire_at: self.expire_at.filter(|_| self.value.is_some()),
-            }],
+            mutations: vec![
+                Mutation {
+                    key: self.key.clone(),
+                    kind,
+                    expire_at,
+                },
+                Mutation {
+                    key: key::expiry_key(&self.key),
+                    kind: record,
+                    expire_at,
+                },
+            ],
             enqueues: Vec::new(),
         }
     }
+}
+
+/// `row` with the expiry its expiry record `record` states, if the record
+/// was written with it (same versionstamp); a record left from an earlier
+/// write (the entry was written again by a program that keeps no records)
+/// says nothing.
+pub(crate) fn with_recorded_expiry(mut row: Row, record: Option<&Row>) -> Row {
+    if let Some(record) = record.filter(|r| r.versionstamp == row.versionstamp)
+        && let KvValue::U64(ms) = record.value
+    {
+        row.expires_at = i64::try_from(ms)
+            .ok()
+            .and_then(DateTime::<Utc>::from_timestamp_millis);
+    }
+    row
 }
 
 /// A key range and which entries of it to return.

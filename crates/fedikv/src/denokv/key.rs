@@ -9,11 +9,19 @@ use crate::key::KvKey;
 
 use super::BACKEND;
 
-/// Deno KV's limit on a written key: 2048 bytes of encoded key (each
-/// component is its UTF-8 bytes, a tag byte, a terminator and one escape
-/// byte per NUL; fedikv keys hold no NUL). Larger keys are a
-/// [`KvError::KeyTooLong`] before any round trip (SPEC K3).
-pub const MAX_KEY_BYTES: usize = 2048;
+/// fedikv's limit on a key: 2047 bytes of encoded key (each component is
+/// its UTF-8 bytes, a tag byte, a terminator and one escape byte per NUL;
+/// fedikv keys hold no NUL), one byte below Deno KV's 2048 because a key's
+/// [expiry record](expiry_key) is one byte longer than the key. Larger keys
+/// are a [`KvError::KeyTooLong`] before any round trip (SPEC K3).
+pub const MAX_KEY_BYTES: usize = 2047;
+
+/// The first byte of an expiry record's key: the encoded key part `false`
+/// (Deno KV's tag for it), which no [`KvKey`] holds.
+const EXPIRY_TAG: u8 = 0x26;
+
+/// The first byte of every encoded string key part.
+const STRING_TAG: u8 = 0x02;
 
 /// The encoded Deno KV key, checked against [`MAX_KEY_BYTES`].
 pub(crate) fn encode(key: &KvKey) -> KvResult<Vec<u8>> {
@@ -51,14 +59,38 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<KvKey> {
 }
 
 /// The byte range `[start, end)` holding `prefix` itself and every key under
-/// it (no prefix: every key). Deno's own `list({ prefix })` starts after the
-/// prefix key; this one starts at it, so the exact key is listed once (O5).
+/// it (no prefix: every key whose first part is a string, which skips the
+/// expiry records). Deno's own `list({ prefix })` starts after the prefix
+/// key; this one starts at it, so the exact key is listed once (O5).
 pub(crate) fn prefix_range(prefix: Option<&KvKey>) -> (Vec<u8>, Vec<u8>) {
-    let start = prefix.map(encode_unchecked).unwrap_or_default();
-    let mut end = start.clone();
-    // Every encoded component starts with a tag byte below 0xff.
-    end.push(0xff);
-    (start, end)
+    match prefix {
+        Some(prefix) => {
+            let start = encode_unchecked(prefix);
+            let mut end = start.clone();
+            // Every encoded component starts with a tag byte below 0xff.
+            end.push(0xff);
+            (start, end)
+        }
+        None => (vec![STRING_TAG], vec![STRING_TAG + 1]),
+    }
+}
+
+/// The key of the expiry record of the entry under the encoded key `key`:
+/// the Deno KV key `[false, ...key]`. fedikv writes it beside every entry it
+/// writes with a TTL, in the same atomic write (so with the same
+/// versionstamp), because KV Connect does not tell readers when an entry
+/// expires. Expiry records of a range sort in the order of their entries.
+pub(crate) fn expiry_key(key: &[u8]) -> Vec<u8> {
+    let mut expiry = Vec::with_capacity(key.len() + 1);
+    expiry.push(EXPIRY_TAG);
+    expiry.extend_from_slice(key);
+    expiry
+}
+
+/// The entry key of the expiry record under `expiry`, `None` for any other
+/// key.
+pub(crate) fn entry_key(expiry: &[u8]) -> Option<&[u8]> {
+    expiry.strip_prefix(&[EXPIRY_TAG])
 }
 
 /// A printable form of raw key bytes, for errors about entries no
@@ -100,6 +132,34 @@ mod tests {
         let mixed = encode_key(&Key(vec![KeyPart::String("a".into()), KeyPart::True])).unwrap();
         assert_eq!(decode(&mixed), None);
         assert!(describe(&mixed).contains("True"));
+    }
+
+    #[test]
+    fn expiry_records_are_the_key_after_false_and_sort_like_their_entries() {
+        let a = KvKey::new(["a"]).unwrap();
+        let ab = KvKey::new(["a", "b"]).unwrap();
+        let b = KvKey::new(["b"]).unwrap();
+        let mut parts = vec![KeyPart::False];
+        parts.extend(ab.components().iter().cloned().map(KeyPart::String));
+        let ab_bytes = encode(&ab).unwrap();
+        assert_eq!(expiry_key(&ab_bytes), encode_key(&Key(parts)).unwrap());
+        assert_eq!(decode(&expiry_key(&ab_bytes)), None, "not a KvKey");
+        assert_eq!(entry_key(&expiry_key(&ab_bytes)), Some(&ab_bytes[..]));
+        assert_eq!(entry_key(&ab_bytes), None);
+        let expiries: Vec<_> = [&a, &ab, &b]
+            .iter()
+            .map(|k| expiry_key(&encode(k).unwrap()))
+            .collect();
+        assert!(expiries.is_sorted());
+        // A prefix range's expiry records lie between the expiry keys of
+        // its bounds.
+        let (start, end) = prefix_range(Some(&a));
+        assert!(expiry_key(&start) <= expiries[1] && expiries[1] < expiry_key(&end));
+        assert!(expiries[2] >= expiry_key(&end));
+        // Listing everything covers string keys only.
+        let (start, end) = prefix_range(None);
+        assert!(start <= ab_bytes && ab_bytes < end);
+        assert!(!(start <= expiries[0] && expiries[0] < end));
     }
 
     #[test]

@@ -26,17 +26,9 @@ fn whole(prefix: Option<&KvKey>, which: Which) -> Range {
 /// The rows of one page of `range` and the range left after it, `None` after
 /// the last page.
 async fn page(backend: &dyn Backend, range: Range) -> KvResult<(Vec<Row>, Option<Range>)> {
-    let rows = backend.range(range.clone(), PAGE_SIZE).await?;
-    let rest = match rows.last() {
-        Some(last) if rows.len() == PAGE_SIZE => {
-            // The smallest key after the last one.
-            let mut start = last.key.clone();
-            start.push(0);
-            Some(Range { start, ..range })
-        }
-        _ => None,
-    };
-    Ok((rows, rest))
+    let page = backend.range(range.clone(), PAGE_SIZE).await?;
+    let rest = page.rest.map(|start| Range { start, ..range });
+    Ok((page.rows, rest))
 }
 
 /// Where a listing goes on.

@@ -5,7 +5,8 @@
 //! thread. Reads go through connections of fedikv's own (four), because
 //! `denokv_sqlite`'s reads do not return an entry's expiry, and Deno
 //! deletes expired entries lazily (about once a minute): the `kv` table's
-//! `expiration_ms` column is what keeps expired entries invisible here.
+//! `expiration_ms` column is what keeps expired entries invisible here (the
+//! expiry records fedikv writes for KV Connect readers are not read here).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::error::{KvError, KvResult};
 
-use super::backend::{Backend, Range, Row, Which, Write};
+use super::backend::{Backend, Page, Range, Row, Which, Write, after};
 use super::error::{BACKEND, is_busy, map_backend, map_sqlite, not_deno_kv};
 
 /// How long a read or write waits for other connections' locks on the file.
@@ -172,23 +173,28 @@ impl Backend for Local {
         .transpose()
     }
 
-    async fn range(&self, range: Range, limit: usize) -> KvResult<Vec<Row>> {
+    async fn range(&self, range: Range, limit: usize) -> KvResult<Page> {
         let (sql, at) = match range.which {
             Which::Live(at) => (LIVE, at),
             Which::Expired(at) => (EXPIRED, at),
         };
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let sql_limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
             .read(move |conn| {
                 conn.prepare_cached(sql)?
                     .query_map(
-                        rusqlite::params![range.start, range.end, at.timestamp_millis(), limit],
+                        rusqlite::params![range.start, range.end, at.timestamp_millis(), sql_limit],
                         read_row,
                     )?
                     .collect::<rusqlite::Result<Vec<_>>>()
             })
             .await?;
-        rows.into_iter().collect()
+        let rows = rows.into_iter().collect::<KvResult<Vec<_>>>()?;
+        let rest = match rows.last() {
+            Some(last) if rows.len() >= limit => Some(after(&last.key)),
+            _ => None,
+        };
+        Ok(Page { rows, rest })
     }
 
     /// `denokv_sqlite` retries a busy database itself, except inside a

@@ -15,9 +15,19 @@
 //!   [`KvError::Corrupt`]), are in `value.rs`.
 //! - Expiry: Deno KV's own per-entry expiry (what `expireIn` sets), at
 //!   millisecond precision. Deno deletes expired entries lazily (about once
-//!   a minute), so on a local file fedikv filters them on read: expired
-//!   entries are invisible to `get`, `list` and `cas` from the moment they
-//!   expire.
+//!   a minute), so fedikv filters them on read: expired entries are
+//!   invisible to `get`, `list` and `cas` from the moment they expire.
+//! - Expiry records: KV Connect does not tell a reader when an entry
+//!   expires, so beside each entry it writes with a TTL, in the same atomic
+//!   write, fedikv writes the entry's expiry record: the key `[false,
+//!   ...key]` (no string key sorts among them, and `list` with a string
+//!   prefix, Fedify's or Deno's, never meets one), holding the expiry in
+//!   epoch milliseconds as a `Deno.KvU64`, with the same `expireIn` (Deno
+//!   deletes it with the entry). A write without a TTL, and a delete, delete
+//!   the record. A record counts only while its versionstamp is the entry's
+//!   (both come from the same write): after a program that keeps no records
+//!   (Deno, Fedify) writes the entry again, its old record says nothing.
+//!   Readers of the local file use the file's own expiry column instead.
 //!
 //! # Local files and KV Connect servers
 //!
@@ -29,13 +39,13 @@
 //!   `remote.rs`). Each operation is bounded by a timeout (default
 //!   [`DEFAULT_TIMEOUT`], [`KvError::Unavailable`] after it).
 //!
-//!   **Limitation:** KV Connect does not tell a client when an entry
-//!   expires, so over a server an expired entry stays visible (to `get`,
-//!   `list` and `cas`) until the server deletes it; the `denokv` server does
-//!   so within about a minute of the expiry. Deno's own clients see the
-//!   same. `sweep` returns 0 there. The conformance suite skips the rules
-//!   that read entries after their expiry for this form, and runs them on
-//!   the local form.
+//!   Over a server, entries fedikv wrote are invisible from their expiry
+//!   on (their expiry records say when); an entry another program wrote
+//!   with an expiry stays visible (to `get`, `list` and `cas`) until the
+//!   server deletes it, as Deno's own clients see it — the `denokv` server
+//!   does so within about a minute of the expiry. For the same reason
+//!   `scan`, which must report every entry's TTL, is
+//!   [`KvError::Unsupported`] there.
 //!
 //! Unlike Fedify's store, a stored `null` is a value (Fedify's reads it as
 //! absent), and `list(prefix)` yields the prefix key itself (once). Keys
@@ -45,16 +55,19 @@
 //!
 //! # Limits
 //!
-//! Deno KV's: keys up to [`MAX_KEY_BYTES`] bytes of encoded key
-//! ([`KvError::KeyTooLong`]), values up to [`MAX_VALUE_BYTES`] bytes of V8
+//! Deno KV's: keys up to [`MAX_KEY_BYTES`] bytes of encoded key (one byte
+//! below Deno KV's 2048, for the expiry record; [`KvError::KeyTooLong`]),
+//! values up to [`MAX_VALUE_BYTES`] bytes of V8
 //! serialization ([`KvError::ValueTooLarge`]), both checked before any round
 //! trip. SPEC V4's 1 MiB values therefore do not fit: the conformance suite
 //! skips that one test for this store, and its own tests check the limit.
 //!
 //! # Operations
 //!
-//! - `get`: one point read.
-//! - `set`, `delete`: one atomic write, no checks.
+//! - `get`: one read (of the entry, and over KV Connect of its expiry
+//!   record in the same snapshot).
+//! - `set`, `delete`: one atomic write of the entry and its expiry record,
+//!   no checks.
 //! - `cas`: a versionstamp loop, as Fedify's: read the entry (with its
 //!   versionstamp, expired or not), compare with
 //!   [`json_opt_eq`](crate::json_opt_eq) (an expired entry counts as
@@ -63,14 +76,17 @@
 //!   [`CAS_MAX_ATTEMPTS`] times, then [`KvError::Contention`]).
 //! - `list`, `scan`: pages of 500 entries over the key range of the prefix,
 //!   in Deno KV's key order (component by component, each compared by UTF-8
-//!   bytes), starting at the prefix key itself. `scan`'s remaining TTLs come
-//!   from each entry's expiry (local files only: over KV Connect `scan`
-//!   fails with [`KvError::Unsupported`], since the protocol does not say).
+//!   bytes), starting at the prefix key itself; without a prefix, every key
+//!   of strings. Over KV Connect each page reads the expiry records of its
+//!   range in the same snapshot. `scan`'s remaining TTLs come from each
+//!   entry's expiry (local files only: over KV Connect `scan` fails with
+//!   [`KvError::Unsupported`], since the protocol does not say for entries
+//!   other programs wrote).
 //! - `count_expired`: counts the expired entries still stored under the
-//!   prefix, page by page (0 over KV Connect).
-//! - `sweep`: on a local file, deletes the expired entries still stored,
-//!   each with a versionstamp check so that a newer write is never lost.
-//!   Deno KV also deletes them on its own.
+//!   prefix, page by page (over KV Connect: those with expiry records).
+//! - `sweep`: deletes the expired entries still stored (over KV Connect:
+//!   those with expiry records), each with a versionstamp check so that a
+//!   newer write is never lost. Deno KV also deletes them on its own.
 //!
 //! The `fedikv-conformance` suite runs against this store on a local file
 //! (`crates/fedikv-conformance/tests/denokv.rs`) and on a `denokv` server
@@ -311,8 +327,8 @@ impl KvStore for DenoKvStore {
         list::records(Arc::clone(&self.backend), prefix)
     }
 
-    /// Over KV Connect 0: the server deletes expired entries itself and
-    /// does not report them.
+    /// Over KV Connect, only the entries whose expiry records say they are
+    /// expired (the entries fedikv wrote).
     async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
         list::count_expired(self.backend.as_ref(), prefix).await
     }

@@ -8,9 +8,11 @@
 //! so every operation is bounded by the store's timeout
 //! ([`KvError::Unavailable`] after it).
 //!
-//! KV Connect does not tell a reader when an entry expires: an entry past
-//! its expiry stays visible until the server deletes it (the `denokv`
-//! server does so lazily, within about a minute). See the module docs.
+//! KV Connect does not tell a reader when an entry expires, so every read
+//! also reads the entries' expiry records (see the module docs): entries
+//! fedikv wrote are invisible from their expiry on; entries other programs
+//! wrote with an expiry stay visible until the server deletes them (the
+//! `denokv` server does so lazily, within about a minute).
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -29,8 +31,15 @@ use url::Url;
 
 use crate::error::{KvError, KvResult};
 
-use super::backend::{Backend, Range, Row, Which, Write};
+use super::backend::{Backend, Page, Range, Row, Which, Write, after, with_recorded_expiry};
 use super::error::BACKEND;
+use super::key;
+
+/// KV Connect's limit on the entries one read returns, over all its ranges.
+const MAX_READ_ENTRIES: usize = 1000;
+
+/// KV Connect's limit on a key a read names.
+const MAX_READ_KEY_BYTES: usize = 2049;
 
 /// How long an operation waits for the server by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -129,24 +138,75 @@ impl Remote {
         }
     }
 
-    async fn read(&self, range: ReadRange) -> KvResult<Vec<Row>> {
+    /// The rows of each of `ranges`, all read in one snapshot.
+    async fn read(&self, ranges: Vec<ReadRange>) -> KvResult<Vec<Vec<Row>>> {
         let (reply, answer) = oneshot::channel();
-        let mut outputs = self.call(Request::Read(vec![range], reply), answer).await?;
-        let entries = outputs
-            .pop()
-            .map(|output| output.entries)
-            .unwrap_or_default();
-        Ok(entries
+        let outputs = self.call(Request::Read(ranges, reply), answer).await?;
+        Ok(outputs
             .into_iter()
-            .map(|entry| Row {
-                key: entry.key,
-                value: entry.value,
-                versionstamp: entry.versionstamp,
-                // KV Connect does not say; the server drops expired entries.
-                expires_at: None,
+            .map(|output| {
+                output
+                    .entries
+                    .into_iter()
+                    .map(|entry| Row {
+                        key: entry.key,
+                        value: entry.value,
+                        versionstamp: entry.versionstamp,
+                        // KV Connect does not say: the expiry record may.
+                        expires_at: None,
+                    })
+                    .collect()
             })
             .collect())
     }
+}
+
+/// The read of `start..end`, at most `limit` entries.
+fn read_range(start: Vec<u8>, end: Vec<u8>, limit: usize) -> ReadRange {
+    let limit = u32::try_from(limit)
+        .ok()
+        .and_then(NonZeroU32::new)
+        .unwrap_or(NonZeroU32::MIN);
+    ReadRange {
+        start,
+        end,
+        limit,
+        reverse: false,
+    }
+}
+
+/// The read of the one entry under `key`.
+fn read_point(key: Vec<u8>) -> ReadRange {
+    let end = after(&key);
+    read_range(key, end, 1)
+}
+
+/// The expiry key of the range bound `bound`, cut to the longest key a read
+/// may name: a range may start after a 2048-byte key Deno wrote (the bound
+/// one byte longer, its record two), and the cut bound also takes in the
+/// one record of that key, which matches no entry of the range.
+fn record_bound(bound: &[u8]) -> Vec<u8> {
+    let mut record = key::expiry_key(bound);
+    record.truncate(MAX_READ_KEY_BYTES);
+    record
+}
+
+/// `rows` (in key order) joined with their expiry records (`records`, in
+/// key order too): each row with the expiry its record states.
+fn join(rows: Vec<Row>, records: Vec<Row>) -> Vec<Row> {
+    let mut records = records.into_iter().peekable();
+    rows.into_iter()
+        .map(|row| {
+            while records
+                .peek()
+                .is_some_and(|r| key::entry_key(&r.key).is_none_or(|k| k < &row.key[..]))
+            {
+                records.next();
+            }
+            let record = records.next_if(|r| key::entry_key(&r.key) == Some(&row.key[..]));
+            with_recorded_expiry(row, record.as_ref())
+        })
+        .collect()
 }
 
 /// The metadata exchange of KV Connect, done once at connect time so that a
@@ -228,38 +288,60 @@ fn serve(
 
 #[async_trait]
 impl Backend for Remote {
+    /// Only the expiries of entries fedikv wrote.
     fn reports_expiry(&self) -> bool {
         false
     }
 
+    /// One read of the entry and its expiry record.
     async fn get(&self, key: Vec<u8>) -> KvResult<Option<Row>> {
-        let mut end = key.clone();
-        end.push(0);
-        let range = ReadRange {
-            start: key,
-            end,
-            limit: NonZeroU32::MIN,
-            reverse: false,
-        };
-        Ok(self.read(range).await?.pop())
+        let record = key::expiry_key(&key);
+        let mut read = self
+            .read(vec![read_point(key), read_point(record)])
+            .await?
+            .into_iter();
+        let row = read.next().unwrap_or_default();
+        let record = read.next().unwrap_or_default();
+        Ok(join(row, record).pop())
     }
 
-    async fn range(&self, range: Range, limit: usize) -> KvResult<Vec<Row>> {
-        if let Which::Expired(_) = range.which {
-            // Unknown over KV Connect: the server deletes expired entries.
-            return Ok(Vec::new());
-        }
-        let limit = u32::try_from(limit)
-            .ok()
-            .and_then(NonZeroU32::new)
-            .unwrap_or(NonZeroU32::MIN);
-        self.read(ReadRange {
-            start: range.start,
-            end: range.end,
-            limit,
-            reverse: false,
-        })
-        .await
+    /// One read of a page of entries and a page of the expiry records of the
+    /// same range (half of KV Connect's entries per read each). A full page
+    /// of records may end before the last entries (records of entries that
+    /// are gone, or that a program keeping no records wrote again): those
+    /// entries are left to the next page, which reads their records with
+    /// them.
+    async fn range(&self, range: Range, limit: usize) -> KvResult<Page> {
+        let limit = limit.clamp(1, MAX_READ_ENTRIES / 2);
+        let reads = vec![
+            read_range(range.start.clone(), range.end.clone(), limit),
+            read_range(record_bound(&range.start), record_bound(&range.end), limit),
+        ];
+        let mut read = self.read(reads).await?.into_iter();
+        let mut rows = read.next().unwrap_or_default();
+        let records = read.next().unwrap_or_default();
+        let full = rows.len() >= limit;
+        // The last entry key the records cover, when they may not cover all.
+        let covered = match records.last() {
+            Some(last) if records.len() >= limit => key::entry_key(&last.key).map(<[u8]>::to_vec),
+            _ => None,
+        };
+        let rest = match covered {
+            Some(covered) if rows.last().is_some_and(|row| row.key > covered) => {
+                rows.retain(|row| row.key <= covered);
+                Some(after(&covered))
+            }
+            _ if full => rows.last().map(|row| after(&row.key)),
+            _ => None,
+        };
+        let rows = join(rows, records)
+            .into_iter()
+            .filter(|row| match range.which {
+                Which::Live(at) => row.is_live(at),
+                Which::Expired(at) => !row.is_live(at),
+            })
+            .collect();
+        Ok(Page { rows, rest })
     }
 
     async fn write(&self, write: &Write) -> KvResult<bool> {
@@ -326,4 +408,54 @@ impl RemoteResponse for Body {
 /// Any error as the transport trait's error type.
 fn generic(error: impl fmt::Display) -> JsErrorBox {
     JsErrorBox::generic(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use denokv_proto::KvValue;
+
+    use super::*;
+
+    fn row(key: &[u8], stamp: u8, value: KvValue) -> Row {
+        Row {
+            key: key.to_vec(),
+            value,
+            versionstamp: [stamp; 10],
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn join_takes_only_records_of_the_same_write() {
+        let at = 1_700_000_000_000;
+        let entry = |key: &[u8], stamp| row(key, stamp, KvValue::V8(vec![]));
+        let record = |key: &[u8], stamp| row(&key::expiry_key(key), stamp, KvValue::U64(at));
+        let rows = vec![
+            entry(b"\x02a\x00", 1),
+            entry(b"\x02c\x00", 2),
+            entry(b"\x02d\x00", 3),
+        ];
+        let records = vec![
+            record(b"\x02a\x00", 1),
+            // An entry that is gone.
+            record(b"\x02b\x00", 4),
+            // From an earlier write of "c".
+            record(b"\x02c\x00", 1),
+            record(b"\x02d\x00", 3),
+        ];
+        let expiries: Vec<_> = join(rows, records)
+            .into_iter()
+            .map(|row| row.expires_at.map(|t| t.timestamp_millis()))
+            .collect();
+        let at = i64::try_from(at).unwrap();
+        assert_eq!(expiries, vec![Some(at), None, Some(at)]);
+    }
+
+    #[test]
+    fn record_bounds_stay_within_what_a_read_may_name() {
+        let long = vec![b'x'; MAX_READ_KEY_BYTES];
+        assert_eq!(record_bound(&long).len(), MAX_READ_KEY_BYTES);
+        assert!(record_bound(&long) <= key::expiry_key(&long));
+        assert_eq!(record_bound(b"\x02a\x00"), key::expiry_key(b"\x02a\x00"));
+    }
 }

@@ -71,7 +71,9 @@ impl Target {
         }
     }
 
-    /// Whether reads filter expired entries (not over KV Connect).
+    /// Whether readers see the expiry of an entry Deno wrote: on a file,
+    /// not over KV Connect (which reports none; fedikv's expiry records
+    /// cover only the entries fedikv wrote).
     pub fn hides_expired(&self) -> bool {
         matches!(self, Self::File(_))
     }
@@ -202,6 +204,14 @@ impl OwnServer {
             token,
             child,
             _dir: dir,
+        }
+    }
+
+    /// How Deno opens this server.
+    pub fn target(&self) -> Target {
+        Target::Server {
+            url: self.url.clone(),
+            token: self.token.clone(),
         }
     }
 
