@@ -16,7 +16,7 @@ use std::time::Duration;
 use denokv_support::{
     OwnServer, Target, deno, deno_get, denokv_binary, run_deno, server_url, unique,
 };
-use fedikv::denokv::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use fedikv::denokv::{MAX_KEY_BYTES, MAX_TTL_KEY_BYTES, MAX_VALUE_BYTES};
 use fedikv::{DenoKvStore, KvError, KvKey, KvStore, SetOptions};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
@@ -568,6 +568,57 @@ async fn limits_are_typed_errors_before_any_write(store: DenoKvStore) {
         store.get(&long).await,
         Err(KvError::KeyTooLong { .. })
     ));
+    // Keys of exactly Deno KV's limit work without a TTL; with one, one
+    // byte less (the expiry record is a byte longer) works, to expiry.
+    // Each string component is its bytes plus a tag and a terminator.
+    let sized = |bytes: usize, tail: &str| {
+        let head = ["fedikv-interop".to_owned(), ns.clone(), tail.to_owned()];
+        let used: usize = head.iter().map(|c| c.len() + 2).sum();
+        let mut components = head.to_vec();
+        components.push("x".repeat(bytes - used - 2));
+        KvKey::new(components).unwrap()
+    };
+    let widest = sized(MAX_KEY_BYTES, "widest");
+    store
+        .set(&widest, &json!("w"), SetOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.get(&widest).await.unwrap(), Some(json!("w")));
+    let listed: Vec<_> = store.list(Some(&widest)).try_collect().await.unwrap();
+    assert_eq!(listed.len(), 1, "the prefix key itself");
+    match store
+        .set(
+            &widest,
+            &json!("t"),
+            SetOptions::ttl(Duration::from_secs(60)),
+        )
+        .await
+    {
+        Err(KvError::KeyTooLong { max, len, .. }) => {
+            assert_eq!((max, len), (MAX_TTL_KEY_BYTES, MAX_KEY_BYTES));
+        }
+        other => panic!("expected KeyTooLong, got {other:?}"),
+    }
+    assert_eq!(store.get(&widest).await.unwrap(), Some(json!("w")));
+    assert!(
+        store
+            .cas(&widest, Some(&json!("w")), None, SetOptions::default())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get(&widest).await.unwrap(), None);
+    let widest_ttl = sized(MAX_TTL_KEY_BYTES, "widest-ttl");
+    store
+        .set(
+            &widest_ttl,
+            &json!("t"),
+            SetOptions::ttl(Duration::from_millis(200)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.get(&widest_ttl).await.unwrap(), Some(json!("t")));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.get(&widest_ttl).await.unwrap(), None, "expired");
     let k = key(&["fedikv-interop", &ns, "big"]);
     // A one-byte string of n characters is n + 6 bytes of V8 here (2 of
     // header, 1 of tag, 3 of length).

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use denokv_proto::{AtomicWrite, Check, KvValue, Mutation, MutationKind, Versionstamp};
 
 use crate::error::KvResult;
@@ -87,9 +87,11 @@ pub(crate) struct Write {
 
 impl Write {
     /// The write as Deno KV's atomic operation: the entry, and its expiry
-    /// record (`key::expiry_key`) written with the same expiry when the
-    /// entry expires, deleted otherwise. Both get the write's versionstamp,
-    /// which is how a reader knows the record is about this very entry.
+    /// record (`key::expiry_key`) when the entry expires, deleted otherwise
+    /// (a key too long for a record has none). Both get the write's
+    /// versionstamp, which is how a reader knows the record is about this
+    /// very entry. The record outlives the entry by [`RECORD_GRACE`], so a
+    /// server that deletes expired keys one by one never drops it first.
     pub fn to_atomic(&self) -> AtomicWrite {
         let checks = self
             .check
@@ -104,30 +106,37 @@ impl Write {
             Some(bytes) => MutationKind::Set(KvValue::V8(bytes.clone())),
             None => MutationKind::Delete,
         };
-        let record = match expire_at {
-            Some(at) => MutationKind::Set(KvValue::U64(
-                u64::try_from(at.timestamp_millis()).unwrap_or(0),
-            )),
-            None => MutationKind::Delete,
-        };
+        let mut mutations = vec![Mutation {
+            key: self.key.clone(),
+            kind,
+            expire_at,
+        }];
+        if let Some(record) = key::expiry_key(&self.key) {
+            mutations.push(match expire_at {
+                Some(at) => Mutation {
+                    key: record,
+                    kind: MutationKind::Set(KvValue::U64(
+                        u64::try_from(at.timestamp_millis()).unwrap_or(0),
+                    )),
+                    expire_at: Some(at.checked_add_signed(RECORD_GRACE).unwrap_or(at)),
+                },
+                None => Mutation {
+                    key: record,
+                    kind: MutationKind::Delete,
+                    expire_at: None,
+                },
+            });
+        }
         AtomicWrite {
             checks,
-            mutations: vec![
-                Mutation {
-                    key: self.key.clone(),
-                    kind,
-                    expire_at,
-                },
-                Mutation {
-                    key: key::expiry_key(&self.key),
-                    kind: record,
-                    expire_at,
-                },
-            ],
+            mutations,
             enqueues: Vec::new(),
         }
     }
 }
+
+/// How long an expiry record outlives its entry in the database.
+const RECORD_GRACE: TimeDelta = TimeDelta::hours(1);
 
 /// `row` with the expiry its expiry record `record` states, if the record
 /// was written with it (same versionstamp); a record left from an earlier

@@ -9,12 +9,16 @@ use crate::key::KvKey;
 
 use super::BACKEND;
 
-/// fedikv's limit on a key: 2047 bytes of encoded key (each component is
-/// its UTF-8 bytes, a tag byte, a terminator and one escape byte per NUL;
-/// fedikv keys hold no NUL), one byte below Deno KV's 2048 because a key's
-/// [expiry record](expiry_key) is one byte longer than the key. Larger keys
-/// are a [`KvError::KeyTooLong`] before any round trip (SPEC K3).
-pub const MAX_KEY_BYTES: usize = 2047;
+/// Deno KV's limit on a written key: 2048 bytes of encoded key (each
+/// component is its UTF-8 bytes, a tag byte, a terminator and one escape
+/// byte per NUL; fedikv keys hold no NUL). Larger keys are a
+/// [`KvError::KeyTooLong`] before any round trip (SPEC K3).
+pub const MAX_KEY_BYTES: usize = 2048;
+
+/// The limit on a key written with a TTL: one byte less than
+/// [`MAX_KEY_BYTES`], because its [expiry record](expiry_key) is one byte
+/// longer than the key.
+pub const MAX_TTL_KEY_BYTES: usize = MAX_KEY_BYTES - 1;
 
 /// The first byte of an expiry record's key: the encoded key part `false`
 /// (Deno KV's tag for it), which no [`KvKey`] holds.
@@ -30,6 +34,17 @@ pub(crate) fn encode(key: &KvKey) -> KvResult<Vec<u8>> {
         encode_unchecked(key),
         MAX_KEY_BYTES,
         "bytes of encoded Deno KV key",
+    )
+}
+
+/// The encoded Deno KV key of an entry written with a TTL, checked against
+/// [`MAX_TTL_KEY_BYTES`].
+pub(crate) fn encode_for_ttl(key: &KvKey) -> KvResult<Vec<u8>> {
+    KvError::within_key_limit(
+        BACKEND,
+        encode_unchecked(key),
+        MAX_TTL_KEY_BYTES,
+        "bytes of encoded Deno KV key with a TTL (its expiry record takes one more)",
     )
 }
 
@@ -80,11 +95,17 @@ pub(crate) fn prefix_range(prefix: Option<&KvKey>) -> (Vec<u8>, Vec<u8>) {
 /// writes with a TTL, in the same atomic write (so with the same
 /// versionstamp), because KV Connect does not tell readers when an entry
 /// expires. Expiry records of a range sort in the order of their entries.
-pub(crate) fn expiry_key(key: &[u8]) -> Vec<u8> {
-    let mut expiry = Vec::with_capacity(key.len() + 1);
-    expiry.push(EXPIRY_TAG);
-    expiry.extend_from_slice(key);
-    expiry
+/// `None` for a key longer than [`MAX_TTL_KEY_BYTES`], which has none.
+pub(crate) fn expiry_key(key: &[u8]) -> Option<Vec<u8>> {
+    (key.len() <= MAX_TTL_KEY_BYTES).then(|| record_key(key))
+}
+
+/// `[false, ...key]`, whatever the length.
+pub(crate) fn record_key(key: &[u8]) -> Vec<u8> {
+    let mut record = Vec::with_capacity(key.len() + 1);
+    record.push(EXPIRY_TAG);
+    record.extend_from_slice(key);
+    record
 }
 
 /// The entry key of the expiry record under `expiry`, `None` for any other
@@ -142,20 +163,21 @@ mod tests {
         let mut parts = vec![KeyPart::False];
         parts.extend(ab.components().iter().cloned().map(KeyPart::String));
         let ab_bytes = encode(&ab).unwrap();
-        assert_eq!(expiry_key(&ab_bytes), encode_key(&Key(parts)).unwrap());
-        assert_eq!(decode(&expiry_key(&ab_bytes)), None, "not a KvKey");
-        assert_eq!(entry_key(&expiry_key(&ab_bytes)), Some(&ab_bytes[..]));
+        let record = expiry_key(&ab_bytes).unwrap();
+        assert_eq!(record, encode_key(&Key(parts)).unwrap());
+        assert_eq!(decode(&record), None, "not a KvKey");
+        assert_eq!(entry_key(&record), Some(&ab_bytes[..]));
         assert_eq!(entry_key(&ab_bytes), None);
         let expiries: Vec<_> = [&a, &ab, &b]
             .iter()
-            .map(|k| expiry_key(&encode(k).unwrap()))
+            .map(|k| record_key(&encode(k).unwrap()))
             .collect();
         assert!(expiries.is_sorted());
         // A prefix range's expiry records lie between the expiry keys of
         // its bounds.
         let (start, end) = prefix_range(Some(&a));
-        assert!(expiry_key(&start) <= expiries[1] && expiries[1] < expiry_key(&end));
-        assert!(expiries[2] >= expiry_key(&end));
+        assert!(record_key(&start) <= expiries[1] && expiries[1] < record_key(&end));
+        assert!(expiries[2] >= record_key(&end));
         // Listing everything covers string keys only.
         let (start, end) = prefix_range(None);
         assert!(start <= ab_bytes && ab_bytes < end);
@@ -169,5 +191,17 @@ mod tests {
         assert_eq!(encode(&fits).unwrap().len(), MAX_KEY_BYTES);
         let too_long = KvKey::new(["x".repeat(MAX_KEY_BYTES - 1)]).unwrap();
         assert!(matches!(encode(&too_long), Err(KvError::KeyTooLong { .. })));
+        // With a TTL, one byte less: the expiry record is one byte longer.
+        assert!(matches!(
+            encode_for_ttl(&fits),
+            Err(KvError::KeyTooLong {
+                max: MAX_TTL_KEY_BYTES,
+                ..
+            })
+        ));
+        assert_eq!(expiry_key(&encode(&fits).unwrap()), None);
+        let fits_ttl = KvKey::new(["x".repeat(MAX_TTL_KEY_BYTES - 2)]).unwrap();
+        let record = expiry_key(&encode_for_ttl(&fits_ttl).unwrap()).unwrap();
+        assert_eq!(record.len(), MAX_KEY_BYTES);
     }
 }

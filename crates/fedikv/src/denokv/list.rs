@@ -16,11 +16,12 @@ use crate::store::{KvRecord, KvRecordStream};
 use super::backend::{Backend, Range, Row, Which, Write};
 use super::{key, value};
 
-/// The whole key range of `prefix` (every key without one), rows kept by
-/// `which`.
-fn whole(prefix: Option<&KvKey>, which: Which) -> Range {
+/// The whole key range of `prefix` (every key of strings without one), rows
+/// kept by `which`; `None` for a prefix longer than any key, which nothing
+/// is under (and which a KV Connect server refuses to read).
+fn whole(prefix: Option<&KvKey>, which: Which) -> Option<Range> {
     let (start, end) = key::prefix_range(prefix);
-    Range { start, end, which }
+    (start.len() <= key::MAX_KEY_BYTES).then_some(Range { start, end, which })
 }
 
 /// The rows of one page of `range` and the range left after it, `None` after
@@ -46,12 +47,9 @@ enum Cursor {
 /// form ends the stream with its [`KvError::Corrupt`], after every entry
 /// before it.
 pub(crate) fn records(backend: Arc<dyn Backend>, prefix: Option<&KvKey>) -> KvRecordStream {
-    let range = whole(prefix, Which::Live(Utc::now()));
-    if range.start.len() > key::MAX_KEY_BYTES {
-        // No stored key can start with a prefix longer than any key (and a
-        // KV Connect server refuses such a read).
+    let Some(range) = whole(prefix, Which::Live(Utc::now())) else {
         return futures::stream::empty().boxed();
-    }
+    };
     let first = Cursor::Next(range);
     paged(first, move |cursor: Cursor| {
         let backend = Arc::clone(&backend);
@@ -96,7 +94,7 @@ fn remaining(at: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
 /// How many entries under `prefix` are expired but still stored, counted
 /// page by page.
 pub(crate) async fn count_expired(backend: &dyn Backend, prefix: Option<&KvKey>) -> KvResult<u64> {
-    let mut next = Some(whole(prefix, Which::Expired(Utc::now())));
+    let mut next = whole(prefix, Which::Expired(Utc::now()));
     let mut count = 0;
     while let Some(range) = next {
         let (rows, rest) = page(backend, range).await?;
@@ -113,7 +111,7 @@ pub(crate) async fn count_expired(backend: &dyn Backend, prefix: Option<&KvKey>)
 /// check that it was not written again meanwhile. Returns how many it
 /// deleted.
 pub(crate) async fn sweep(backend: &dyn Backend) -> KvResult<u64> {
-    let mut next = Some(whole(None, Which::Expired(Utc::now())));
+    let mut next = whole(None, Which::Expired(Utc::now()));
     let mut deleted = 0;
     while let Some(range) = next {
         let (rows, rest) = page(backend, range).await?;

@@ -16,15 +16,19 @@
 //! - Expiry: Deno KV's own per-entry expiry (what `expireIn` sets), at
 //!   millisecond precision. Deno deletes expired entries lazily (about once
 //!   a minute), so fedikv filters them on read: expired entries are
-//!   invisible to `get`, `list` and `cas` from the moment they expire.
+//!   invisible to `get`, `list` and `cas` from the moment they expire — on
+//!   a local file all of them, over KV Connect those fedikv wrote (next
+//!   item).
 //! - Expiry records: KV Connect does not tell a reader when an entry
 //!   expires, so beside each entry it writes with a TTL, in the same atomic
 //!   write, fedikv writes the entry's expiry record: the key `[false,
 //!   ...key]` (no string key sorts among them, and `list` with a string
 //!   prefix, Fedify's or Deno's, never meets one), holding the expiry in
-//!   epoch milliseconds as a `Deno.KvU64`, with the same `expireIn` (Deno
-//!   deletes it with the entry). A write without a TTL, and a delete, delete
-//!   the record. A record counts only while its versionstamp is the entry's
+//!   epoch milliseconds as a `Deno.KvU64`, expiring an hour after the entry
+//!   (Deno deletes it later on its own). A write without a TTL, and a
+//!   delete, delete the record. Fedify's `DenoKvStore.list()` *without* a
+//!   prefix (and Deno's `kv.list({ prefix: [] })`) does meet records: keys
+//!   `[false, …]`, not Fedify `KvKey`s; with a prefix it never does. A record counts only while its versionstamp is the entry's
 //!   (both come from the same write): after a program that keeps no records
 //!   (Deno, Fedify) writes the entry again, its old record says nothing.
 //!   Readers of the local file use the file's own expiry column instead.
@@ -55,9 +59,9 @@
 //!
 //! # Limits
 //!
-//! Deno KV's: keys up to [`MAX_KEY_BYTES`] bytes of encoded key (one byte
-//! below Deno KV's 2048, for the expiry record; [`KvError::KeyTooLong`]),
-//! values up to [`MAX_VALUE_BYTES`] bytes of V8
+//! Deno KV's: keys up to [`MAX_KEY_BYTES`] bytes of encoded key, written
+//! with a TTL up to [`MAX_TTL_KEY_BYTES`] (one byte less, for the expiry
+//! record) ([`KvError::KeyTooLong`]), values up to [`MAX_VALUE_BYTES`] bytes of V8
 //! serialization ([`KvError::ValueTooLarge`]), both checked before any round
 //! trip. SPEC V4's 1 MiB values therefore do not fit: the conformance suite
 //! skips that one test for this store, and its own tests check the limit.
@@ -84,9 +88,10 @@
 //!   other programs wrote).
 //! - `count_expired`: counts the expired entries still stored under the
 //!   prefix, page by page (over KV Connect: those with expiry records).
-//! - `sweep`: deletes the expired entries still stored (over KV Connect:
-//!   those with expiry records), each with a versionstamp check so that a
-//!   newer write is never lost. Deno KV also deletes them on its own.
+//! - `sweep`: deletes the expired entries still stored whose keys are
+//!   strings (over KV Connect: those with expiry records), each with a
+//!   versionstamp check so that a newer write is never lost, and their
+//!   records. Deno KV also deletes expired entries on its own.
 //!
 //! The `fedikv-conformance` suite runs against this store on a local file
 //! (`crates/fedikv-conformance/tests/denokv.rs`) and on a `denokv` server
@@ -120,7 +125,7 @@ use crate::store::{KvRecordStream, KvStore, KvStream, SetOptions};
 
 use backend::{Backend, Row, Write};
 use error::BACKEND;
-pub use key::MAX_KEY_BYTES;
+pub use key::{MAX_KEY_BYTES, MAX_TTL_KEY_BYTES};
 pub use options::{DenoKvLocation, TOKEN_VAR};
 pub use remote::DEFAULT_TIMEOUT;
 
@@ -168,8 +173,9 @@ impl DenoKvStore {
     /// takes), with the access token `token`; each operation waits at most
     /// `timeout` for the server.
     ///
-    /// Errors: [`KvError::InvalidUrl`] for a malformed URL,
-    /// [`KvError::AccessDenied`] when the server refuses the token,
+    /// Errors: [`KvError::InvalidUrl`] for a malformed URL or a token no
+    /// HTTP header can carry, [`KvError::AccessDenied`] when the server
+    /// refuses the token,
     /// [`KvError::Unavailable`] when it cannot be reached. The token never
     /// appears in errors or `Debug`.
     pub async fn connect(url: &str, token: &str, timeout: Duration) -> KvResult<Self> {
@@ -182,6 +188,7 @@ impl DenoKvStore {
                 ),
             });
         }
+        options::check_token(token)?;
         let backend = remote::Remote::connect(url.clone(), token.to_owned(), timeout).await?;
         Ok(Self::with_backend(
             Arc::new(backend),
@@ -243,6 +250,15 @@ fn encode_value(value: &Value) -> KvResult<Vec<u8>> {
     KvError::within_value_limit(BACKEND, value::encode(value)?, MAX_VALUE_BYTES)
 }
 
+/// The encoded key of an entry written with `ttl`: one byte shorter with a
+/// TTL, for its expiry record.
+fn encode_key(key: &KvKey, ttl: Option<Duration>) -> KvResult<Vec<u8>> {
+    match ttl {
+        Some(_) => key::encode_for_ttl(key),
+        None => key::encode(key),
+    }
+}
+
 /// When an entry written now with `ttl` expires. A TTL past the year 262143
 /// (chrono's limit) means no expiry.
 fn expire_at(ttl: Option<Duration>) -> Option<DateTime<Utc>> {
@@ -258,7 +274,7 @@ impl KvStore for DenoKvStore {
     }
 
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
-        let key = key::encode(key)?;
+        let key = encode_key(key, options.ttl)?;
         let write = Write {
             key,
             check: None,
@@ -287,7 +303,7 @@ impl KvStore for DenoKvStore {
         options: SetOptions,
     ) -> KvResult<bool> {
         let mut write = Write {
-            key: key::encode(key)?,
+            key: encode_key(key, new.and(options.ttl))?,
             check: None,
             value: new.map(encode_value).transpose()?,
             expire_at: None,

@@ -119,6 +119,25 @@ pub(crate) fn without_credentials(parsed: Url, shown: &str) -> KvResult<Url> {
     })
 }
 
+/// Refuses an access token that an HTTP `Authorization` header cannot carry
+/// as it is (empty, with spaces around it, holding control characters such
+/// as a newline pasted with it, or non-ASCII text), without showing it.
+pub(crate) fn check_token(token: &str) -> KvResult<()> {
+    let sendable = !token.is_empty()
+        && token == token.trim()
+        && http::HeaderValue::from_str(&format!("Bearer {token}"))
+            .is_ok_and(|header| header.to_str().is_ok());
+    if sendable {
+        return Ok(());
+    }
+    Err(KvError::InvalidUrl {
+        reason: format!(
+            "the KV Connect access token is empty, has spaces around it or holds characters an HTTP \
+             header cannot carry (control characters, non-ASCII text); check token= or {TOKEN_VAR}"
+        ),
+    })
+}
+
 /// A `denokv:PATH` URL.
 fn parse_file(url: &str) -> KvResult<DenoKvLocation> {
     let invalid = |reason: &str| KvError::InvalidUrl {
@@ -145,6 +164,18 @@ fn parse_file(url: &str) -> KvResult<DenoKvLocation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_an_http_header_cannot_carry_are_refused_unshown() {
+        check_token("fedikv-test-token").unwrap();
+        for token in ["", "secret\n", " secret", "sec\u{7f}ret", "sécret"] {
+            let error = check_token(token).unwrap_err();
+            assert!(matches!(error, KvError::InvalidUrl { .. }), "{error:?}");
+            if !token.is_empty() {
+                assert!(!error.to_string().contains(token.trim()), "{error}");
+            }
+        }
+    }
 
     #[test]
     fn remote_urls_keep_the_token_out_of_the_location() {

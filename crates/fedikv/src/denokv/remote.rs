@@ -186,7 +186,7 @@ fn read_point(key: Vec<u8>) -> ReadRange {
 /// one byte longer, its record two), and the cut bound also takes in the
 /// one record of that key, which matches no entry of the range.
 fn record_bound(bound: &[u8]) -> Vec<u8> {
-    let mut record = key::expiry_key(bound);
+    let mut record = key::record_key(bound);
     record.truncate(MAX_READ_KEY_BYTES);
     record
 }
@@ -293,13 +293,13 @@ impl Backend for Remote {
         false
     }
 
-    /// One read of the entry and its expiry record.
+    /// One read of the entry and its expiry record (if its key can have one).
     async fn get(&self, key: Vec<u8>) -> KvResult<Option<Row>> {
         let record = key::expiry_key(&key);
-        let mut read = self
-            .read(vec![read_point(key), read_point(record)])
-            .await?
-            .into_iter();
+        let reads = std::iter::once(read_point(key))
+            .chain(record.map(read_point))
+            .collect();
+        let mut read = self.read(reads).await?.into_iter();
         let row = read.next().unwrap_or_default();
         let record = read.next().unwrap_or_default();
         Ok(join(row, record).pop())
@@ -429,7 +429,7 @@ mod tests {
     fn join_takes_only_records_of_the_same_write() {
         let at = 1_700_000_000_000;
         let entry = |key: &[u8], stamp| row(key, stamp, KvValue::V8(vec![]));
-        let record = |key: &[u8], stamp| row(&key::expiry_key(key), stamp, KvValue::U64(at));
+        let record = |key: &[u8], stamp| row(&key::record_key(key), stamp, KvValue::U64(at));
         let rows = vec![
             entry(b"\x02a\x00", 1),
             entry(b"\x02c\x00", 2),
@@ -455,7 +455,7 @@ mod tests {
     fn record_bounds_stay_within_what_a_read_may_name() {
         let long = vec![b'x'; MAX_READ_KEY_BYTES];
         assert_eq!(record_bound(&long).len(), MAX_READ_KEY_BYTES);
-        assert!(record_bound(&long) <= key::expiry_key(&long));
-        assert_eq!(record_bound(b"\x02a\x00"), key::expiry_key(b"\x02a\x00"));
+        assert!(record_bound(&long) <= key::record_key(&long));
+        assert_eq!(record_bound(b"\x02a\x00"), key::record_key(b"\x02a\x00"));
     }
 }
