@@ -147,6 +147,11 @@ pub enum DataCommand {
         /// PREFIX has).
         #[arg(long, value_name = "N", default_value_t = 2)]
         depth: usize,
+        /// Stop with an error past this many groups (each is held in memory
+        /// and asked for its expired rows): a deeper --depth can make one
+        /// group per key.
+        #[arg(long, value_name = "N", default_value_t = 10_000)]
+        max_groups: usize,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Auto)]
         format: Format,

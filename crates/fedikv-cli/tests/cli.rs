@@ -693,6 +693,25 @@ fn count_and_stats_tally_entries_ttls_and_expired_rows() {
 }
 
 #[test]
+fn stats_stops_past_max_groups() {
+    let store = Store::new();
+    fill(&store.url, 30);
+    // One group per key at --depth 2 under ["docs"].
+    let message = assert_error(
+        &store.run(&["stats", r#"["docs"]"#, "--max-groups", "29"]),
+        "more than 29 groups",
+    );
+    assert!(message.contains("--depth"), "{message}");
+    assert!(stdout(&store.run(&["stats", "--max-groups", "29"])).is_empty());
+    let stats = json_lines(&store.run(&["stats", r#"["docs"]"#, "--max-groups", "30"]));
+    assert_eq!(stats.len(), 31, "30 groups and the total");
+    assert_eq!(stats[30]["entries"], 30);
+    // The default leaves room for such a store; zero is refused.
+    assert_eq!(json_lines(&store.run(&["stats"])).len(), 31);
+    assert_error(&store.run(&["stats", "--max-groups", "0"]), "--max-groups");
+}
+
+#[test]
 fn delete_prefix_purges_with_dry_run_and_no_ttl_only() {
     let store = Store::new();
     for i in 0..30 {

@@ -52,12 +52,21 @@ struct Line<'a> {
     tally: &'a Tally,
 }
 
+/// How `stats` groups keys.
+#[derive(Debug, Clone, Copy)]
+pub struct Grouping {
+    /// How many leading key components name a group.
+    pub depth: usize,
+    /// The most groups `stats` keeps before it stops with an error.
+    pub max_groups: usize,
+}
+
 /// A parsed `count` or `stats`.
 #[derive(Debug)]
 pub struct Counts {
     prefix: Option<KvKey>,
-    /// `None` for `count`; the group depth for `stats`.
-    depth: Option<usize>,
+    /// `None` for `count`; the grouping of `stats`.
+    grouping: Option<Grouping>,
     table: bool,
 }
 
@@ -66,30 +75,40 @@ impl Counts {
     pub fn count(prefix: Option<&str>, format: Format) -> Result<Self, CliError> {
         Ok(Self {
             prefix: prefix.map(parse_prefix).transpose()?.flatten(),
-            depth: None,
+            grouping: None,
             table: format.is_table(),
         })
     }
 
-    /// `stats [PREFIX] --depth N`.
-    pub fn stats(prefix: Option<&str>, depth: usize, format: Format) -> Result<Self, CliError> {
-        if depth == 0 {
+    /// `stats [PREFIX] --depth N --max-groups M`.
+    pub fn stats(
+        prefix: Option<&str>,
+        grouping: Grouping,
+        format: Format,
+    ) -> Result<Self, CliError> {
+        if grouping.depth == 0 {
             return Err(CliError::new(
                 "--depth must be 1 or more: the number of leading key components that make a group",
             ));
         }
+        if grouping.max_groups == 0 {
+            return Err(CliError::new(
+                "--max-groups must be 1 or more: the most groups stats keeps",
+            ));
+        }
         Ok(Self {
             prefix: prefix.map(parse_prefix).transpose()?.flatten(),
-            depth: Some(depth),
+            grouping: Some(grouping),
             table: format.is_table(),
         })
     }
 
     /// Scans the prefix (memory grows with the number of groups, not of
-    /// entries), then asks the store for its expired rows: for the prefix,
-    /// and for each group of `stats` whose keys all have `depth` or more
-    /// components (a group named by a shorter key would count the expired
-    /// rows of longer groups too, so it says `null`).
+    /// entries, and stops with an error past `max_groups` of them), then
+    /// asks the store for its expired rows: for the prefix, and for each
+    /// group of `stats` whose keys all have `depth` or more components (a
+    /// group named by a shorter key would count the expired rows of longer
+    /// groups too, so it says `null`).
     pub async fn run(self, store: &dyn KvStore, out: impl Write) -> Result<Outcome, CliError> {
         let bar = Progress::detect().counter("entries scanned");
         let mut total = Tally::default();
@@ -97,13 +116,23 @@ impl Counts {
         // A group is never wider than the prefix: its expired rows are
         // counted over the group, which must lie inside what was scanned.
         let prefix_len = self.prefix.as_ref().map_or(0, KvKey::len);
-        let depth = self.depth.map(|depth| depth.max(prefix_len));
+        let depth = self.grouping.map(|g| g.depth.max(prefix_len));
+        let max_groups = self.grouping.map_or(0, |g| g.max_groups);
         let mut records = store.scan(self.prefix.as_ref());
         while let Some(record) = records.next().await {
             let record = record?;
             total.add(&record);
             if let Some(depth) = depth {
                 let group = group_of(&record.key, depth)?;
+                if groups.len() >= max_groups && !groups.contains_key(&group) {
+                    return Err(CliError::new(format!(
+                        "more than {max_groups} groups of {depth} key components under {}; \
+                         use a smaller --depth, a longer prefix, or a larger --max-groups",
+                        self.prefix
+                            .as_ref()
+                            .map_or_else(|| "[]".to_owned(), KvKey::to_json)
+                    )));
+                }
                 groups.entry(group).or_default().add(&record);
             }
             bar.add(1);
@@ -119,7 +148,7 @@ impl Counts {
         }
         let mut lines: Vec<(Option<&KvKey>, bool, &Tally)> =
             groups.iter().map(|(g, t)| (Some(g), false, t)).collect();
-        lines.push((self.prefix.as_ref(), self.depth.is_some(), &total));
+        lines.push((self.prefix.as_ref(), self.grouping.is_some(), &total));
         let mut out = BufWriter::new(out);
         if self.table {
             let rows: Vec<Vec<String>> = lines

@@ -23,7 +23,7 @@ use crate::cli::{Cli, Command, DEFAULT_STORE, DataCommand};
 use crate::error::{CliError, Outcome};
 use cas::Cas;
 use copy::Copy;
-use counts::Counts;
+use counts::{Counts, Grouping};
 use delete::Delete;
 use get::Get;
 use list::List;
@@ -90,8 +90,13 @@ impl Request {
             DataCommand::Stats {
                 prefix,
                 depth,
+                max_groups,
                 format,
-            } => Self::Counts(Counts::stats(prefix.as_deref(), depth, format)?),
+            } => Self::Counts(Counts::stats(
+                prefix.as_deref(),
+                Grouping { depth, max_groups },
+                format,
+            )?),
             DataCommand::Sweep => Self::Sweep,
         })
     }
