@@ -1,9 +1,11 @@
 //! `fedikv list [PREFIX] [--limit N] [--format json|table]`.
 
 use std::io::{BufWriter, Write};
+use std::pin::Pin;
 
-use fedikv::{KvKey, KvRecord, KvStore};
-use futures::StreamExt;
+use fedikv::{KvError, KvKey, KvRecord, KvResult, KvStore};
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -28,8 +30,17 @@ pub struct List {
 struct Line<'a> {
     key: &'a KvKey,
     value: &'a Value,
-    /// Milliseconds left to live, `null` without a TTL.
-    ttl_ms: Option<u128>,
+    /// Milliseconds left to live, `null` without a TTL; left out where the
+    /// store cannot tell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttl_ms: Option<Option<u128>>,
+}
+
+/// A listed entry: a record of `scan`, or of `list` (TTL unknown) where the
+/// store cannot scan.
+struct Listed {
+    record: KvRecord,
+    ttl_known: bool,
 }
 
 /// Widths of the table's key and TTL columns.
@@ -65,13 +76,13 @@ impl List {
             return Ok(Outcome::Success);
         }
         let limit = usize::try_from(self.limit.unwrap_or(u64::MAX)).unwrap_or(usize::MAX);
-        let mut records = store.scan(self.prefix.as_ref()).take(limit);
-        while let Some(record) = records.next().await {
-            let record = record?;
+        let mut records = entries(store, self.prefix.as_ref()).await.take(limit);
+        while let Some(listed) = records.next().await {
+            let listed = listed?;
             let more = if self.table {
-                write_row(&mut out, &table_row(&record), &WIDTHS)?
+                write_row(&mut out, &table_row(&listed), &WIDTHS)?
             } else {
-                write_line(&mut out, &json_line(&record)?)?
+                write_line(&mut out, &json_line(&listed)?)?
             };
             if !more {
                 return Ok(Outcome::Success);
@@ -82,19 +93,57 @@ impl List {
     }
 }
 
-fn json_line(record: &KvRecord) -> Result<String, CliError> {
+/// The entries under `prefix` with their TTLs (`scan`), or, on a store that
+/// cannot report TTLs (Deno KV over KV Connect), without them (`list`),
+/// after a note on stderr.
+async fn entries(
+    store: &dyn KvStore,
+    prefix: Option<&KvKey>,
+) -> BoxStream<'static, KvResult<Listed>> {
+    let mut scan = store.scan(prefix).peekable();
+    if let Some(Err(KvError::Unsupported { reason, .. })) = Pin::new(&mut scan).peek().await {
+        eprintln!("fedikv: listing without TTLs: {reason}");
+        return store
+            .list(prefix)
+            .map_ok(|entry| Listed {
+                record: KvRecord {
+                    key: entry.key,
+                    value: entry.value,
+                    expires_in: None,
+                },
+                ttl_known: false,
+            })
+            .boxed();
+    }
+    scan.map_ok(|record| Listed {
+        record,
+        ttl_known: true,
+    })
+    .boxed()
+}
+
+fn json_line(listed: &Listed) -> Result<String, CliError> {
+    let record = &listed.record;
     serde_json::to_string(&Line {
         key: &record.key,
         value: &record.value,
-        ttl_ms: record.expires_in.map(|ttl| ttl.as_millis()),
+        ttl_ms: listed
+            .ttl_known
+            .then(|| record.expires_in.map(|ttl| ttl.as_millis())),
     })
     .map_err(|e| CliError::new(format!("cannot print entry {}: {e}", record.key)))
 }
 
-fn table_row(record: &KvRecord) -> Vec<String> {
+fn table_row(listed: &Listed) -> Vec<String> {
+    let record = &listed.record;
+    let ttl = if listed.ttl_known {
+        ttl_cell(record.expires_in)
+    } else {
+        "?".to_owned()
+    };
     vec![
         cell(&record.key.to_json(), MAX_CELL),
-        ttl_cell(record.expires_in),
+        ttl,
         cell(&record.value.to_string(), MAX_CELL),
     ]
 }

@@ -1,0 +1,104 @@
+//! `fedikv list` on a Deno KV database behind a KV Connect server, which
+//! reports no TTLs: the entries are listed without them (a note on stderr),
+//! while `copy --from`, which must carry TTLs, still refuses. Needs
+//! `FEDIKV_TEST_DENOKV_URL` (CI sets it and `FEDIKV_TEST_REQUIRE_SERVERS=1`,
+//! so this cannot skip there).
+
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use fedikv::{KvKey, SetOptions};
+use serde_json::{Value, json};
+
+/// The KV Connect URL, or `None` (with the reason printed) to skip.
+fn server_url() -> Option<String> {
+    match std::env::var("FEDIKV_TEST_DENOKV_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("FEDIKV_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") => {
+            panic!(
+                "FEDIKV_TEST_DENOKV_URL is not set but FEDIKV_TEST_REQUIRE_SERVERS=1; run scripts/test.sh"
+            )
+        }
+        _ => {
+            eprintln!(
+                "skipped: set FEDIKV_TEST_DENOKV_URL (scripts/denokv.sh starts the server) to run the CLI's KV Connect test"
+            );
+            None
+        }
+    }
+}
+
+fn fedikv(store: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fedikv"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .expect("run fedikv")
+}
+
+#[test]
+fn list_over_kv_connect_prints_entries_without_ttls() {
+    let Some(url) = server_url() else { return };
+    let run = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        .to_string();
+    let prefix = KvKey::new(["fedikv-cli-list".to_owned(), run]).unwrap();
+    let key = |name: &str| prefix.child(name).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = fedikv::open(&url).await.unwrap();
+        store
+            .set(&key("a"), &json!({"n": 1}), SetOptions::default())
+            .await
+            .unwrap();
+        store
+            .set(
+                &key("b"),
+                &json!("ttl"),
+                SetOptions::ttl(Duration::from_secs(3600)),
+            )
+            .await
+            .unwrap();
+    });
+
+    let output = fedikv(&url, &["list", &prefix.to_json()]);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("listing without TTLs"), "{stderr}");
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"key": key("a"), "value": {"n": 1}}),
+            json!({"key": key("b"), "value": "ttl"}),
+        ],
+        "no ttl_ms: unknown, not \"none\""
+    );
+    let table = fedikv(&url, &["list", &prefix.to_json(), "--format", "table"]);
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.lines().skip(1).all(|row| row.contains(" ? ")),
+        "{table}"
+    );
+
+    let copy = fedikv(&url, &["copy", "--from", &url, "--to", "memory:"]);
+    assert!(!copy.status.success());
+    assert!(
+        String::from_utf8_lossy(&copy.stderr).contains("scan"),
+        "{copy:?}"
+    );
+
+    runtime.block_on(async {
+        let store = fedikv::open(&url).await.unwrap();
+        for name in ["a", "b"] {
+            store.delete(&key(name)).await.unwrap();
+        }
+    });
+}
