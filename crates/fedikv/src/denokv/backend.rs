@@ -52,6 +52,11 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug + 'static {
     /// Applies `write` atomically. `false` when its check failed (nothing
     /// was written).
     async fn write(&self, write: &Write) -> KvResult<bool>;
+
+    /// Deletes the expired entries still stored whose keys are strings, each
+    /// with a versionstamp check so that a newer write is never lost, and
+    /// returns how many it deleted.
+    async fn sweep(&self) -> KvResult<u64>;
 }
 
 /// One page of a range.
@@ -143,14 +148,20 @@ const RECORD_GRACE: TimeDelta = TimeDelta::hours(1);
 /// write (the entry was written again by a program that keeps no records)
 /// says nothing.
 pub(crate) fn with_recorded_expiry(mut row: Row, record: Option<&Row>) -> Row {
-    if let Some(record) = record.filter(|r| r.versionstamp == row.versionstamp)
-        && let KvValue::U64(ms) = record.value
-    {
-        row.expires_at = i64::try_from(ms)
-            .ok()
-            .and_then(DateTime::<Utc>::from_timestamp_millis);
+    if let Some(record) = record.filter(|r| r.versionstamp == row.versionstamp) {
+        row.expires_at = recorded_expiry(record);
     }
     row
+}
+
+/// The expiry an expiry record states (`None` for any other value).
+pub(crate) fn recorded_expiry(record: &Row) -> Option<DateTime<Utc>> {
+    match record.value {
+        KvValue::U64(ms) => i64::try_from(ms)
+            .ok()
+            .and_then(DateTime::<Utc>::from_timestamp_millis),
+        _ => None,
+    }
 }
 
 /// A key range and which entries of it to return.

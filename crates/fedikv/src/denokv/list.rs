@@ -109,7 +109,8 @@ pub(crate) async fn count_expired(backend: &dyn Backend, prefix: Option<&KvKey>)
 
 /// Deletes every expired entry still stored, page by page, each with a
 /// check that it was not written again meanwhile. Returns how many it
-/// deleted.
+/// deleted. (The local file's sweep; KV Connect's reads only the expiry
+/// records.)
 pub(crate) async fn sweep(backend: &dyn Backend) -> KvResult<u64> {
     let mut next = whole(None, Which::Expired(Utc::now()));
     let mut deleted = 0;

@@ -197,6 +197,11 @@ impl Backend for Local {
         Ok(Page { rows, rest })
     }
 
+    /// Page by page over the file's own expiry column.
+    async fn sweep(&self) -> KvResult<u64> {
+        super::list::sweep(self).await
+    }
+
     /// `denokv_sqlite` retries a busy database itself, except inside a
     /// write with checks: its transaction reads first, and when another
     /// connection (another store or process on the file) commits meanwhile,

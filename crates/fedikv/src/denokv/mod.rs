@@ -89,9 +89,11 @@
 //! - `count_expired`: counts the expired entries still stored under the
 //!   prefix, page by page (over KV Connect: those with expiry records).
 //! - `sweep`: deletes the expired entries still stored whose keys are
-//!   strings (over KV Connect: those with expiry records), each with a
-//!   versionstamp check so that a newer write is never lost, and their
-//!   records. Deno KV also deletes expired entries on its own.
+//!   strings, each with a versionstamp check so that a newer write is never
+//!   lost, and their records. On a file it pages over the entries; over KV
+//!   Connect over the expiry records alone (an entry is deleted only if its
+//!   versionstamp is still its record's), so it never downloads values.
+//!   Deno KV also deletes expired entries on its own.
 //!
 //! The `fedikv-conformance` suite runs against this store on a local file
 //! (`crates/fedikv-conformance/tests/denokv.rs`) and on a `denokv` server
@@ -350,7 +352,7 @@ impl KvStore for DenoKvStore {
     }
 
     async fn sweep(&self) -> KvResult<u64> {
-        list::sweep(self.backend.as_ref()).await
+        self.backend.sweep().await
     }
 
     fn backend(&self) -> &'static str {

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use chrono::Utc;
 use deno_error::JsErrorBox;
 use denokv_proto::{Consistency, Database, ReadRange, SnapshotReadOptions};
 use denokv_remote::{
@@ -31,7 +32,9 @@ use url::Url;
 
 use crate::error::{KvError, KvResult};
 
-use super::backend::{Backend, Page, Range, Row, Which, Write, after, with_recorded_expiry};
+use super::backend::{
+    Backend, Page, Range, Row, Which, Write, after, recorded_expiry, with_recorded_expiry,
+};
 use super::error::BACKEND;
 use super::key;
 
@@ -342,6 +345,44 @@ impl Backend for Remote {
             })
             .collect();
         Ok(Page { rows, rest })
+    }
+
+    /// Pages over the expiry records of every string key (never the
+    /// entries' values): for each record past its expiry, deletes the entry
+    /// (and the record) if the entry's versionstamp is still the record's.
+    async fn sweep(&self) -> KvResult<u64> {
+        let (start, end) = key::prefix_range(None);
+        let (mut start, end) = (key::record_key(&start), key::record_key(&end));
+        let now = Utc::now();
+        let mut deleted = 0;
+        loop {
+            let records = self
+                .read(vec![read_range(start, end.clone(), MAX_READ_ENTRIES)])
+                .await?
+                .pop()
+                .unwrap_or_default();
+            for record in &records {
+                let Some(entry) = key::entry_key(&record.key) else {
+                    continue;
+                };
+                if recorded_expiry(record).is_none_or(|at| at > now) {
+                    continue;
+                }
+                let write = Write {
+                    key: entry.to_vec(),
+                    check: Some(Some(record.versionstamp)),
+                    value: None,
+                    expire_at: None,
+                };
+                if self.write(&write).await? {
+                    deleted += 1;
+                }
+            }
+            match records.last() {
+                Some(last) if records.len() >= MAX_READ_ENTRIES => start = after(&last.key),
+                _ => return Ok(deleted),
+            }
+        }
     }
 
     async fn write(&self, write: &Write) -> KvResult<bool> {
