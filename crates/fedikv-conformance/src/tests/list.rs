@@ -274,7 +274,8 @@ pub async fn o5_lists_across_pages(store: Arc<dyn KvStore>) {
 }
 
 /// O5: two consecutive listings of the same unchanged entries yield them in
-/// the same order, with and without a prefix.
+/// the same order, with and without a prefix. For ordered backends: a store
+/// whose order is unspecified skips it ([`crate::UNORDERED`]).
 pub async fn o5_order_is_stable(store: Arc<dyn KvStore>) {
     let ns = Namespace::new("o5_order_is_stable");
     let kv = Kv::new(store);
