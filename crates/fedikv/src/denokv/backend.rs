@@ -76,6 +76,14 @@ pub(crate) fn after(key: &[u8]) -> Vec<u8> {
     next
 }
 
+/// Where a range goes on after a page of `rows` read with `limit`: after
+/// its last row if the page is full, `None` (the range is done) otherwise.
+pub(crate) fn rest_after(rows: &[Row], limit: usize) -> Option<Vec<u8>> {
+    rows.last()
+        .filter(|_| rows.len() >= limit)
+        .map(|last| after(&last.key))
+}
+
 /// A write of one key (and its expiry record), optionally checked.
 #[derive(Debug, Clone)]
 pub(crate) struct Write {

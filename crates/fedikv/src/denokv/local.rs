@@ -21,7 +21,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::error::{KvError, KvResult};
 
-use super::backend::{Backend, Page, Range, Row, Which, Write, after};
+use super::backend::{Backend, Page, Range, Row, Which, Write, rest_after};
 use super::error::{BACKEND, is_busy, map_backend, map_sqlite, not_deno_kv};
 
 /// How long a read or write waits for other connections' locks on the file.
@@ -190,10 +190,7 @@ impl Backend for Local {
             })
             .await?;
         let rows = rows.into_iter().collect::<KvResult<Vec<_>>>()?;
-        let rest = match rows.last() {
-            Some(last) if rows.len() >= limit => Some(after(&last.key)),
-            _ => None,
-        };
+        let rest = rest_after(&rows, limit);
         Ok(Page { rows, rest })
     }
 

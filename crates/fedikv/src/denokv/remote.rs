@@ -33,7 +33,8 @@ use url::Url;
 use crate::error::{KvError, KvResult};
 
 use super::backend::{
-    Backend, Page, Range, Row, Which, Write, after, recorded_expiry, with_recorded_expiry,
+    Backend, Page, Range, Row, Which, Write, after, recorded_expiry, rest_after,
+    with_recorded_expiry,
 };
 use super::error::BACKEND;
 use super::key;
@@ -323,7 +324,6 @@ impl Backend for Remote {
         let mut read = self.read(reads).await?.into_iter();
         let mut rows = read.next().unwrap_or_default();
         let records = read.next().unwrap_or_default();
-        let full = rows.len() >= limit;
         // The last entry key the records cover, when they may not cover all.
         let covered = match records.last() {
             Some(last) if records.len() >= limit => key::entry_key(&last.key).map(<[u8]>::to_vec),
@@ -334,8 +334,7 @@ impl Backend for Remote {
                 rows.retain(|row| row.key <= covered);
                 Some(after(&covered))
             }
-            _ if full => rows.last().map(|row| after(&row.key)),
-            _ => None,
+            _ => rest_after(&rows, limit),
         };
         let rows = join(rows, records)
             .into_iter()
@@ -352,10 +351,11 @@ impl Backend for Remote {
     /// (and the record) if the entry's versionstamp is still the record's.
     async fn sweep(&self) -> KvResult<u64> {
         let (start, end) = key::prefix_range(None);
-        let (mut start, end) = (key::record_key(&start), key::record_key(&end));
+        let (start, end) = (key::record_key(&start), key::record_key(&end));
         let now = Utc::now();
         let mut deleted = 0;
-        loop {
+        let mut next = Some(start);
+        while let Some(start) = next {
             let records = self
                 .read(vec![read_range(start, end.clone(), MAX_READ_ENTRIES)])
                 .await?
@@ -378,11 +378,9 @@ impl Backend for Remote {
                     deleted += 1;
                 }
             }
-            match records.last() {
-                Some(last) if records.len() >= MAX_READ_ENTRIES => start = after(&last.key),
-                _ => return Ok(deleted),
-            }
+            next = rest_after(&records, MAX_READ_ENTRIES);
         }
+        Ok(deleted)
     }
 
     async fn write(&self, write: &Write) -> KvResult<bool> {
