@@ -13,22 +13,16 @@ use fedikv::{KvKey, KvRecord, KvStore, SetOptions, json_eq};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
+#[path = "../../fedikv/tests/env_support/mod.rs"]
+mod env_support;
+
 /// The PostgreSQL server URL, or `None` (with the reason printed) to skip.
 fn postgres_url() -> Option<String> {
-    match std::env::var("FEDIKV_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("FEDIKV_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") => {
-            panic!(
-                "FEDIKV_TEST_POSTGRES_URL is not set but FEDIKV_TEST_REQUIRE_SERVERS=1; run scripts/test.sh"
-            )
-        }
-        _ => {
-            eprintln!(
-                "skipped: set FEDIKV_TEST_POSTGRES_URL to run the copy tests against PostgreSQL"
-            );
-            None
-        }
-    }
+    env_support::server_url(
+        "FEDIKV_TEST_POSTGRES_URL",
+        "postgres://postgres@127.0.0.1:5432/test",
+        "the copy tests against PostgreSQL",
+    )
 }
 
 /// A PostgreSQL table of this test alone, dropped at the end.

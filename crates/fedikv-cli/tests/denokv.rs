@@ -5,27 +5,21 @@
 //! so this cannot skip there).
 
 use std::process::{Command, Output};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use fedikv::{KvKey, SetOptions};
 use serde_json::{Value, json};
 
+#[path = "../../fedikv/tests/env_support/mod.rs"]
+mod env_support;
+
 /// The KV Connect URL, or `None` (with the reason printed) to skip.
 fn server_url() -> Option<String> {
-    match std::env::var("FEDIKV_TEST_DENOKV_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("FEDIKV_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") => {
-            panic!(
-                "FEDIKV_TEST_DENOKV_URL is not set but FEDIKV_TEST_REQUIRE_SERVERS=1; run scripts/test.sh"
-            )
-        }
-        _ => {
-            eprintln!(
-                "skipped: set FEDIKV_TEST_DENOKV_URL (scripts/denokv.sh starts the server) to run the CLI's KV Connect test"
-            );
-            None
-        }
-    }
+    env_support::server_url(
+        "FEDIKV_TEST_DENOKV_URL",
+        "'denokv+http://127.0.0.1:4512?token=fedikv-test-token'",
+        "the CLI's KV Connect test (scripts/denokv.sh starts that server)",
+    )
 }
 
 fn fedikv(store: &str, args: &[&str]) -> Output {
@@ -40,12 +34,11 @@ fn fedikv(store: &str, args: &[&str]) -> Output {
 #[test]
 fn list_over_kv_connect_prints_entries_without_ttls() {
     let Some(url) = server_url() else { return };
-    let run = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-        .to_string();
-    let prefix = KvKey::new(["fedikv-cli-list".to_owned(), run]).unwrap();
+    let prefix = KvKey::new([
+        "fedikv-cli-list".to_owned(),
+        env_support::unique("run", '-'),
+    ])
+    .unwrap();
     let key = |name: &str| prefix.child(name).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
