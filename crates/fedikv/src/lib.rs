@@ -32,7 +32,8 @@
 mod duration;
 mod error;
 mod ext;
-mod json;
+pub mod js;
+pub mod json;
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 mod jsonkey;
 mod key;

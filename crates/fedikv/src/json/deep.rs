@@ -1,0 +1,162 @@
+//! Cloning and dropping values of any depth.
+//!
+//! `serde_json::Value`'s derived `Clone`, `Drop`, `PartialEq` and `Debug`
+//! recurse once per nesting level, so a value nested some thousands deep (a
+//! remote document any fediverse server can make Fedify cache) overflows a
+//! 2 MiB thread stack. Library code that clones or drops stored values uses
+//! these instead; both are as fast as the derived forms for ordinary values.
+
+use serde_json::{Map, Value};
+
+/// Nesting depth up to which the derived, recursive forms are used.
+const RECURSION_DEPTH: usize = 64;
+
+/// A copy of `value`, for any nesting depth.
+pub fn clone_deep(value: &Value) -> Value {
+    clone_shallow(value, RECURSION_DEPTH).unwrap_or_else(|| clone_iterative(value))
+}
+
+/// Recursive clone while `depth` lasts; `None` when the value is deeper.
+fn clone_shallow(value: &Value, depth: usize) -> Option<Value> {
+    Some(match value {
+        Value::Array(items) => {
+            let depth = depth.checked_sub(1)?;
+            Value::Array(
+                items
+                    .iter()
+                    .map(|v| clone_shallow(v, depth))
+                    .collect::<Option<_>>()?,
+            )
+        }
+        Value::Object(map) => {
+            let depth = depth.checked_sub(1)?;
+            let mut copy = Map::new();
+            for (k, v) in map {
+                copy.insert(k.clone(), clone_shallow(v, depth)?);
+            }
+            Value::Object(copy)
+        }
+        scalar => scalar.clone(),
+    })
+}
+
+/// Clone with a heap stack: each container is rebuilt once all its children
+/// are, children taken from the `done` stack.
+fn clone_iterative(value: &Value) -> Value {
+    enum Step<'a> {
+        Visit(&'a Value),
+        Array(usize),
+        Object(&'a Map<String, Value>),
+    }
+    let mut steps = vec![Step::Visit(value)];
+    let mut done: Vec<Value> = Vec::new();
+    while let Some(step) = steps.pop() {
+        match step {
+            Step::Visit(Value::Array(items)) => {
+                steps.push(Step::Array(items.len()));
+                steps.extend(items.iter().rev().map(Step::Visit));
+            }
+            Step::Visit(Value::Object(map)) => {
+                steps.push(Step::Object(map));
+                steps.extend(map.values().rev().map(Step::Visit));
+            }
+            Step::Visit(scalar) => done.push(scalar.clone()),
+            Step::Array(len) => {
+                let items = done.split_off(done.len() - len);
+                done.push(Value::Array(items));
+            }
+            Step::Object(map) => {
+                let values = done.split_off(done.len() - map.len());
+                done.push(Value::Object(map.keys().cloned().zip(values).collect()));
+            }
+        }
+    }
+    done.pop().unwrap_or(Value::Null)
+}
+
+/// Drops `value` without recursion, for any nesting depth.
+pub fn drop_deep(value: Value) {
+    if !is_deeper_than(&value, RECURSION_DEPTH) {
+        return;
+    }
+    let mut pending = vec![value];
+    while let Some(mut value) = pending.pop() {
+        match &mut value {
+            Value::Array(items) => pending.append(items),
+            Value::Object(map) => pending.extend(std::mem::take(map).into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+}
+
+/// Whether `value` nests more than `depth` levels; stops at the first path
+/// that does, without recursion.
+pub(crate) fn is_deeper_than(value: &Value, depth: usize) -> bool {
+    let mut pending = vec![(value, 0usize)];
+    while let Some((value, level)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        if level >= depth {
+            return true;
+        }
+        pending.extend(children.map(|child| (child, level + 1)));
+    }
+    false
+}
+
+/// `inner` wrapped in `depth` arrays, built without recursion (tests).
+#[cfg(test)]
+pub(crate) fn nested(depth: usize, inner: Value) -> Value {
+    (0..depth).fold(inner, |v, _| Value::Array(vec![v]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::json_eq;
+    use serde_json::json;
+
+    fn nested_objects(depth: usize) -> Value {
+        // Built by moving, not with json!, which serializes its arguments.
+        (0..depth).fold(json!("leaf"), |v, i| {
+            let mut map = Map::new();
+            map.insert("k".into(), v);
+            map.insert("i".into(), i.into());
+            map.insert("list".into(), json!([i, null]));
+            Value::Object(map)
+        })
+    }
+
+    #[test]
+    fn clones_and_drops_any_depth() {
+        for depth in [0, 1, RECURSION_DEPTH, RECURSION_DEPTH + 1, 100_000] {
+            let value = nested_objects(depth);
+            let copy = clone_deep(&value);
+            assert!(json_eq(&value, &copy), "depth {depth}");
+            // Each object level also holds an array: depth + 1 levels.
+            let levels = if depth == 0 { 0 } else { depth + 1 };
+            assert_eq!(
+                is_deeper_than(&value, RECURSION_DEPTH),
+                levels > RECURSION_DEPTH
+            );
+            drop_deep(value);
+            drop_deep(copy);
+        }
+    }
+
+    #[test]
+    fn clone_keeps_key_order_and_scalars() {
+        let value = json!({"b": [1, 2.5, "x", true, null], "a": {"z": {}}});
+        assert_eq!(clone_deep(&value), value);
+        let deep = nested(RECURSION_DEPTH * 2, value.clone());
+        let copy = clone_deep(&deep);
+        let mut inner = &copy;
+        while let Value::Array(items) = inner {
+            inner = &items[0];
+        }
+        assert_eq!(inner, &value);
+    }
+}

@@ -1,0 +1,27 @@
+//! JSON values as Fedify stores them: text `JSON.parse` and `JSON.stringify`
+//! agree on, of any nesting depth and with any JavaScript string.
+//!
+//! Values are `serde_json::Value`s everywhere in fedikv's API. This module
+//! holds what `serde_json` does not do for them:
+//!
+//! - [`parse`] and [`stringify`]: JSON text with lone surrogates (see
+//!   [`js`](crate::js)) and without a depth limit;
+//! - [`json_eq`]: the deep equality of `cas` (rule O4), for any depth;
+//! - [`clone_deep`] and [`drop_deep`]: `Value`'s own `Clone`, `Drop`,
+//!   `PartialEq` and `Debug` recurse once per level and overflow a 2 MiB
+//!   stack around 10,000 levels of objects; use these (or a larger stack) for
+//!   values that may be nested that deep, such as remote documents.
+
+mod deep;
+mod eq;
+mod parse;
+mod write;
+
+pub(crate) use deep::is_deeper_than;
+#[cfg(test)]
+pub(crate) use deep::nested;
+pub use deep::{clone_deep, drop_deep};
+pub use eq::{json_eq, json_opt_eq};
+pub use parse::{JsonError, parse};
+pub use write::stringify;
+pub(crate) use write::{Surrogates, write_str, write_value};

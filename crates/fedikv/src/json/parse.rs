@@ -1,0 +1,459 @@
+//! Reading JSON text as JavaScript's `JSON.parse` does: any nesting depth and
+//! any JavaScript string (lone surrogates in `\uXXXX` escapes), into
+//! `serde_json::Value` with the [`js`](crate::js) mapping.
+
+use std::fmt;
+
+use serde_json::{Map, Number, Value};
+
+use crate::js::{self, JsStringBuilder};
+
+/// Why JSON text could not be read, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    /// Byte offset in the text where reading stopped.
+    pub offset: usize,
+    /// What was wrong there.
+    pub reason: &'static str,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.reason, self.offset)
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+/// Parses JSON text into a value, accepting everything JavaScript's
+/// `JSON.parse` accepts from text `JSON.stringify` can write:
+///
+/// - any nesting depth (no recursion: a value nested a million deep parses
+///   with a heap stack; drop such values with [`drop_deep`](super::drop_deep));
+/// - lone surrogates in `\uXXXX` escapes (`"\ud800"`), and NUL, in strings
+///   and object keys, mapped as the [`js`](crate::js) module describes;
+/// - numbers as `serde_json` reads them (integers as `i64`/`u64`, others as
+///   `f64`); a number beyond `f64`'s range is an error, as it has no JSON form.
+///
+/// Duplicate object keys keep the last value, as in JavaScript. Ordinary text
+/// takes `serde_json`'s fast parser; only text it refuses is read again here.
+///
+/// ```
+/// let value = fedikv::json::parse(r#"{"name":"\ud83d","deep":[[[[1]]]]}"#)?;
+/// assert_eq!(fedikv::json::stringify(&value), r#"{"deep":[[[[1]]]],"name":"\ud83d"}"#);
+/// # Ok::<(), fedikv::json::JsonError>(())
+/// ```
+pub fn parse(text: &str) -> Result<Value, JsonError> {
+    if js::is_plain(text)
+        && !escapes_escape_char(text)
+        && let Ok(value) = serde_json::from_str(text)
+    {
+        return Ok(value);
+    }
+    Parser::new(text).parse()
+}
+
+/// Whether `text` may write U+10FFFF as an escaped pair (`\udbff\udfff`),
+/// which `serde_json` would read without the [`js`](crate::js) mapping.
+fn escapes_escape_char(text: &str) -> bool {
+    text.match_indices("\\u").any(|(i, _)| {
+        text.get(i + 2..i + 6)
+            .is_some_and(|h| h.eq_ignore_ascii_case("dbff"))
+    })
+}
+
+/// A container being filled.
+enum Open {
+    Array(Vec<Value>),
+    /// An object and the key whose value is being read.
+    Object(Map<String, Value>, String),
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        }
+    }
+
+    fn error(&self, reason: &'static str) -> JsonError {
+        JsonError {
+            offset: self.pos,
+            reason,
+        }
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_whitespace();
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn expect(&mut self, byte: u8, reason: &'static str) -> Result<(), JsonError> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error(reason))
+        }
+    }
+
+    fn parse(mut self) -> Result<Value, JsonError> {
+        let mut open: Vec<Open> = Vec::new();
+        'value: loop {
+            // Read one value, or open a container and read its first member.
+            let mut value = match self.peek() {
+                Some(b'[') => {
+                    self.pos += 1;
+                    if self.peek() == Some(b']') {
+                        self.pos += 1;
+                        Value::Array(Vec::new())
+                    } else {
+                        open.push(Open::Array(Vec::new()));
+                        continue 'value;
+                    }
+                }
+                Some(b'{') => {
+                    self.pos += 1;
+                    if self.peek() == Some(b'}') {
+                        self.pos += 1;
+                        Value::Object(Map::new())
+                    } else {
+                        let key = self.member_key()?;
+                        open.push(Open::Object(Map::new(), key));
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => Value::String(self.string()?),
+                Some(b't') => self.literal("true", Value::Bool(true))?,
+                Some(b'f') => self.literal("false", Value::Bool(false))?,
+                Some(b'n') => self.literal("null", Value::Null)?,
+                Some(b'-' | b'0'..=b'9') => Value::Number(self.number()?),
+                Some(_) => return Err(self.error("expected a JSON value")),
+                None => return Err(self.error("unexpected end of JSON text")),
+            };
+            // Put the value into its container; close containers that end.
+            loop {
+                match open.last_mut() {
+                    None => {
+                        if self.peek().is_some() {
+                            return Err(self.error("trailing characters after the JSON value"));
+                        }
+                        return Ok(value);
+                    }
+                    Some(Open::Array(items)) => {
+                        items.push(value);
+                        match self.peek() {
+                            Some(b',') => {
+                                self.pos += 1;
+                                continue 'value;
+                            }
+                            Some(b']') => self.pos += 1,
+                            _ => return Err(self.error("expected `,` or `]` in an array")),
+                        }
+                    }
+                    Some(Open::Object(map, key)) => {
+                        map.insert(std::mem::take(key), value);
+                        match self.peek() {
+                            Some(b',') => {
+                                self.pos += 1;
+                                *key = self.member_key()?;
+                                continue 'value;
+                            }
+                            Some(b'}') => self.pos += 1,
+                            _ => return Err(self.error("expected `,` or `}` in an object")),
+                        }
+                    }
+                }
+                value = match open.pop() {
+                    Some(Open::Array(items)) => Value::Array(items),
+                    Some(Open::Object(map, _)) => Value::Object(map),
+                    None => unreachable!("a container was just closed"),
+                };
+            }
+        }
+    }
+
+    /// `"key":` of an object member.
+    fn member_key(&mut self) -> Result<String, JsonError> {
+        if self.peek() != Some(b'"') {
+            return Err(self.error("expected a string key in an object"));
+        }
+        let key = self.string()?;
+        self.expect(b':', "expected `:` after an object key")?;
+        Ok(key)
+    }
+
+    fn literal(&mut self, word: &'static str, value: Value) -> Result<Value, JsonError> {
+        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(value)
+        } else {
+            Err(self.error("expected `true`, `false` or `null`"))
+        }
+    }
+
+    /// A number token, checked against JSON's grammar, converted as
+    /// `serde_json` does.
+    fn number(&mut self) -> Result<Number, JsonError> {
+        let start = self.pos;
+        let digits = |p: &mut Self| {
+            let from = p.pos;
+            while p.bytes.get(p.pos).is_some_and(u8::is_ascii_digit) {
+                p.pos += 1;
+            }
+            p.pos > from
+        };
+        if self.bytes.get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        let leading_zero = self.bytes.get(self.pos) == Some(&b'0');
+        if !digits(self) {
+            return Err(self.error("expected digits in a number"));
+        }
+        if leading_zero && self.pos - start > 1 + usize::from(self.bytes[start] == b'-') {
+            return Err(self.error("a number cannot have leading zeros"));
+        }
+        let mut integer = true;
+        if self.bytes.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            integer = false;
+            if !digits(self) {
+                return Err(self.error("expected digits after `.` in a number"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.bytes.get(self.pos) {
+            self.pos += 1;
+            integer = false;
+            if let Some(b'+' | b'-') = self.bytes.get(self.pos) {
+                self.pos += 1;
+            }
+            if !digits(self) {
+                return Err(self.error("expected digits in a number's exponent"));
+            }
+        }
+        let token = &self.text[start..self.pos];
+        if integer {
+            if let Ok(n) = token.parse::<u64>() {
+                return Ok(n.into());
+            }
+            if let Ok(n) = token.parse::<i64>() {
+                return Ok(n.into());
+            }
+        }
+        token
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .ok_or(JsonError {
+                offset: start,
+                reason: "number out of range",
+            })
+    }
+
+    /// A string literal; `pos` is at its opening quote.
+    fn string(&mut self) -> Result<String, JsonError> {
+        self.pos += 1;
+        let mut out = JsStringBuilder::with_capacity(16);
+        loop {
+            let run_start = self.pos;
+            while let Some(&b) = self.bytes.get(self.pos) {
+                if b == b'"' || b == b'\\' || b < 0x20 || b == 0xF4 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            // The run ends on an ASCII byte or a lead byte, so it is whole
+            // UTF-8 and holds no U+10FFFF (whose lead byte is 0xF4).
+            out.push_plain(&self.text[run_start..self.pos]);
+            match self.bytes.get(self.pos) {
+                None => return Err(self.error("unterminated string")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out.finish());
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    self.escape(&mut out)?;
+                }
+                Some(0xF4) => {
+                    let c = self.text[self.pos..].chars().next().unwrap_or('\u{FFFD}');
+                    out.push_char(c);
+                    self.pos += c.len_utf8();
+                }
+                Some(_) => {
+                    return Err(self.error("control character in a string; it must be escaped"));
+                }
+            }
+        }
+    }
+
+    /// The escape after a `\`.
+    fn escape(&mut self, out: &mut JsStringBuilder) -> Result<(), JsonError> {
+        let Some(&b) = self.bytes.get(self.pos) else {
+            return Err(self.error("unterminated string"));
+        };
+        self.pos += 1;
+        let c = match b {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let unit = self.hex4()?;
+                if (0xD800..0xDC00).contains(&unit)
+                    && self.bytes[self.pos..].starts_with(b"\\u")
+                    && let Some(low) = self.hex4_at(self.pos + 2)
+                    && (0xDC00..0xE000).contains(&low)
+                {
+                    self.pos += 6;
+                    let c =
+                        0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                    out.push_char(char::from_u32(c).unwrap_or('\u{FFFD}'));
+                    return Ok(());
+                }
+                match char::from_u32(u32::from(unit)) {
+                    Some(c) => c,
+                    None => {
+                        out.push_lone(unit);
+                        return Ok(());
+                    }
+                }
+            }
+            _ => {
+                self.pos -= 1;
+                return Err(self.error("invalid escape in a string"));
+            }
+        };
+        out.push_char(c);
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u16, JsonError> {
+        let unit = self
+            .hex4_at(self.pos)
+            .ok_or_else(|| self.error("expected four hex digits after \\u"))?;
+        self.pos += 4;
+        Ok(unit)
+    }
+
+    fn hex4_at(&self, at: usize) -> Option<u16> {
+        let digits = self.bytes.get(at..at + 4)?;
+        digits.iter().try_fold(0u16, |acc, &d| {
+            let v = (d as char).to_digit(16)?;
+            Some(acc << 4 | v as u16)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::js::{from_utf16, to_utf16};
+    use crate::json::{drop_deep, json_eq};
+    use serde_json::json;
+
+    #[test]
+    fn reads_what_serde_json_reads() {
+        for text in [
+            "null",
+            " true ",
+            "[1,-2,3.5,1e3,-0,18446744073709551615,-9223372036854775808,1e400e]",
+            r#"{"a":{"b":[]},"c":"\u00e9\n\"\\\/","a":2}"#,
+            "123456789012345678901234567890",
+            "0.1e-2",
+            r#""\ud83d\ude00""#,
+        ] {
+            let ours = Parser::new(text).parse();
+            let theirs: Result<Value, _> = serde_json::from_str(text);
+            match (ours, theirs) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{text}"),
+                (Err(_), Err(_)) => {}
+                (a, b) => panic!("{text}: ours {a:?}, serde_json {b:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_what_is_not_json() {
+        for text in [
+            "",
+            "[",
+            "[1,]",
+            "{\"a\"}",
+            "{\"a\":1,}",
+            "01",
+            "1.",
+            "-",
+            "tru",
+            "\"a",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "[1] 2",
+            "{1:2}",
+            "\"tab\there\"",
+            "1e400",
+            "NaN",
+        ] {
+            assert!(parse(text).is_err(), "{text:?} parsed");
+        }
+    }
+
+    #[test]
+    fn reads_lone_surrogates_and_nul() {
+        let value = parse(r#"{"\udc00k":["\ud800","a\u0000b","\ud83d\ude00\ud83d"]}"#).unwrap();
+        let key = value.as_object().unwrap().keys().next().unwrap();
+        assert_eq!(to_utf16(key), [0xDC00, 0x6B]);
+        let items = value.as_object().unwrap().values().next().unwrap();
+        assert_eq!(items[0], json!(from_utf16(&[0xD800])));
+        assert_eq!(items[1], json!("a\u{0}b"));
+        assert_eq!(
+            to_utf16(items[2].as_str().unwrap()),
+            [0xD83D, 0xDE00, 0xD83D]
+        );
+    }
+
+    #[test]
+    fn reads_any_depth_without_recursion() {
+        let depth = 1_000_000;
+        let text = format!("{}{}{}", "[{\"k\":".repeat(depth), "0", "}]".repeat(depth));
+        let value = parse(&text).unwrap();
+        let mut level = &value;
+        let mut seen = 0;
+        while let Some(inner) = level.get(0).and_then(|o| o.get("k")) {
+            level = inner;
+            seen += 1;
+        }
+        assert_eq!((seen, level), (depth, &json!(0)));
+        drop_deep(value);
+    }
+
+    #[test]
+    fn literal_escape_character_keeps_its_meaning() {
+        // U+10FFFF then U+10F000 are two ordinary characters in the text.
+        let value = parse("\"\u{10FFFF}\u{10F000}\"").unwrap();
+        let units: Vec<u16> = "\u{10FFFF}\u{10F000}".encode_utf16().collect();
+        assert_eq!(to_utf16(value.as_str().unwrap()), units);
+        assert!(json_eq(
+            &value,
+            &parse(r#""\udbff\udfff\udbfc\udc00""#).unwrap()
+        ));
+    }
+}

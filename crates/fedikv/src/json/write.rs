@@ -1,0 +1,203 @@
+//! Writing JSON text as JavaScript's `JSON.stringify` does, for any depth.
+
+use serde_json::Value;
+
+use crate::js::{self, Unit};
+
+/// How lone surrogates (see [`js`](crate::js)) are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Surrogates {
+    /// As `\udxxx` escapes, exactly as `JSON.stringify` writes them
+    /// (SQLite, MySQL, Redis values, the CLI).
+    Escape,
+    /// As U+FFFD, as a UTF-8 driver stores them (PostgreSQL `jsonb`, which
+    /// refuses `\udxxx` escapes that do not form a pair).
+    Replace,
+}
+
+/// Compact JSON text of `value`: strings and object keys byte-identical to
+/// JavaScript's `JSON.stringify` (it escapes `"`, `\`, `\b` `\f` `\n` `\r`
+/// `\t`, other control characters as lowercase `\u00xx`, and lone surrogates
+/// as lowercase `\udxxx`; nothing else), numbers as `serde_json` writes them,
+/// object members in the map's order. Any nesting depth: no recursion.
+///
+/// ```
+/// use serde_json::json;
+/// let name = fedikv::js::from_utf16(&[0x61, 0xD800]);
+/// assert_eq!(fedikv::json::stringify(&json!({"n": name, "x": [1, "\n/é"]})),
+///            r#"{"n":"a\ud800","x":[1,"\n/é"]}"#);
+/// ```
+pub fn stringify(value: &Value) -> String {
+    let mut out = String::with_capacity(128);
+    write_value(&mut out, value, Surrogates::Escape);
+    out
+}
+
+/// A JSON string literal of `text`, as [`stringify`] writes strings.
+pub(crate) fn write_str(out: &mut String, text: &str, surrogates: Surrogates) {
+    out.push('"');
+    if js::is_plain(text) {
+        write_plain(out, text);
+    } else {
+        write_with_units(out, text, surrogates);
+    }
+    out.push('"');
+}
+
+/// The JSON escape of an ASCII byte, if it needs one (`""` for `\u00xx`).
+fn escape_of(b: u8) -> Option<&'static str> {
+    Some(match b {
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        b'\n' => "\\n",
+        b'\r' => "\\r",
+        b'\t' => "\\t",
+        0x08 => "\\b",
+        0x0C => "\\f",
+        0x00..=0x1F => "",
+        _ => return None,
+    })
+}
+
+/// The body of a string literal for text without escapes of the mapping.
+fn write_plain(out: &mut String, text: &str) {
+    let mut run_start = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        let Some(escape) = escape_of(b) else { continue };
+        out.push_str(&text[run_start..i]);
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            out.push(hex_digit(b >> 4));
+            out.push(hex_digit(b & 0xF));
+        } else {
+            out.push_str(escape);
+        }
+        run_start = i + 1;
+    }
+    out.push_str(&text[run_start..]);
+}
+
+/// The body of a string literal for text with escapes of the mapping, read
+/// unit by unit (rare: only lone surrogates and U+10FFFF get here).
+fn write_with_units(out: &mut String, text: &str, surrogates: Surrogates) {
+    let mut buf = [0u8; 4];
+    for unit in js::units(text) {
+        match unit {
+            Unit::Char(c) => write_plain(out, c.encode_utf8(&mut buf)),
+            Unit::Lone(u) => match surrogates {
+                Surrogates::Escape => {
+                    out.push_str("\\u");
+                    for shift in [12, 8, 4, 0] {
+                        out.push(hex_digit((u >> shift) as u8));
+                    }
+                }
+                Surrogates::Replace => out.push(char::REPLACEMENT_CHARACTER),
+            },
+        }
+    }
+}
+
+fn hex_digit(n: u8) -> char {
+    char::from(b"0123456789abcdef"[usize::from(n & 0xF)])
+}
+
+/// Appends the JSON text of `value` to `out`, iteratively.
+pub(crate) fn write_value(out: &mut String, value: &Value, surrogates: Surrogates) {
+    enum Step<'a> {
+        Value(&'a Value),
+        Member(&'a String, &'a Value),
+        Text(&'static str),
+    }
+    let mut steps = vec![Step::Value(value)];
+    while let Some(step) = steps.pop() {
+        let value = match step {
+            Step::Text(text) => {
+                out.push_str(text);
+                continue;
+            }
+            Step::Member(key, value) => {
+                write_str(out, key, surrogates);
+                out.push(':');
+                value
+            }
+            Step::Value(value) => value,
+        };
+        match value {
+            Value::Null => out.push_str("null"),
+            Value::Bool(true) => out.push_str("true"),
+            Value::Bool(false) => out.push_str("false"),
+            Value::Number(n) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{n}");
+            }
+            Value::String(s) => write_str(out, s, surrogates),
+            Value::Array(items) => {
+                out.push('[');
+                steps.push(Step::Text("]"));
+                for (i, item) in items.iter().enumerate().rev() {
+                    steps.push(Step::Value(item));
+                    if i > 0 {
+                        steps.push(Step::Text(","));
+                    }
+                }
+            }
+            Value::Object(map) => {
+                out.push('{');
+                steps.push(Step::Text("}"));
+                for (i, (key, item)) in map.iter().enumerate().rev() {
+                    steps.push(Step::Member(key, item));
+                    if i > 0 {
+                        steps.push(Step::Text(","));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::js::from_utf16;
+    use crate::json::{drop_deep, parse};
+    use serde_json::json;
+
+    #[test]
+    fn writes_what_serde_json_writes_for_ordinary_values() {
+        for value in [
+            json!(null),
+            json!([true, false, 0, -1, 1.5, 1e300, u64::MAX, i64::MIN]),
+            json!({"b": {"c": []}, "a": "x\"\\\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}/é😀\u{2028}\u{feff}\u{0}"}),
+            json!(""),
+            json!({}),
+        ] {
+            assert_eq!(stringify(&value), serde_json::to_string(&value).unwrap());
+        }
+    }
+
+    #[test]
+    fn escapes_lone_surrogates_like_json_stringify() {
+        let text = from_utf16(&[
+            0xD800, 0x22, 0xDFFF, 0xDBFF, 0xDFFF, 0x0A, 0xDBFF, 0xDFFF, 0xD83D,
+        ]);
+        let mut out = String::new();
+        write_str(&mut out, &text, Surrogates::Escape);
+        assert_eq!(out, "\"\\ud800\\\"\\udfff\u{10FFFF}\\n\u{10FFFF}\\ud83d\"");
+        let mut lossy = String::new();
+        write_str(&mut lossy, &text, Surrogates::Replace);
+        assert_eq!(
+            lossy,
+            "\"\u{FFFD}\\\"\u{FFFD}\u{10FFFF}\\n\u{10FFFF}\u{FFFD}\""
+        );
+        assert_eq!(parse(&out).unwrap(), json!(text));
+    }
+
+    #[test]
+    fn writes_any_depth_without_recursion() {
+        let depth = 500_000;
+        let text = format!("{}1{}", "{\"a\":[".repeat(depth), "]}".repeat(depth));
+        let value = parse(&text).unwrap();
+        assert_eq!(stringify(&value), text);
+        drop_deep(value);
+    }
+}
