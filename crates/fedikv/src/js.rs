@@ -228,6 +228,16 @@ pub fn to_utf8_lossy(text: &str) -> Cow<'_, str> {
     )
 }
 
+/// `text` as a store that keeps strings as UTF-8 gives it back: lone
+/// surrogates replaced by U+FFFD ([`to_utf8_lossy`]), read back with
+/// [`from_str`]. Unchanged (borrowed) for text without escapes.
+pub fn replace_lone_surrogates(text: &str) -> Cow<'_, str> {
+    match to_utf8_lossy(text) {
+        Cow::Borrowed(text) => Cow::Borrowed(text),
+        Cow::Owned(utf8) => Cow::Owned(from_string(utf8)),
+    }
+}
+
 /// Whether the string `text` stands for holds a lone surrogate.
 pub fn has_lone_surrogate(text: &str) -> bool {
     !is_plain(text) && units(text).any(|u| matches!(u, Unit::Lone(_)))

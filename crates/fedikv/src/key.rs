@@ -134,6 +134,18 @@ impl KvKey {
         self.0.iter().map(String::len).sum()
     }
 
+    /// This key as a store that keeps key strings as UTF-8 (PostgreSQL,
+    /// Redis, Deno KV; see [`Capabilities`](crate::Capabilities)) lists it:
+    /// each lone surrogate replaced by U+FFFD.
+    pub fn with_lone_surrogates_replaced(&self) -> KvKey {
+        Self(
+            self.0
+                .iter()
+                .map(|c| crate::js::replace_lone_surrogates(c).into_owned())
+                .collect(),
+        )
+    }
+
     /// Consumes the key, returning its components.
     pub fn into_components(self) -> Vec<String> {
         self.0

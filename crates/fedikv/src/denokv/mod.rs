@@ -360,11 +360,12 @@ impl KvStore for DenoKvStore {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::default();
         // Deno's key codec takes UTF-8 strings; V8's serializer has a
         // recursion limit.
-        caps.lone_surrogates_in_keys = false;
-        caps.max_value_depth = Some(value::MAX_WRITE_DEPTH);
-        caps
+        Capabilities {
+            lone_surrogates_in_keys: false,
+            max_value_depth: Some(value::MAX_WRITE_DEPTH),
+            ..Capabilities::default()
+        }
     }
 }

@@ -49,13 +49,41 @@ pub(crate) fn encode(value: &Value) -> KvResult<Vec<u8>> {
             ),
         });
     }
-    let mut heap = Heap::default();
-    let root = to_v8(&mut heap, value);
-    ValueSerializer::default()
-        .finish(&heap, &root)
-        .map_err(|e| KvError::InvalidValue {
-            reason: format!("Deno KV cannot store this value: {e}"),
-        })
+    // The depth check passed: at most MAX_WRITE_DEPTH levels.
+    let levels = if json::is_deeper_than(value, 32) {
+        MAX_WRITE_DEPTH
+    } else {
+        32
+    };
+    with_stack(levels, || {
+        let mut heap = Heap::default();
+        let root = to_v8(&mut heap, value);
+        ValueSerializer::default().finish(&heap, &root)
+    })
+    .map_err(|e| KvError::InvalidValue {
+        reason: format!("Deno KV cannot store this value: {e}"),
+    })
+}
+
+/// Runs `f`, which recurses once per nesting level up to `levels` deep (V8's
+/// serializer and deserializer do, up to [`MAX_DEPTH`] levels), on a larger
+/// stack when the thread's is too small for that: a tokio worker's 2 MiB
+/// hold fewer than 256 levels in a debug build.
+fn with_stack<R>(levels: usize, f: impl FnOnce() -> R) -> R {
+    const BASE: usize = 64 * 1024;
+    const PER_LEVEL: usize = 16 * 1024;
+    let need = BASE + levels.min(MAX_DEPTH + 1) * PER_LEVEL;
+    stacker::maybe_grow(need, 2 * need, f)
+}
+
+/// An upper bound of the nesting of V8-serialized `bytes`: the bytes that
+/// could be the tag of an object or array (`o`, `A`, `a`; string contents
+/// only raise the bound). Cheap, and small for ordinary values.
+fn max_levels(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .filter(|&&b| matches!(b, b'o' | b'A' | b'a'))
+        .count()
 }
 
 /// The JSON form of a stored entry's value; `None` for a top-level
@@ -80,15 +108,16 @@ pub(crate) fn decode_entry(row: &Row) -> KvResult<Option<Value>> {
 /// `key` names the entry in errors.
 pub(crate) fn decode(bytes: &[u8], key: &dyn Fn() -> String) -> KvResult<Option<Value>> {
     let corrupt = |reason: String| KvError::Corrupt { key: key(), reason };
-    let (root, heap) = ValueDeserializer::default()
-        .read(bytes)
-        .map_err(|e| corrupt(format!("not a V8-serialized value ({e})")))?;
-    if matches!(root, V8::Undefined) {
-        return Ok(None);
-    }
-    from_v8(&heap, &root, 0, &Cell::new(MAX_ITEMS))
-        .map(Some)
-        .map_err(corrupt)
+    with_stack(max_levels(bytes), || {
+        let (root, heap) = ValueDeserializer::default()
+            .read(bytes)
+            .map_err(|e| format!("not a V8-serialized value ({e})"))?;
+        if matches!(root, V8::Undefined) {
+            return Ok(None);
+        }
+        from_v8(&heap, &root, 0, &Cell::new(MAX_ITEMS)).map(Some)
+    })
+    .map_err(corrupt)
 }
 
 fn to_v8(heap: &mut Heap, value: &Value) -> V8 {

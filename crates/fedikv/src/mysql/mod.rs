@@ -343,11 +343,12 @@ impl KvStore for MysqlKvStore {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::default();
         // The JSON column takes neither `\udxxx` escapes of lone surrogates
         // nor deep nesting; the key column is JSON.stringify text, lossless.
-        caps.lone_surrogates_in_values = false;
-        caps.max_value_depth = Some(self.inner.info.dialect.max_json_depth());
-        caps
+        Capabilities {
+            lone_surrogates_in_values: false,
+            max_value_depth: Some(self.inner.info.dialect.max_json_depth()),
+            ..Capabilities::default()
+        }
     }
 }

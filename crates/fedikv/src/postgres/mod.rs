@@ -494,12 +494,13 @@ impl KvStore for PostgresKvStore {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::default();
         // text and jsonb hold no NUL; postgres.js sends lone surrogates as U+FFFD.
-        caps.nul_in_keys = false;
-        caps.nul_in_values = false;
-        caps.lone_surrogates_in_keys = false;
-        caps.lone_surrogates_in_values = false;
-        caps
+        Capabilities {
+            nul_in_keys: false,
+            nul_in_values: false,
+            lone_surrogates_in_keys: false,
+            lone_surrogates_in_values: false,
+            ..Capabilities::default()
+        }
     }
 }

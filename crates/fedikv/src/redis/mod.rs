@@ -372,10 +372,11 @@ impl KvStore for RedisKvStore {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let mut caps = Capabilities::default();
         // ioredis sends key strings as UTF-8; values are JSON.stringify text.
-        caps.lone_surrogates_in_keys = false;
-        caps
+        Capabilities {
+            lone_surrogates_in_keys: false,
+            ..Capabilities::default()
+        }
     }
 }
 
