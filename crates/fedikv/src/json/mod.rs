@@ -17,10 +17,9 @@ mod eq;
 mod parse;
 mod write;
 
-pub(crate) use deep::is_deeper_than;
 #[cfg(test)]
 pub(crate) use deep::nested;
-pub use deep::{clone_deep, drop_deep};
+pub use deep::{clone_deep, drop_deep, is_deeper_than};
 pub(crate) use eq::current_matches;
 pub use eq::{json_eq, json_opt_eq};
 pub use parse::{JsonError, parse};
