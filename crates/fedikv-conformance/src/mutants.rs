@@ -358,7 +358,9 @@ impl Toy {
     ) -> bool {
         let current = self.current(map, key);
         let matches = self.cas_matches(current.as_ref(), expected);
-        current.map_or((), drop_deep);
+        if let Some(current) = current {
+            drop_deep(current);
+        }
         matches
     }
 

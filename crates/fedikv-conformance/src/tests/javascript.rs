@@ -295,7 +295,9 @@ async fn deep_round_trip(store: &dyn KvStore, key: &KvKey, value: &Value) -> Res
         .await
         .map_err(|e| format!("get failed: {e}"))?;
     let same = got.as_ref().is_some_and(|got| json_eq(got, value));
-    got.map_or((), drop_deep);
+    if let Some(got) = got {
+        drop_deep(got);
+    }
     if !same {
         return Err("get differs from what was set".into());
     }
