@@ -373,6 +373,39 @@ fn javascript_strings_and_deep_values_round_trip() {
     assert_eq!(store.run(&["get", key]).status.code(), Some(1));
 }
 
+/// A row Fedify wrote with lone surrogates and NUL in its key and value is
+/// copied byte for byte: `fedikv copy` writes back what it read, unchanged.
+#[test]
+fn copy_keeps_javascript_strings_byte_for_byte() {
+    let (from, to) = (Store::new(), Store::new());
+    assert_eq!(from.run(&["set", r#"["x"]"#, "1"]).status.code(), Some(0));
+    let path = |store: &Store| store.url.trim_start_matches("sqlite:").to_owned();
+    let key = r#"["fedify","\ud83d","a\u0000b"]"#;
+    let value = r#"{"a":"\udc00","b":[1,"\u0000","\ud800\udbff\udfff"]}"#;
+    let db = rusqlite::Connection::open(path(&from)).unwrap();
+    db.execute(
+        "INSERT INTO fedify_kv (key, value, created, expires) VALUES (?1, ?2, 0, NULL)",
+        (key, value),
+    )
+    .unwrap();
+    let output = copy(&from.url, &to.url, &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let copied: (String, String) = rusqlite::Connection::open(path(&to))
+        .unwrap()
+        .query_row(
+            "SELECT key, value FROM fedify_kv WHERE key LIKE '[\"fedify\"%'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(copied, (key.to_owned(), value.to_owned()));
+}
+
 #[test]
 fn bad_values_and_ttls_are_one_line_errors() {
     let store = Store::new();
