@@ -38,6 +38,7 @@ macro_rules! __for_each_conformance_test {
             o2_set_without_ttl_clears_expiry,
             o2_ttl_restarts_on_every_write,
             o2_long_ttls_are_accepted,
+            o2_ttls_beyond_the_maximum_are_clamped,
             o3_delete_removes_the_entry,
             o3_delete_missing_key_succeeds,
             o4_fedify_cas_sequence,

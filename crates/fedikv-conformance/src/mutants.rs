@@ -49,6 +49,7 @@ enum Defect {
     CasDeleteLeavesNull,
     CasKeepsOldExpiry,
     CasIgnoresTtl,
+    LongTtlUnclamped,
     ColonJoinedKeys,
     EmptyComponentsDropped,
     StringPrefixList,
@@ -203,6 +204,10 @@ const EXPECTED: &[(Defect, &[&str])] = &[
         Defect::CountExpiredCountsLive,
         &["s3_count_expired_counts_only_expired_entries"],
     ),
+    (
+        Defect::LongTtlUnclamped,
+        &["o2_ttls_beyond_the_maximum_are_clamped"],
+    ),
     (Defect::ValueSizeLimit, &["v4_one_mib_values_round_trip"]),
     (Defect::IntegersThroughF64, &["v2_round_trip_is_deep_equal"]),
     (
@@ -294,6 +299,12 @@ impl Toy {
     }
 
     fn expiry(&self, ttl: Option<Duration>, old: Option<&Slot>, now: Instant) -> Option<Instant> {
+        let ttl = match (self.defect, ttl) {
+            // Memory and Deno KV before MAX_TTL: an expiry past what an
+            // `Instant` or a date holds meant no expiry.
+            (Defect::LongTtlUnclamped, ttl) => ttl,
+            (_, ttl) => SetOptions::with_ttl(ttl).effective_ttl(),
+        };
         let ttl = match (self.defect, ttl) {
             (Defect::TtlIgnored, _) => None,
             (Defect::TtlRoundedUpToSeconds, Some(ttl)) => {
