@@ -17,6 +17,7 @@ macro_rules! __for_each_conformance_test {
             k1_empty_keys_are_rejected,
             k1_nul_is_a_key_character,
             k1_lone_surrogates_in_keys,
+            k1_listed_prefix_key_is_the_stored_key,
             k2_distinct_keys_never_collide,
             k2_listed_keys_are_the_written_keys,
             v1_falsy_values_are_values,

@@ -223,7 +223,10 @@ const EXPECTED: &[(Defect, &[&str])] = &[
     ),
     (
         Defect::LoneSurrogatesInKeysLost,
-        &["k1_lone_surrogates_in_keys"],
+        &[
+            "k1_lone_surrogates_in_keys",
+            "k1_listed_prefix_key_is_the_stored_key",
+        ],
     ),
     (
         Defect::LoneSurrogatesInValuesLost,
