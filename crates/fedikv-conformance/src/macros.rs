@@ -71,6 +71,7 @@ macro_rules! __for_each_conformance_test {
             o5_scan_reports_remaining_ttls,
             s3_sweep_removes_only_expired_entries,
             s3_count_expired_counts_only_expired_entries,
+            model_sequences_match_the_reference,
         }
     };
 }

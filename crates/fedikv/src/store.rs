@@ -107,12 +107,13 @@ impl SetOptions {
 }
 
 /// What a store can hold of the JavaScript strings and JSON values Fedify
-/// can write (rules K1, V1), as [`KvStore::capabilities`] reports it.
+/// can write (rules K1, V1), and whether it lists in a stable order (rule
+/// O5), as [`KvStore::capabilities`] reports it.
 ///
 /// The default is a store that holds everything exactly: NUL and lone
 /// surrogates (see [`js`](crate::js)) in keys and values, values of any
-/// depth. Backends state where they differ, always as Fedify's own store of
-/// the same backend differs.
+/// depth, and lists in a stable order. Backends state where they differ,
+/// always as Fedify's own store of the same backend differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Capabilities {
@@ -135,6 +136,10 @@ pub struct Capabilities {
     /// one level), or `None` when the store takes any depth its server
     /// parses. A deeper value is refused with [`KvError::InvalidValue`].
     pub max_value_depth: Option<usize>,
+    /// `list` and `scan` yield entries in a stable order (rule O5: ordered
+    /// backends), the same for the same keys whatever else changed; when
+    /// `false` (Redis, which lists in `SCAN` order) in no particular order.
+    pub ordered_list: bool,
 }
 
 impl Default for Capabilities {
@@ -145,6 +150,7 @@ impl Default for Capabilities {
             lone_surrogates_in_keys: true,
             lone_surrogates_in_values: true,
             max_value_depth: None,
+            ordered_list: true,
         }
     }
 }

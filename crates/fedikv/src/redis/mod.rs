@@ -368,9 +368,11 @@ impl KvStore for RedisKvStore {
     }
 
     fn capabilities(&self) -> Capabilities {
-        // ioredis sends key strings as UTF-8; values are JSON.stringify text.
+        // ioredis sends key strings as UTF-8; values are JSON.stringify text;
+        // list follows SCAN, a hash table's order.
         Capabilities {
             lone_surrogates_in_keys: false,
+            ordered_list: false,
             ..Capabilities::default()
         }
     }
