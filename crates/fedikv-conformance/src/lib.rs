@@ -109,6 +109,7 @@
 #![warn(missing_docs)]
 
 mod cases;
+mod history;
 mod macros;
 mod model;
 #[cfg(test)]

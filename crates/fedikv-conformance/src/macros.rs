@@ -56,6 +56,7 @@ macro_rules! __for_each_conformance_test {
             o4_concurrent_creates_over_an_expired_row,
             o4_concurrent_increments_are_not_lost,
             o4_stale_token_cannot_delete_a_newer_value,
+            o4_concurrent_cas_histories_are_linearizable,
             o5_fedify_list_prefix,
             o5_single_element_key,
             o5_no_prefix_lists_everything,

@@ -144,6 +144,7 @@ const EXPECTED: &[(Defect, &[&str])] = &[
             "o4_concurrent_creates_have_one_winner",
             "o4_concurrent_creates_over_an_expired_row",
             "o4_concurrent_increments_are_not_lost",
+            "o4_concurrent_cas_histories_are_linearizable",
         ],
     ),
     (
@@ -160,6 +161,7 @@ const EXPECTED: &[(Defect, &[&str])] = &[
             "o4_expected_absent_fails_on_a_live_key",
             "v1_falsy_values_are_values",
             "o4_concurrent_creates_have_one_winner",
+            "o4_concurrent_cas_histories_are_linearizable",
         ],
     ),
     (
