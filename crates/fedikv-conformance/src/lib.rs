@@ -4,8 +4,10 @@
 //! (fedikv's SPEC §1, Fedify's `KvStore` semantics): the tests listed in [`ALL_TESTS`], each named after
 //! the rule it checks — `k1_…`/`k2_…` keys, `v1_…`–`v4_…` values, `o1_…` get,
 //! `o2_…` set and TTLs, `o3_…` delete, `o4_…` compare-and-swap, `o5_…` list,
-//! `s3_…` sweeping. Every fedikv backend runs it, and so can any other
-//! implementation of [`fedikv::KvStore`].
+//! `s3_…` sweeping — and `model_sequences_match_the_reference`, which checks
+//! random operation sequences against a reference model. Every fedikv
+//! backend runs it, and so can any other implementation of
+//! [`fedikv::KvStore`].
 //!
 //! ## Running the suite on your own store
 //!
@@ -65,6 +67,32 @@
 //! TTLs, non-atomic CAS, tombstones, …) and check that the tests meant to catch
 //! it do.
 //!
+//! ## Generated tests
+//!
+//! [`tests::model_sequences_match_the_reference`] runs random sequences of
+//! `get`, `set`, `delete`, `cas` and `list` over keys and values Fedify can
+//! write (NUL, lone surrogates, `%`, `::`, numbers written two ways, ...)
+//! and compares every result with a reference model. What the model expects
+//! of keys and values follows the store's
+//! [`capabilities`](fedikv::KvStore::capabilities) (NUL refused, lone
+//! surrogates stored as U+FFFD, `list` unordered); `scan` may be
+//! `Unsupported`, and then TTLs are not compared. The cases come from
+//! proptest with a fixed seed: 48 cases by default, `FEDIKV_MODEL_CASES=N`
+//! for more, `FEDIKV_MODEL_SEED=S` for others. A failure is shrunk to a
+//! minimal sequence and printed with the seed that replays it alone:
+//!
+//! ```text
+//! model: memory: case 1 of 48 (seed 20261205) differs from the reference model;
+//! replay this case alone with FEDIKV_MODEL_SEED=20261205 FEDIKV_MODEL_CASES=1 ...
+//! step 2, cas(k0 ["a"], expected: current, new: delete, ttl: none): O4: cas returned false, ...
+//! shrunk case (seed 20261205):
+//! keys (under the run's prefix):
+//!   k0 = ["a"]
+//! operations:
+//!   1. set(k0 ["a"], null, ttl: 0 ms)
+//!   2. cas(k0 ["a"], expected: current, new: delete, ttl: none)
+//! ```
+//!
 //! ## Running single tests
 //!
 //! The tests are also public functions in [`tests`], taking an
@@ -81,7 +109,9 @@
 #![warn(missing_docs)]
 
 mod cases;
+mod history;
 mod macros;
+mod model;
 #[cfg(test)]
 mod mutants;
 mod namespace;
@@ -131,6 +161,7 @@ mod unit_tests {
             include_str!("tests/keys.rs"),
             include_str!("tests/list.rs"),
             include_str!("tests/list_prefix.rs"),
+            include_str!("tests/model.rs"),
             include_str!("tests/scan.rs"),
             include_str!("tests/set.rs"),
             include_str!("tests/typed.rs"),

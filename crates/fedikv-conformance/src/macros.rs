@@ -17,6 +17,7 @@ macro_rules! __for_each_conformance_test {
             k1_empty_keys_are_rejected,
             k1_nul_is_a_key_character,
             k1_lone_surrogates_in_keys,
+            k1_listed_prefix_key_is_the_stored_key,
             k2_distinct_keys_never_collide,
             k2_listed_keys_are_the_written_keys,
             v1_falsy_values_are_values,
@@ -38,6 +39,7 @@ macro_rules! __for_each_conformance_test {
             o2_set_without_ttl_clears_expiry,
             o2_ttl_restarts_on_every_write,
             o2_long_ttls_are_accepted,
+            o2_ttls_beyond_the_maximum_are_clamped,
             o3_delete_removes_the_entry,
             o3_delete_missing_key_succeeds,
             o4_fedify_cas_sequence,
@@ -54,6 +56,7 @@ macro_rules! __for_each_conformance_test {
             o4_concurrent_creates_over_an_expired_row,
             o4_concurrent_increments_are_not_lost,
             o4_stale_token_cannot_delete_a_newer_value,
+            o4_concurrent_cas_histories_are_linearizable,
             o5_fedify_list_prefix,
             o5_single_element_key,
             o5_no_prefix_lists_everything,
@@ -69,6 +72,7 @@ macro_rules! __for_each_conformance_test {
             o5_scan_reports_remaining_ttls,
             s3_sweep_removes_only_expired_entries,
             s3_count_expired_counts_only_expired_entries,
+            model_sequences_match_the_reference,
         }
     };
 }

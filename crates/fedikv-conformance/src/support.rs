@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fedikv::{KvEntry, KvKey, KvStore, SetOptions, json_eq, json_opt_eq};
+use fedikv::{KvEntry, KvKey, KvRecord, KvStore, SetOptions, json_eq, json_opt_eq};
 use futures::TryStreamExt;
 use serde_json::Value;
 
@@ -17,6 +17,10 @@ use crate::Namespace;
 /// Extra time waited after a TTL before an entry must be gone: covers clock
 /// granularity and the gap between a client's and a server's clock reading.
 pub(crate) const EXPIRY_GRACE: Duration = Duration::from_millis(300);
+
+/// Slack allowed between a TTL and the remaining time a store reports for
+/// it: a client's and a server's clock, and rounding to milliseconds.
+pub(crate) const CLOCK_SLACK: Duration = Duration::from_millis(250);
 
 /// A store whose operations panic with the backend, operation and key when
 /// they fail, so that tests read as the rules they check.
@@ -101,6 +105,15 @@ impl Kv {
             .try_collect()
             .await
             .unwrap_or_else(|e| self.fail("list", prefix, e))
+    }
+
+    /// Every record `scan(prefix)` yields, in the order it yields them.
+    pub(crate) async fn scan(&self, prefix: Option<&KvKey>) -> Vec<KvRecord> {
+        self.store
+            .scan(prefix)
+            .try_collect()
+            .await
+            .unwrap_or_else(|e| self.fail("scan", prefix, e))
     }
 
     /// The entries of `list(None)` that lie in `ns`: other tests may be
@@ -227,6 +240,26 @@ pub(crate) fn assert_entries(what: &str, actual: &[KvEntry], expected: &[(KvKey,
         "{what}: listed {} entries, expected {}:\n{problems}",
         actual.len(),
         expected.len()
+    );
+}
+
+/// Asserts that `left`, the remaining TTL `scan` reported for `key`, fits an
+/// entry written with TTL `ttl` at most `elapsed` ago: in
+/// `(ttl - elapsed - CLOCK_SLACK, ttl]`.
+#[track_caller]
+pub(crate) fn assert_ttl_left(
+    what: &str,
+    key: &KvKey,
+    left: Option<Duration>,
+    ttl: Duration,
+    elapsed: Duration,
+) {
+    let left = left.unwrap_or_else(|| {
+        panic!("{what}: scan reported no expiry for {key}, written with a TTL of {ttl:?}")
+    });
+    assert!(
+        left <= ttl && left + elapsed + CLOCK_SLACK > ttl,
+        "{what}: scan reported {left:?} left for {key}, written {elapsed:?} ago with a TTL of {ttl:?}"
     );
 }
 

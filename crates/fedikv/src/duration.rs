@@ -1,6 +1,20 @@
-//! Human durations (`500ms`, `30s`, `5m`, `1h30m`, `1d`) for URLs and the CLI.
+//! Durations: the longest TTL a write applies ([`MAX_TTL`]) and human
+//! durations (`500ms`, `30s`, `5m`, `1h30m`, `1d`) for URLs and the CLI.
 
 use std::time::Duration;
+
+/// The longest TTL any fedikv store applies (rule O2): 365,000 days, about
+/// 1,000 years. A longer TTL, up to `Duration::MAX`, is clamped to it on every
+/// backend: the write succeeds and the entry expires `MAX_TTL` after it, and
+/// `scan` reports at most `MAX_TTL` left.
+///
+/// Every backend can represent an expiry this far ahead: MariaDB's
+/// `DATETIME` ends in the year 9999, PostgreSQL's `created + ttl`, Redis's
+/// millisecond expiry times, Deno KV's and SQLite's epoch milliseconds and
+/// JavaScript's `Date` (which Fedify reads them with) all reach further.
+/// Stores apply it through [`SetOptions::effective_ttl`](crate::SetOptions::effective_ttl);
+/// conformance test `o2_ttls_beyond_the_maximum_are_clamped`.
+pub const MAX_TTL: Duration = Duration::from_secs(365_000 * 86_400);
 
 /// Parses a duration made of one or more `<number><unit>` parts, with units
 /// `ms`, `s`, `m`, `h` and `d` (e.g. `500ms`, `1h30m`). A bare number is

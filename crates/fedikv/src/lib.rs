@@ -54,7 +54,7 @@ pub mod redis;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-pub use duration::parse_duration;
+pub use duration::{MAX_TTL, parse_duration};
 pub use error::{BoxError, KvError, KvResult};
 pub use ext::{KvStoreExt, UPDATE_MAX_ATTEMPTS};
 pub use json::{json_eq, json_opt_eq};

@@ -97,12 +97,16 @@ impl MemoryKvStore {
         self.inner.map.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A TTL too long to represent as an `Instant` (it would outlive the
-    /// process anyway) means no expiry, rather than a panic.
+    /// The entry a write with `options` stores. The TTL is clamped to
+    /// [`MAX_TTL`](crate::MAX_TTL); should even that not fit an `Instant` on
+    /// this platform (it would outlive the process anyway), the entry never
+    /// expires, rather than a panic.
     fn entry(value: &Value, options: SetOptions) -> Entry {
         Entry {
             value: clone_deep(value),
-            expires: options.ttl.and_then(|ttl| Instant::now().checked_add(ttl)),
+            expires: options
+                .effective_ttl()
+                .and_then(|ttl| Instant::now().checked_add(ttl)),
         }
     }
 

@@ -8,6 +8,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde_json::Value;
 
+use crate::duration::MAX_TTL;
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 
@@ -56,6 +57,11 @@ pub type KvRecordStream = BoxStream<'static, KvResult<KvRecord>>;
 
 /// Options of a write ([`KvStore::set`], [`KvStore::cas`]).
 ///
+/// A TTL longer than [`MAX_TTL`] (365,000 days, about 1,000 years), up to
+/// `Duration::MAX`, is clamped to it on every backend (rule O2): the write
+/// succeeds, the entry lives for `MAX_TTL`, and `scan` reports at most
+/// `MAX_TTL` left. Stores read the TTL through [`effective_ttl`](Self::effective_ttl).
+///
 /// ```
 /// use std::time::Duration;
 /// use fedikv::SetOptions;
@@ -83,15 +89,31 @@ impl SetOptions {
     pub fn with_ttl(ttl: Option<Duration>) -> Self {
         Self { ttl }
     }
+
+    /// The time to live the write applies: [`ttl`](Self::ttl) clamped to
+    /// [`MAX_TTL`] (rule O2). Every store implementation reads the TTL
+    /// through this method, so that every backend clamps alike.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fedikv::{MAX_TTL, SetOptions};
+    /// assert_eq!(SetOptions::ttl(Duration::MAX).effective_ttl(), Some(MAX_TTL));
+    /// assert_eq!(SetOptions::ttl(Duration::ZERO).effective_ttl(), Some(Duration::ZERO));
+    /// assert_eq!(SetOptions::default().effective_ttl(), None);
+    /// ```
+    pub fn effective_ttl(&self) -> Option<Duration> {
+        self.ttl.map(|ttl| ttl.min(MAX_TTL))
+    }
 }
 
 /// What a store can hold of the JavaScript strings and JSON values Fedify
-/// can write (rules K1, V1), as [`KvStore::capabilities`] reports it.
+/// can write (rules K1, V1), and whether it lists in a stable order (rule
+/// O5), as [`KvStore::capabilities`] reports it.
 ///
 /// The default is a store that holds everything exactly: NUL and lone
 /// surrogates (see [`js`](crate::js)) in keys and values, values of any
-/// depth. Backends state where they differ, always as Fedify's own store of
-/// the same backend differs.
+/// depth, and lists in a stable order. Backends state where they differ,
+/// always as Fedify's own store of the same backend differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Capabilities {
@@ -114,6 +136,10 @@ pub struct Capabilities {
     /// one level), or `None` when the store takes any depth its server
     /// parses. A deeper value is refused with [`KvError::InvalidValue`].
     pub max_value_depth: Option<usize>,
+    /// `list` and `scan` yield entries in a stable order (rule O5: ordered
+    /// backends), the same for the same keys whatever else changed; when
+    /// `false` (Redis, which lists in `SCAN` order) in no particular order.
+    pub ordered_list: bool,
 }
 
 impl Default for Capabilities {
@@ -124,6 +150,7 @@ impl Default for Capabilities {
             lone_surrogates_in_keys: true,
             lone_surrogates_in_values: true,
             max_value_depth: None,
+            ordered_list: true,
         }
     }
 }
@@ -141,8 +168,9 @@ pub trait KvStore: Send + Sync + Debug {
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>>;
 
     /// Stores `value` under `key`, replacing any entry (O2). With
-    /// `options.ttl` the entry expires that long after this write; without it
-    /// the entry never expires, whatever expiry it had before.
+    /// `options.ttl` the entry expires that long after this write (at most
+    /// [`MAX_TTL`](crate::MAX_TTL): see [`SetOptions::effective_ttl`]);
+    /// without it the entry never expires, whatever expiry it had before.
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()>;
 
     /// Removes the entry under `key`. Removing a missing key succeeds (O3).
@@ -151,7 +179,7 @@ pub trait KvStore: Send + Sync + Debug {
     /// Atomic compare-and-swap (O4). Swaps iff the current value deep-equals
     /// `expected` (see [`json_eq`](crate::json_eq)), where an absent or expired
     /// entry is `None`. On a swap, `new = None` deletes the entry, otherwise
-    /// `new` is written with `options.ttl` (no TTL means no expiry). Returns
+    /// `new` is written with [`SetOptions::effective_ttl`] (no TTL means no expiry). Returns
     /// whether it swapped; on `false` nothing changed.
     async fn cas(
         &self,

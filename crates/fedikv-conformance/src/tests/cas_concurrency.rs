@@ -1,14 +1,16 @@
 //! O4: compare-and-swap under concurrency.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fedikv::{KvKey, KvStore};
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
 use crate::Namespace;
+use crate::history::{Call, CallOp, check_register};
 use crate::support::{Kv, assert_value, sleep_ms};
 
 /// Runs `cas(key, None, i)` for `i` in `0..n` in `n` tasks released together;
@@ -200,4 +202,145 @@ pub async fn o4_stale_token_cannot_delete_a_newer_value(store: Arc<dyn KvStore>)
         task.await.expect("a lock task panicked");
     }
     assert_value("O4: the lock is free at the end", kv.get(&lock).await, None);
+}
+
+/// A call's start and return, by this process's clock, around `call`.
+async fn timed<T>(call: impl Future<Output = T>) -> (Instant, T, Instant) {
+    let start = Instant::now();
+    let result = call.await;
+    (start, result, Instant::now())
+}
+
+/// A stored value as the string the history knows it by.
+fn as_text(value: Option<Value>) -> Option<String> {
+    value.map(|v| match v {
+        Value::String(s) => s,
+        other => panic!("O4: the register holds {other}, which no task wrote"),
+    })
+}
+
+/// One task of [`o4_concurrent_cas_histories_are_linearizable`]: claims the
+/// key, then swaps it `swaps` times through `get` + `cas`, trying one more
+/// claim every third attempt, then tries to delete the value it then sees.
+/// Returns every call it made.
+async fn register_task(
+    kv: Kv,
+    key: KvKey,
+    task: usize,
+    swaps: usize,
+    barrier: Arc<Barrier>,
+) -> Vec<Call> {
+    let mut calls = Vec::new();
+    let mut record = |start, end, op| {
+        calls.push(Call {
+            task,
+            start,
+            end,
+            op,
+        })
+    };
+    let cas = |expected: Option<String>, new: Option<String>| {
+        let (kv, key) = (kv.clone(), key.clone());
+        async move {
+            let swapped = kv
+                .cas(
+                    &key,
+                    expected.clone().map(Value::String),
+                    new.clone().map(Value::String),
+                )
+                .await;
+            CallOp::Cas {
+                expected,
+                new,
+                swapped,
+            }
+        }
+    };
+    barrier.wait().await;
+    let (start, op, end) = timed(cas(None, Some(format!("claim-{task}")))).await;
+    record(start, end, op);
+    let mut attempts = 0;
+    for swap in 0..swaps {
+        loop {
+            attempts += 1;
+            assert!(attempts < 5000, "O4: a task lost 5000 races in a row");
+            if attempts % 3 == 0 {
+                let late = Some(format!("late-claim-{task}-{attempts}"));
+                let (start, op, end) = timed(cas(None, late)).await;
+                record(start, end, op);
+            }
+            let (start, got, end) = timed(kv.get(&key)).await;
+            let got = as_text(got);
+            record(start, end, CallOp::Read { got: got.clone() });
+            let new = Some(format!("{task}-{swap}-{attempts}"));
+            let (start, op, end) = timed(cas(got, new)).await;
+            let swapped = matches!(op, CallOp::Cas { swapped: true, .. });
+            record(start, end, op);
+            if swapped {
+                break;
+            }
+        }
+    }
+    barrier.wait().await;
+    let (start, got, end) = timed(kv.get(&key)).await;
+    let got = as_text(got);
+    record(start, end, CallOp::Read { got: got.clone() });
+    // Once another task deleted it there is nothing left to delete.
+    if got.is_some() {
+        let (start, op, end) = timed(cas(got, None)).await;
+        record(start, end, op);
+    }
+    calls
+}
+
+/// O4: concurrent histories of `cas` on one key are linearizable. Four
+/// tasks race to claim an absent key with `cas(absent -> claim)`, then each
+/// swaps it 8 times through `get` + `cas(seen -> new)` (every value unique),
+/// trying a late claim every third attempt, and at last all race to delete
+/// it with `cas(seen -> absent)`; three rounds, each on a key of its own.
+/// Every call is recorded with when it started and returned, and the history
+/// must be one of a register: exactly one claim wins and no late claim does,
+/// the successful swaps form one chain in which each swaps from the value the
+/// previous one wrote (no lost update) and returns no earlier than it began,
+/// exactly one delete ends it, every `get` returned a value current while it
+/// ran, no `cas` failed while its expected value was current all along, and
+/// the key is absent at the end.
+pub async fn o4_concurrent_cas_histories_are_linearizable(store: Arc<dyn KvStore>) {
+    const TASKS: usize = 4;
+    const SWAPS: usize = 8;
+    let ns = Namespace::new("o4_concurrent_cas_histories_are_linearizable");
+    let kv = Kv::new(store);
+    for round in 0..3 {
+        let key = ns.key(["register", &round.to_string()]);
+        let barrier = Arc::new(Barrier::new(TASKS));
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|task| {
+                let work = register_task(kv.clone(), key.clone(), task, SWAPS, barrier.clone());
+                tokio::spawn(work)
+            })
+            .collect();
+        let mut history = Vec::new();
+        for task in tasks {
+            history.extend(task.await.expect("a register task panicked"));
+        }
+        let last = as_text(kv.get(&key).await);
+        let swaps = history
+            .iter()
+            .filter(|c| matches!(c.op, CallOp::Cas { swapped: true, .. }))
+            .count();
+        if let Err(problem) = check_register(&history, last.as_deref()) {
+            history.sort_by_key(|c| c.start);
+            let calls: Vec<String> = history.iter().map(ToString::to_string).collect();
+            panic!(
+                "{problem}\nround {round}: {} calls, in order of their start:\n  {}",
+                calls.len(),
+                calls.join("\n  ")
+            );
+        }
+        assert_eq!(
+            swaps,
+            1 + TASKS * SWAPS + 1,
+            "O4: one claim, {TASKS} × {SWAPS} swaps and one delete must succeed"
+        );
+    }
 }

@@ -329,3 +329,29 @@ async fn deep_round_trip(store: &dyn KvStore, key: &KvKey, value: &Value) -> Res
         Err(e) => Err(format!("cas failed: {e}")),
     }
 }
+
+/// K1, O5: `list` of a prefix that is itself a key with a lone surrogate
+/// yields that entry once, under the key as the store holds it (with U+FFFD
+/// where the store replaces lone surrogates), as `list` of its parent does.
+/// Regression: the model test (`model_sequences_match_the_reference`, seed
+/// 20261209) found Redis yielding the caller's prefix, lone surrogate and
+/// all, for the prefix's own entry.
+pub async fn k1_listed_prefix_key_is_the_stored_key(store: Arc<dyn KvStore>) {
+    let ns = Namespace::new("k1_listed_prefix_key_is_the_stored_key");
+    let keeps = store.capabilities().lone_surrogates_in_keys;
+    let kv = Kv::new(store);
+    let key = ns.key([from_utf16(&[0xD83D])]);
+    kv.set(&key, json!(null)).await;
+    let stored = ns.key([as_stored(&key.components()[2], keeps)]);
+    let expected = [(stored, json!(null))];
+    assert_entries(
+        "K1: list of a key with a lone surrogate, itself",
+        &kv.list(Some(&key)).await,
+        &expected,
+    );
+    assert_entries(
+        "K1: list of its parent",
+        &kv.list(Some(ns.prefix())).await,
+        &expected,
+    );
+}

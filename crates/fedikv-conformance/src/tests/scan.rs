@@ -4,24 +4,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fedikv::{KvKey, KvRecord, KvStore};
-use futures::TryStreamExt;
 use serde_json::{Value, json};
 
 use crate::Namespace;
-use crate::support::{Kv, assert_entries, sleep_ms};
-
-/// Slack allowed between a TTL and the remaining time a store reports for
-/// it: a client's and a server's clock, and rounding to milliseconds.
-const CLOCK_SLACK: Duration = Duration::from_millis(250);
-
-/// Every record `scan(prefix)` yields.
-async fn scan(store: &Arc<dyn KvStore>, prefix: Option<&KvKey>) -> Vec<KvRecord> {
-    store
-        .scan(prefix)
-        .try_collect()
-        .await
-        .unwrap_or_else(|e| panic!("{}: scan({prefix:?}) failed: {e}", store.backend()))
-}
+use crate::support::{Kv, assert_entries, assert_ttl_left, sleep_ms};
 
 /// O5: `scan(prefix)` yields the entries of `list(prefix)`, each once, each
 /// with its remaining TTL: `None` for an entry without one, and for an
@@ -30,7 +16,7 @@ async fn scan(store: &Arc<dyn KvStore>, prefix: Option<&KvKey>) -> Vec<KvRecord>
 /// not yielded; `scan(None)` covers every entry.
 pub async fn o5_scan_reports_remaining_ttls(store: Arc<dyn KvStore>) {
     let ns = Namespace::new("o5_scan_reports_remaining_ttls");
-    let kv = Kv::new(store.clone());
+    let kv = Kv::new(store);
     let hour = Duration::from_secs(3600);
     let ten_minutes = Duration::from_secs(600);
     let forever = ns.key(["p", "forever"]);
@@ -54,7 +40,7 @@ pub async fn o5_scan_reports_remaining_ttls(store: Arc<dyn KvStore>) {
     sleep_ms(20).await;
 
     let prefix = ns.key(["p"]);
-    let records = scan(&store, Some(&prefix)).await;
+    let records = kv.scan(Some(&prefix)).await;
     let as_entries: Vec<_> = records.iter().cloned().map(KvRecord::into_entry).collect();
     let expected: Vec<(KvKey, Value)> = vec![
         (forever.clone(), json!({"kept": true})),
@@ -80,17 +66,11 @@ pub async fn o5_scan_reports_remaining_ttls(store: Arc<dyn KvStore>) {
         "O5: scan must report no expiry for an entry written without a TTL"
     );
     for (key, ttl) in [(&hourly, hour), (&short, ten_minutes), (&exact, hour)] {
-        let left = ttl_of(key).unwrap_or_else(|| {
-            panic!("O5: scan reported no expiry for {key}, written with a TTL of {ttl:?}")
-        });
-        assert!(
-            left <= ttl && left + elapsed + CLOCK_SLACK > ttl,
-            "O5: scan reported {left:?} left for {key}, written {elapsed:?} ago with a TTL of {ttl:?}"
-        );
+        assert_ttl_left("O5", key, ttl_of(key), ttl, elapsed);
     }
 
     sleep_ms(1100).await;
-    let later = scan(&store, Some(&prefix)).await;
+    let later = kv.scan(Some(&prefix)).await;
     let hourly_later = later
         .iter()
         .find(|r| r.key == hourly)
@@ -102,7 +82,8 @@ pub async fn o5_scan_reports_remaining_ttls(store: Arc<dyn KvStore>) {
         "O5: the remaining TTL must shrink: {hourly_before:?} then {hourly_later:?} a second later"
     );
 
-    let everything: Vec<KvRecord> = scan(&store, None)
+    let everything: Vec<KvRecord> = kv
+        .scan(None)
         .await
         .into_iter()
         .filter(|r| ns.owns(&r.key))

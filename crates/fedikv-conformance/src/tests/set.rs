@@ -3,11 +3,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fedikv::KvStore;
+use fedikv::{KvRecord, KvStore};
 use serde_json::json;
 
 use crate::Namespace;
-use crate::support::{Kv, TooSlow, assert_entries, assert_value, sleep_ms, sleep_past, with_ttl};
+use crate::support::{
+    Kv, TooSlow, assert_entries, assert_ttl_left, assert_value, sleep_ms, sleep_past, with_ttl,
+};
+
+/// A day, in seconds.
+const DAY: u64 = 86_400;
 
 fn ms(ttl: Duration) -> String {
     ttl.as_millis().to_string()
@@ -183,44 +188,99 @@ pub async fn o2_ttl_restarts_on_every_write(store: Arc<dyn KvStore>) {
     );
 }
 
-/// O2: long TTLs are live TTLs: a day, ten years and a hundred years. A TTL
-/// too long for the backend to represent (`Duration::MAX`) must not panic:
-/// it is either accepted, and the entry is then live, or refused with an
-/// error, and nothing is written.
+/// O2: long TTLs are live TTLs: a day, ten years and a hundred years, and
+/// TTLs at and beyond [`MAX_TTL`](fedikv::MAX_TTL), up to `Duration::MAX`,
+/// which every backend clamps to `MAX_TTL` (checked with `scan` by
+/// [`o2_ttls_beyond_the_maximum_are_clamped`]): `set` and `cas` succeed
+/// without panicking and the entry is live and listed.
 pub async fn o2_long_ttls_are_accepted(store: Arc<dyn KvStore>) {
-    const DAY: u64 = 86_400;
     let ns = Namespace::new("o2_long_ttls_are_accepted");
-    let kv = Kv::new(store.clone());
-    for days in [1, 3_650, 36_500] {
-        let key = ns.key(["days", &days.to_string()]);
-        kv.set_ttl(&key, json!(days), Duration::from_secs(days * DAY))
-            .await;
+    let kv = Kv::new(store);
+    let mut expected = Vec::new();
+    for ttl in [
+        Duration::from_secs(DAY),
+        Duration::from_secs(3_650 * DAY),
+        Duration::from_secs(36_500 * DAY),
+        fedikv::MAX_TTL,
+        Duration::MAX,
+    ] {
+        let key = ns.key(["set", &ms(ttl)]);
+        kv.set_ttl(&key, json!(ms(ttl)), ttl).await;
         assert_value(
-            &format!("O2: entry with a TTL of {days} days"),
+            &format!("O2: entry set with a TTL of {ttl:?}"),
             kv.get(&key).await,
-            Some(json!(days)),
+            Some(json!(ms(ttl))),
         );
+        expected.push((key, json!(ms(ttl))));
     }
-    let key = ns.key(["max"]);
-    let store = store.clone();
-    let probe = key.clone();
-    let outcome = tokio::spawn(async move {
-        store
-            .set(
-                &probe,
-                &json!("max"),
-                fedikv::SetOptions::ttl(Duration::MAX),
-            )
-            .await
-            .is_ok()
-    })
-    .await;
-    let accepted =
-        outcome.unwrap_or_else(|e| panic!("O2: set with a TTL of Duration::MAX panicked: {e}"));
-    let expected = accepted.then(|| json!("max"));
-    assert_value(
-        "O2: entry with a TTL of Duration::MAX",
-        kv.get(&key).await,
-        expected,
+    let created = ns.key(["cas", "max"]);
+    assert!(
+        kv.cas_with(&created, None, Some(json!("cas")), Some(Duration::MAX))
+            .await,
+        "O4: cas(absent -> v) with a TTL of Duration::MAX must swap"
     );
+    assert_value(
+        "O2: entry written by cas with a TTL of Duration::MAX",
+        kv.get(&created).await,
+        Some(json!("cas")),
+    );
+    expected.push((created, json!("cas")));
+    assert_entries(
+        "O2: entries with long TTLs are listed",
+        &kv.list(Some(ns.prefix())).await,
+        &expected,
+    );
+}
+
+/// O2: a TTL longer than [`MAX_TTL`](fedikv::MAX_TTL) (365,000 days) is
+/// clamped to it on every backend: `set` and `cas` with `MAX_TTL`, `MAX_TTL`
+/// plus a millisecond and `Duration::MAX` write a live entry for which `scan`
+/// reports `MAX_TTL` left (less the time since the write), while a TTL just
+/// below the maximum is kept as it is.
+pub async fn o2_ttls_beyond_the_maximum_are_clamped(store: Arc<dyn KvStore>) {
+    let ns = Namespace::new("o2_ttls_beyond_the_maximum_are_clamped");
+    let kv = Kv::new(store);
+    let max = fedikv::MAX_TTL;
+    let below = max - Duration::from_secs(DAY);
+    // (key, TTL given, TTL applied)
+    let cases = [
+        ("below", below, below),
+        ("max", max, max),
+        ("max-plus-1ms", max + Duration::from_millis(1), max),
+        ("duration-max", Duration::MAX, max),
+    ];
+    let written = Instant::now();
+    let mut expected = Vec::new();
+    for (name, given, _) in cases {
+        let set = ns.key(["set", name]);
+        kv.set_ttl(&set, json!(name), given).await;
+        let cas = ns.key(["cas", name]);
+        assert!(
+            kv.cas_with(&cas, None, Some(json!(name)), Some(given))
+                .await,
+            "O4: cas(absent -> v) with a TTL of {given:?} must swap"
+        );
+        expected.push((set, json!(name)));
+        expected.push((cas, json!(name)));
+    }
+    let records = kv.scan(Some(ns.prefix())).await;
+    let elapsed = written.elapsed();
+    let entries: Vec<_> = records.iter().cloned().map(KvRecord::into_entry).collect();
+    assert_entries("O2: entries with clamped TTLs", &entries, &expected);
+    for (name, given, applied) in cases {
+        for op in ["set", "cas"] {
+            let key = ns.key([op, name]);
+            let left = records
+                .iter()
+                .find(|r| r.key == key)
+                .and_then(|r| r.expires_in);
+            assert_ttl_left(
+                &format!("O2: {op} with a TTL of {given:?} (clamped to MAX_TTL = {max:?})"),
+                &key,
+                left,
+                applied,
+                elapsed,
+            );
+        }
+    }
 }

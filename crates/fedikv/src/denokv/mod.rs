@@ -276,12 +276,12 @@ impl KvStore for DenoKvStore {
     }
 
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
-        let key = encode_key(key, options.ttl)?;
+        let key = encode_key(key, options.effective_ttl())?;
         let write = Write {
             key,
             check: None,
             value: Some(encode_value(value)?),
-            expire_at: expire_at(options.ttl),
+            expire_at: expire_at(options.effective_ttl()),
         };
         self.backend.write(&write).await.map(drop)
     }
@@ -305,7 +305,7 @@ impl KvStore for DenoKvStore {
         options: SetOptions,
     ) -> KvResult<bool> {
         let mut write = Write {
-            key: encode_key(key, new.and(options.ttl))?,
+            key: encode_key(key, new.and(options.effective_ttl()))?,
             check: None,
             value: new.map(encode_value).transpose()?,
             expire_at: None,
@@ -317,7 +317,7 @@ impl KvStore for DenoKvStore {
             }
             write.check = Some(row.map(|row| row.versionstamp));
             // The TTL counts from this attempt's write.
-            write.expire_at = expire_at(options.ttl);
+            write.expire_at = expire_at(options.effective_ttl());
             if self.backend.write(&write).await? {
                 return Ok(true);
             }

@@ -7,16 +7,13 @@ use super::error::map;
 use super::ops::exec_write;
 use crate::error::KvResult;
 
-/// TTLs are capped at about 1000 years so that `NOW(6) + INTERVAL` stays
-/// inside `DATETIME`'s range (year 9999).
-const MAX_TTL: Duration = Duration::from_secs(1000 * 366 * 86_400);
-
 /// The microseconds bound to `NOW(6) + INTERVAL ? MICROSECOND`: the TTL at
-/// millisecond precision (SPEC O2), capped at [`MAX_TTL`].
+/// millisecond precision (SPEC O2). Callers pass
+/// [`SetOptions::effective_ttl`](crate::SetOptions::effective_ttl), at most
+/// [`MAX_TTL`](crate::MAX_TTL) (3.2e16 microseconds), which keeps
+/// `NOW(6) + INTERVAL` inside `DATETIME`'s range (year 9999).
 pub(crate) fn ttl_micros(ttl: Duration) -> u64 {
-    let millis = ttl.min(MAX_TTL).as_millis();
-    // MAX_TTL in microseconds is about 3.2e16, far below u64::MAX.
-    u64::try_from(millis * 1000).unwrap_or(u64::MAX)
+    u64::try_from(ttl.as_millis().saturating_mul(1000)).unwrap_or(u64::MAX)
 }
 
 impl Inner {
@@ -45,10 +42,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ttl_is_whole_milliseconds_and_capped() {
+    fn ttl_is_whole_milliseconds() {
         assert_eq!(ttl_micros(Duration::ZERO), 0);
         assert_eq!(ttl_micros(Duration::from_micros(1999)), 1000);
         assert_eq!(ttl_micros(Duration::from_secs(3600)), 3_600_000_000);
-        assert_eq!(ttl_micros(Duration::MAX), ttl_micros(MAX_TTL));
+        assert_eq!(ttl_micros(crate::MAX_TTL), 31_536_000_000_000_000);
     }
 }

@@ -26,7 +26,7 @@
 //!   before any round trip, SPEC K3).
 //! - Values: the server's `max_allowed_packet` (16 MiB on MariaDB, 64 MiB on
 //!   MySQL 8 by default) less 64 KiB ([`KvError::ValueTooLarge`]).
-//! - TTLs above about 1000 years are capped.
+//! - TTLs above [`MAX_TTL`](crate::MAX_TTL) are clamped to it, as on every backend.
 //!
 //! # Operations
 //!
@@ -278,7 +278,7 @@ impl KvStore for MysqlKvStore {
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
         let key = key_text(key)?;
         let value = self.inner.value_text(value)?;
-        let ttl = options.ttl;
+        let ttl = options.effective_ttl();
         self.inner
             .recreating(|| self.inner.set(&key, &value, ttl))
             .await?;
@@ -304,7 +304,7 @@ impl KvStore for MysqlKvStore {
     ) -> KvResult<bool> {
         let key = key_text(key)?;
         let new = new.map(|v| self.inner.value_text(v)).transpose()?;
-        let (new, ttl) = (new.as_deref(), options.ttl);
+        let (new, ttl) = (new.as_deref(), options.effective_ttl());
         let swapped = self
             .inner
             .recreating(|| self.inner.cas(&key, expected, new, ttl))

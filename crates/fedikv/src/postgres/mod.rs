@@ -73,7 +73,7 @@
 //! - Values: at most [`MAX_VALUE_BYTES`] bytes of JSON (`jsonb`'s limit);
 //!   strings and object keys cannot hold `\u0000` (`jsonb` refuses it,
 //!   reported as [`KvError::Serde`]).
-//! - TTLs above [`MAX_TTL`] are capped.
+//! - TTLs above [`MAX_TTL`](crate::MAX_TTL) are clamped to it, as on every backend.
 //!
 //! # Connections and TLS
 //!
@@ -114,7 +114,7 @@ use crate::sweep::SweepSchedule;
 
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE, PostgresOptions};
 pub use error::PostgresError;
-pub use params::{KEY_COMPONENT_OVERHEAD, MAX_KEY_BYTES, MAX_TTL, MAX_VALUE_BYTES};
+pub use params::{KEY_COMPONENT_OVERHEAD, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 pub use schema::{DEFAULT_TABLE, MAX_IDENTIFIER_LEN};
 
 use error::{BACKEND, map, map_pool};
@@ -395,7 +395,7 @@ impl KvStore for PostgresKvStore {
         let components = params::key(key)?;
         let components = components.as_ref();
         let value = Jsonb::new(value)?;
-        let ttl = options.ttl.map(Interval::from_ttl);
+        let ttl = options.effective_ttl().map(Interval::from_ttl);
         self.inner
             .execute(
                 &self.inner.sql.set,
@@ -430,7 +430,7 @@ impl KvStore for PostgresKvStore {
         let components = params::key(key)?;
         let components = components.as_ref();
         let sql = &self.inner.sql;
-        let ttl = options.ttl.map(Interval::from_ttl);
+        let ttl = options.effective_ttl().map(Interval::from_ttl);
         let rows = match (expected, new) {
             (None, None) => return Ok(self.get(key).await?.is_none()),
             (None, Some(new)) => {

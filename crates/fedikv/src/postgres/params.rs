@@ -28,10 +28,6 @@ pub const KEY_COMPONENT_OVERHEAD: usize = 8;
 /// Largest value, in bytes of JSON text: `jsonb`'s limit of 2^28 - 1 bytes.
 pub const MAX_VALUE_BYTES: usize = (1 << 28) - 1;
 
-/// TTLs are capped at 1,000 years, so that `created + ttl` stays a valid
-/// timestamp.
-pub const MAX_TTL: Duration = Duration::from_secs(1000 * 365 * 86_400);
-
 /// The key's components as PostgreSQL `text` holds them (rule K1): lone
 /// surrogates as U+FFFD, as postgres.js stores them for Fedify; refused
 /// before any round trip when a component holds NUL, which `text` cannot
@@ -135,12 +131,13 @@ pub(crate) struct Interval {
 }
 
 impl Interval {
-    /// The TTL at millisecond precision (SPEC O2), capped at [`MAX_TTL`].
+    /// The TTL at millisecond precision (SPEC O2). Callers pass
+    /// [`SetOptions::effective_ttl`](crate::SetOptions::effective_ttl), at
+    /// most [`MAX_TTL`](crate::MAX_TTL) (3.2e16 microseconds, far inside
+    /// `i64`), so that `created + ttl` stays a valid timestamp.
     pub(crate) fn from_ttl(ttl: Duration) -> Self {
-        let millis = ttl.min(MAX_TTL).as_millis();
-        // MAX_TTL is about 3.2e16 microseconds, far inside i64.
         Self {
-            micros: i64::try_from(millis * 1000).unwrap_or(i64::MAX),
+            micros: i64::try_from(ttl.as_millis().saturating_mul(1000)).unwrap_or(i64::MAX),
         }
     }
 }
@@ -193,12 +190,12 @@ mod tests {
     }
 
     #[test]
-    fn ttl_is_whole_milliseconds_and_capped() {
+    fn ttl_is_whole_milliseconds() {
         assert_eq!(Interval::from_ttl(Duration::ZERO).micros, 0);
         assert_eq!(Interval::from_ttl(Duration::from_micros(1999)).micros, 1000);
         assert_eq!(
-            Interval::from_ttl(Duration::MAX).micros,
-            Interval::from_ttl(MAX_TTL).micros
+            Interval::from_ttl(crate::MAX_TTL).micros,
+            31_536_000_000_000_000
         );
     }
 

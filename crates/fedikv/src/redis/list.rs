@@ -99,8 +99,12 @@ pub(crate) fn list(
     prefix: Option<&KvKey>,
     ttls: Expiries,
 ) -> KvRecordStream {
-    let start = codec.pattern(prefix).and_then(|pattern| {
+    // Keys are listed as stored: with U+FFFD where the prefix may have lone
+    // surrogates, the prefix's own key included.
+    let prefix = prefix.map(KvKey::with_lone_surrogates_replaced);
+    let start = codec.pattern(prefix.as_ref()).and_then(|pattern| {
         let exact = prefix
+            .as_ref()
             .map(|p| codec.encode(p).map(|raw| (raw, p.clone())))
             .transpose()?;
         Ok((pattern, exact))
@@ -116,8 +120,7 @@ pub(crate) fn list(
     let lister = Arc::new(Lister {
         conn,
         codec,
-        // Keys decode with U+FFFD where the prefix may have lone surrogates.
-        prefix: prefix.map(KvKey::with_lone_surrogates_replaced),
+        prefix,
         pattern,
         ttls,
     });

@@ -23,7 +23,7 @@
 //!   ([`KvError::KeyTooLong`] before any round trip, SPEC K3).
 //! - Values: [`MAX_VALUE_BYTES`] bytes of JSON (Redis's default
 //!   `proto-max-bulk-len`, [`KvError::ValueTooLarge`]).
-//! - TTLs are whole milliseconds (rounded down), capped at about 1000 years.
+//! - TTLs are whole milliseconds (rounded down), clamped to [`MAX_TTL`](crate::MAX_TTL) as on every backend.
 //!
 //! # Operations
 //!
@@ -123,10 +123,6 @@ use list::Expiries;
 
 /// Largest value, in bytes of JSON: Redis's default `proto-max-bulk-len`.
 pub const MAX_VALUE_BYTES: usize = 512 * 1024 * 1024;
-
-/// Longest TTL; longer ones are capped (Redis refuses expiry times that
-/// overflow its clock arithmetic).
-const MAX_TTL: Duration = Duration::from_secs(1000 * 365 * 24 * 3600);
 
 /// How often the connection manager retries a failed connection attempt
 /// before the waiting operations fail. Kept low so that operations fail
@@ -302,7 +298,7 @@ impl KvStore for RedisKvStore {
         let raw = self.codec.encode(key)?;
         let bytes = encode_value(value)?;
         let mut cmd = redis::cmd("SET");
-        match Expiry::of(options.ttl) {
+        match Expiry::of(options.effective_ttl()) {
             Some(Expiry::Never) => self.query(cmd.arg(&raw).arg(bytes)).await,
             Some(Expiry::Millis(ms)) => {
                 self.query(cmd.arg(&raw).arg(bytes).arg("PX").arg(ms)).await
@@ -328,7 +324,7 @@ impl KvStore for RedisKvStore {
         options: SetOptions,
     ) -> KvResult<bool> {
         let raw = self.codec.encode(key)?;
-        let swap = match (new, Expiry::of(options.ttl)) {
+        let swap = match (new, Expiry::of(options.effective_ttl())) {
             (Some(value), Some(expiry)) => Swap::Write(encode_value(value)?, expiry),
             _ => Swap::Delete,
         };
@@ -372,9 +368,11 @@ impl KvStore for RedisKvStore {
     }
 
     fn capabilities(&self) -> Capabilities {
-        // ioredis sends key strings as UTF-8; values are JSON.stringify text.
+        // ioredis sends key strings as UTF-8; values are JSON.stringify text;
+        // list follows SCAN, a hash table's order.
         Capabilities {
             lone_surrogates_in_keys: false,
+            ordered_list: false,
             ..Capabilities::default()
         }
     }
@@ -391,12 +389,15 @@ pub(crate) enum Expiry {
 
 impl Expiry {
     /// The expiry of a write with `ttl`, or `None` when the entry is expired
-    /// at once (a TTL under one millisecond).
+    /// at once (a TTL under one millisecond). Callers pass
+    /// [`SetOptions::effective_ttl`], at most [`MAX_TTL`](crate::MAX_TTL),
+    /// which Redis's clock arithmetic takes (it refuses expiry times that
+    /// overflow it).
     fn of(ttl: Option<Duration>) -> Option<Self> {
         match ttl {
             None => Some(Self::Never),
             Some(ttl) => {
-                let ms = u64::try_from(ttl.min(MAX_TTL).as_millis()).unwrap_or(u64::MAX);
+                let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
                 (ms > 0).then_some(Self::Millis(ms))
             }
         }
@@ -448,8 +449,8 @@ mod tests {
             Some(Expiry::Millis(3_600_000))
         );
         assert_eq!(
-            Expiry::of(Some(Duration::MAX)),
-            Some(Expiry::Millis(MAX_TTL.as_millis() as u64))
+            Expiry::of(Some(crate::MAX_TTL)),
+            Some(Expiry::Millis(31_536_000_000_000))
         );
     }
 }

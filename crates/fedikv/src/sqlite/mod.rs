@@ -321,14 +321,14 @@ impl KvStore for SqliteKvStore {
         let inline = self
             .inner
             .workers
-            .write_inline(|db| Ok(db.upsert(&key, &value, now_ms(), options.ttl)?));
+            .write_inline(|db| Ok(db.upsert(&key, &value, now_ms(), options.effective_ttl())?));
         if inline.is_some() {
             return Ok(());
         }
         self.write(|reply| Write::Set {
             key,
             value,
-            ttl: options.ttl,
+            ttl: options.effective_ttl(),
             reply,
         })
         .await
@@ -359,7 +359,7 @@ impl KvStore for SqliteKvStore {
         let inline = self
             .inner
             .workers
-            .write_inline(|db| db.cas(&key, expected, new.as_deref(), options.ttl));
+            .write_inline(|db| db.cas(&key, expected, new.as_deref(), options.effective_ttl()));
         if let Some(swapped) = inline {
             return Ok(swapped);
         }
@@ -368,7 +368,7 @@ impl KvStore for SqliteKvStore {
             key,
             expected,
             new,
-            ttl: options.ttl,
+            ttl: options.effective_ttl(),
             reply,
         })
         .await
