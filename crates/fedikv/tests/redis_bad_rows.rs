@@ -3,20 +3,18 @@
 //! layout) never hide the good entries, are each reported once by the whole
 //! Redis key, and `delete_raw` removes them by that key.
 //!
-//! Needs `FEDIKV_TEST_REDIS_URL` (and `FEDIKV_TEST_REDIS_CLUSTER_URL` for
-//! the cluster test); each test uses its own key prefix.
+//! Needs `FEDIKV_TEST_REDIS_URL`; each test uses its own key prefix. The
+//! same on a Redis Cluster is in `redis_cluster.rs`.
 
 #![cfg(feature = "redis")]
 
 mod bad_rows_support;
-mod redis_cluster_support;
 mod redis_support;
 
 use std::collections::BTreeSet;
 
 use bad_rows_support::{corrupt, delete_reported_rows, key, listed, sorted_entries};
 use fedikv::{KvError, KvKey, KvStore, SetOptions};
-use redis_cluster_support::{cluster_url, redis_cli, unique_prefix};
 use redis_support::{TestPrefix, server_url};
 use serde_json::json;
 
@@ -90,49 +88,4 @@ async fn bad_keys_are_reported_by_their_redis_key_and_the_listing_goes_on() {
     let _: () = t.raw(redis::cmd("DEL").arg(&not_utf8)).await;
     delete_reported_rows(store, Some(&key(&["p"])), &sorted_entries(&items)).await;
     assert_eq!(sorted_entries(&listed(store, None).await), good);
-}
-
-/// The same on a Redis Cluster, where the bad keys sit on different
-/// primaries and the `TYPE`s that tell other types apart go to each key's
-/// own node.
-#[tokio::test(flavor = "multi_thread")]
-async fn bad_keys_on_a_cluster_are_reported_too() {
-    let Some(url) = cluster_url() else { return };
-    let prefix = unique_prefix("bad-rows");
-    let store = redis_cluster_support::store(&url, &prefix).await;
-    let store: &dyn KvStore = &store;
-    let mut good: Vec<KvKey> = (0..100).map(|i| key(&["p", &i.to_string()])).collect();
-    good.sort();
-    for k in &good {
-        store
-            .set(k, &json!(1), SetOptions::default())
-            .await
-            .unwrap();
-    }
-    let raw = |rest: &str| format!("{prefix}{rest}");
-    for args in [
-        vec!["SET", "p::text", "not json"],
-        vec!["HSET", "p::hash", "f", "v"],
-        vec!["SADD", "p::set", "m"],
-        vec!["SET", "p::a:b", "1"],
-    ] {
-        let key = raw(args[1]);
-        let mut command = vec!["-c", args[0], &key];
-        command.extend(&args[2..]);
-        redis_cli(7000, &command);
-    }
-    let items = listed(store, Some(&key(&["p"]))).await;
-    assert_eq!(sorted_entries(&items), good);
-    assert_eq!(
-        corrupt(&items),
-        ["p::text", "p::hash", "p::set", "p::a:b"].map(raw).into()
-    );
-    assert!(matches!(
-        store.get(&key(&["p", "set"])).await,
-        Err(KvError::Corrupt { .. })
-    ));
-    delete_reported_rows(store, Some(&key(&["p"])), &good).await;
-    for k in &good {
-        store.delete(k).await.unwrap();
-    }
 }
