@@ -9,12 +9,13 @@
 //! across slots would fail), and the `SCAN` goes to the primary the
 //! [`Walk`] is at (see `cluster.rs`: every primary is scanned, in passes
 //! until the topology held still). Keys whose entry vanished or expired in
-//! between come back as nil and are skipped; so do keys holding another
-//! Redis type, which a `TYPE` of each nil key (one more round trip, only for
-//! a page with nils) tells apart. Rule V5: a key of another type, a value
-//! that is not JSON, and a key under the prefix that is not in this layout
-//! (a stray `:`, not UTF-8) are each one [`KvError::Corrupt`] naming the
-//! whole Redis key, and the listing goes on. For `scan`, each fetched key's `PTTL` is asked as well (in the
+//! between come back as nil and are skipped. Keys holding another Redis
+//! type come back as nil too; a `TYPE` of each nil key (one more round
+//! trip, only for a page with nils) tells them apart. Rule V5: a key of
+//! another type, a value that is not JSON, and a key under the prefix that
+//! is not in this layout (a stray `:`, not UTF-8) are each one
+//! [`KvError::Corrupt`] naming the whole Redis key, and the listing goes
+//! on. For `scan`, each fetched key's `PTTL` is asked as well (in the
 //! same pipeline on one server; on a cluster, one command per key, sent
 //! concurrently, since their keys are in different slots).
 //!
@@ -144,7 +145,8 @@ impl Lister {
             let n = cursor.pending.len().min(MGET_BATCH);
             cursor.pending.drain(..n).collect()
         };
-        // MGET, not GET: a key of another type is skipped, not an error.
+        // MGET, not GET: a key of another type replies nil instead of
+        // failing the whole batch (`other_types` then reports it).
         let mget = (!batch.is_empty()).then(|| {
             let mut mget = redis::cmd("MGET");
             for (raw, _) in &batch {
