@@ -15,7 +15,8 @@ pub const DEFAULT_STORE: &str = "sqlite:fedikv.sqlite3";
 ///
 /// Keys are JSON arrays of strings ('["app","item"]'), values are any JSON
 /// ('"text"', '42', '{"a":1}', 'null'). Exit codes: 0 done, 1 absent / not
-/// swapped, 2 error.
+/// swapped, 2 error (also when a bulk command skipped rows it cannot
+/// decode, each reported on stderr).
 #[derive(Debug, Parser)]
 #[command(name = "fedikv", version)]
 pub struct Cli {
@@ -109,8 +110,9 @@ pub enum DataCommand {
         #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
         ttl: Option<String>,
     },
-    /// Remove the entry under KEY (succeeds when there is none), or with
-    /// --prefix every entry under a prefix; prints what it removed.
+    /// Remove the entry under KEY (succeeds when there is none), with
+    /// --raw-key a row that cannot be decoded, or with --prefix every entry
+    /// under a prefix (prints what it removed).
     Delete(DeleteArgs),
     /// Compare-and-swap: replace (or delete) the value under KEY only if it
     /// currently equals the expected one. Prints true or false; exit 1 when not swapped.
@@ -162,10 +164,17 @@ pub enum DataCommand {
 
 /// Arguments of `fedikv delete`.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("target").required(true).args(["key", "prefix"])))]
+#[command(group(ArgGroup::new("target").required(true).args(["key", "raw_key", "prefix"])))]
 pub struct DeleteArgs {
     /// The key, a JSON array of strings, e.g. '["app","item"]'.
     pub key: Option<String>,
+    /// Delete the row stored under this raw key instead, whatever it holds:
+    /// the text a listing reported for a row it could not decode (SQLite,
+    /// MySQL: the key column's text; PostgreSQL: the key array as
+    /// PostgreSQL writes it, e.g. {p,NULL}; Redis: the whole Redis key).
+    /// Exit 1 when there is no such row.
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub raw_key: Option<String>,
     /// Delete every live entry under this key prefix instead ('[]': every entry).
     #[arg(long, value_name = "KEY")]
     pub prefix: Option<String>,

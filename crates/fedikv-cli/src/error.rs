@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use fedikv::KvError;
 
+use crate::quote::shell_quote;
+
 /// How a command that ran without error ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -59,8 +61,16 @@ impl fmt::Display for CliError {
 }
 
 impl From<KvError> for CliError {
+    /// The error's message; for a row that cannot be decoded, with the
+    /// command that deletes it.
     fn from(error: KvError) -> Self {
-        Self::new(error.to_string())
+        match &error {
+            KvError::Corrupt { key, .. } => Self::new(format!(
+                "{error}; with this command: fedikv delete --raw-key {}",
+                shell_quote(key)
+            )),
+            _ => Self::new(error.to_string()),
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! `fedikv`: read and write Fedify-compatible key-value stores from the shell,
 //! and benchmark them (`fedikv bench`).
 //!
-//! Exit codes: 0 done, 1 absent (`get`) or not swapped (`cas`), 2 error. An
-//! error is one line on stderr, `fedikv: <message>`, that never shows a
-//! password.
+//! Exit codes: 0 done, 1 absent (`get`, `delete --raw-key`) or not swapped
+//! (`cas`), 2 error, also when a bulk command went past rows it cannot
+//! decode (each reported on stderr). An error is one line on stderr,
+//! `fedikv: <message>`, that never shows a password.
 
 mod bench;
 mod cli;
@@ -11,6 +12,7 @@ mod commands;
 mod error;
 mod input;
 mod progress;
+mod quote;
 
 /// See the `mimalloc` note in Cargo.toml.
 #[global_allocator]

@@ -76,6 +76,12 @@ impl PhaseBar {
     pub fn add(&self, done: usize) {
         self.0.inc(done as u64);
     }
+
+    /// Runs `f` (which prints to stderr) with the bar cleared, then draws
+    /// it again below what `f` printed.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.0.suspend(f)
+    }
 }
 
 impl Drop for PhaseBar {

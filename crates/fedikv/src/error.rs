@@ -109,10 +109,15 @@ pub enum KvError {
     },
 
     /// A stored entry could not be decoded (for example, a row another program
-    /// wrote that is not valid JSON). The entry is left as it is.
-    #[error("stored entry {key} cannot be decoded: {reason}; fix or delete that entry")]
+    /// wrote that is not valid JSON). The entry is left as it is. `list` and
+    /// `scan` yield one such error per undecodable row and go on (rule V5).
+    #[error(
+        "stored entry {key} cannot be decoded: {reason}; fix it, or delete it by that raw key (KvStore::delete_raw)"
+    )]
     Corrupt {
-        /// The key (or its raw encoded form) of the broken entry.
+        /// The raw stored key of the broken entry, in the backend's own
+        /// form: what [`KvStore::delete_raw`](crate::KvStore::delete_raw)
+        /// takes to delete it.
         key: String,
         /// What could not be decoded.
         reason: String,

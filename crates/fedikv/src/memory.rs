@@ -235,7 +235,7 @@ impl KvStore for MemoryKvStore {
             } else {
                 None
             };
-            async move { Ok((page, next)) }
+            async move { Ok((page.into_iter().map(Ok).collect(), next)) }
         })
     }
 

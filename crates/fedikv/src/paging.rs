@@ -20,17 +20,20 @@ use crate::store::{KvRecord, KvRecordStream, KvStream};
 pub const PAGE_SIZE: usize = 500;
 
 /// A stream that calls `fetch(cursor)` for each page. `fetch` returns the
-/// page's entries and the cursor of the next page, or `None` after the last
-/// page. An error ends the stream after it is yielded.
+/// page's items and the cursor of the next page, or `None` after the last
+/// page. An item may be an error of its own (a row that cannot be decoded,
+/// [`KvError::Corrupt`](crate::KvError::Corrupt)): it is yielded in its
+/// place and the stream goes on (rule V5). An error of `fetch` itself (the
+/// page could not be read) ends the stream after it is yielded.
 pub fn paged<C, T, F, Fut>(first: C, fetch: F) -> BoxStream<'static, KvResult<T>>
 where
     C: Send + 'static,
     T: Send + 'static,
     F: FnMut(C) -> Fut + Send + 'static,
-    Fut: Future<Output = KvResult<(Vec<T>, Option<C>)>> + Send + 'static,
+    Fut: Future<Output = KvResult<(Vec<KvResult<T>>, Option<C>)>> + Send + 'static,
 {
     struct State<C, T, F> {
-        buffer: VecDeque<T>,
+        buffer: VecDeque<KvResult<T>>,
         next: Option<C>,
         fetch: F,
     }
@@ -41,8 +44,8 @@ where
     };
     stream::unfold(state, |mut state| async move {
         loop {
-            if let Some(entry) = state.buffer.pop_front() {
-                return Some((Ok(entry), state));
+            if let Some(item) = state.buffer.pop_front() {
+                return Some((item, state));
             }
             let cursor = state.next.take()?;
             match (state.fetch)(cursor).await {

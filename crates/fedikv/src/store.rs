@@ -229,6 +229,30 @@ pub trait KvStore: Send + Sync + Debug {
         })
     }
 
+    /// Deletes the stored row whose raw key is `raw_key`, whether or not it
+    /// can be decoded, and returns whether there was one (live or expired).
+    /// `raw_key` is exactly the text that [`KvError::Corrupt::key`] names
+    /// when [`list`](KvStore::list), [`scan`](KvStore::scan) or
+    /// [`get`](KvStore::get) meet an undecodable row (rule V5), so a row
+    /// no [`KvKey`] can name can still be removed. Each backend documents
+    /// its raw key form (SQLite and MySQL: the key column's text;
+    /// PostgreSQL: the `text[]` as PostgreSQL's array literal; Redis: the
+    /// whole Redis key; Deno KV: the key's JSON text).
+    ///
+    /// Every fedikv backend that can hold undecodable rows implements it.
+    /// The default (the memory store, which holds none, and stores written
+    /// outside fedikv) returns [`KvError::Unsupported`].
+    ///
+    /// [`KvError::Corrupt::key`]: KvError::Corrupt
+    async fn delete_raw(&self, raw_key: &str) -> KvResult<bool> {
+        let _ = raw_key;
+        Err(KvError::Unsupported {
+            backend: self.backend(),
+            operation: "delete_raw",
+            reason: "the store has no rows it cannot decode, or keeps the KvStore trait's default of this method; delete by key instead",
+        })
+    }
+
     /// Physically removes expired entries now and returns how many were
     /// removed. Correctness never depends on this having run (S3); stores also
     /// sweep on their own schedule. Stores whose server expires entries itself

@@ -1,15 +1,18 @@
 //! `RedisKvStore` on a Redis Cluster beyond the conformance suite: `list` over
-//! many keys spread across every primary, and the cluster URL forms.
+//! many keys spread across every primary, keys no entry can be read from
+//! (rule V5), and the cluster URL forms.
 //!
 //! Runs against the cluster named by `FEDIKV_TEST_REDIS_CLUSTER_URL` (e.g.
 //! `redis+cluster://127.0.0.1:7000`, started by `scripts/redis-cluster.sh`).
 
 #![cfg(feature = "redis")]
 
+mod bad_rows_support;
 mod redis_cluster_support;
 
 use std::collections::HashSet;
 
+use bad_rows_support::{corrupt, delete_reported_rows, listed, sorted_entries};
 use fedikv::redis::{RedisKvStore, RedisOptions};
 use fedikv::{KvError, KvKey, KvStore, SetOptions};
 use futures::{StreamExt, TryStreamExt};
@@ -118,5 +121,52 @@ async fn opens_from_a_cluster_client_and_from_open() {
     match fedikv::open("redis+cluster://:hunter2@127.0.0.1:7000/3").await {
         Err(KvError::InvalidUrl { reason }) => assert!(!reason.contains("hunter2"), "{reason}"),
         other => panic!("expected InvalidUrl, got {:?}", other.map(|s| s.backend())),
+    }
+}
+
+/// Rule V5 on a cluster (as `redis_bad_rows.rs` on one server): keys no
+/// entry can be read from, on different primaries, are each reported once
+/// by their Redis key (the `TYPE`s that tell other types apart go to each
+/// key's own node), the good entries all listed, and `delete_raw` removes
+/// each by the key reported.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_keys_on_a_cluster_are_reported_too() {
+    let Some(url) = cluster_url() else { return };
+    let prefix = unique_prefix("bad-rows");
+    let store = store(&url, &prefix).await;
+    let store: &dyn KvStore = &store;
+    let mut good: Vec<KvKey> = (0..100).map(|i| key(&["p", &i.to_string()])).collect();
+    good.sort();
+    for k in &good {
+        store
+            .set(k, &json!(1), SetOptions::default())
+            .await
+            .unwrap();
+    }
+    let raw = |rest: &str| format!("{prefix}{rest}");
+    for args in [
+        vec!["SET", "p::text", "not json"],
+        vec!["HSET", "p::hash", "f", "v"],
+        vec!["SADD", "p::set", "m"],
+        vec!["SET", "p::a:b", "1"],
+    ] {
+        let key = raw(args[1]);
+        let mut command = vec!["-c", args[0], &key];
+        command.extend(&args[2..]);
+        redis_cli(7000, &command);
+    }
+    let items = listed(store, Some(&key(&["p"]))).await;
+    assert_eq!(sorted_entries(&items), good);
+    assert_eq!(
+        corrupt(&items),
+        ["p::text", "p::hash", "p::set", "p::a:b"].map(raw).into()
+    );
+    assert!(matches!(
+        store.get(&key(&["p", "set"])).await,
+        Err(KvError::Corrupt { .. })
+    ));
+    delete_reported_rows(store, Some(&key(&["p"])), &good).await;
+    for k in &good {
+        store.delete(k).await.unwrap();
     }
 }

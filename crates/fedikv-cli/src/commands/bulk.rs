@@ -1,12 +1,14 @@
 //! [`apply`]: runs one store operation per scanned record, several at once,
 //! counting them on a progress bar: the engine of `copy` and
-//! `delete --prefix`.
+//! `delete --prefix`. Rows that cannot be decoded are reported and skipped
+//! ([`Skips`]), never fatal.
 
 use std::future::Future;
 
 use fedikv::{KvError, KvRecord, KvRecordStream};
-use futures::{StreamExt, TryStreamExt};
+use futures::{StreamExt, TryStreamExt, future};
 
+use super::skips::Skips;
 use crate::error::CliError;
 use crate::progress::PhaseBar;
 
@@ -30,13 +32,15 @@ pub struct Applied {
 }
 
 /// Applies `op` to every record of `records`, at most `concurrency` at once,
-/// advancing `bar` per record done.
-/// Stops at the first error, whose message then says how many records were
-/// done before it and `after_error` (what to do about it).
+/// advancing `bar` per record done. A row that cannot be decoded is
+/// reported and counted in `skips`, and the rest goes on (rule V5).
+/// Stops at the first other error, whose message then says how many
+/// records were done before it and `after_error` (what to do about it).
 pub async fn apply<F, Fut>(
     records: KvRecordStream,
     concurrency: usize,
     bar: &PhaseBar,
+    skips: &Skips,
     after_error: &str,
     op: F,
 ) -> Result<Applied, CliError>
@@ -45,7 +49,10 @@ where
     Fut: Future<Output = Result<Step, KvError>>,
 {
     let mut done = Applied::default();
-    let mut results = records.map_ok(op).try_buffer_unordered(concurrency.max(1));
+    let mut results = records
+        .filter_map(|item| future::ready(skips.pass(item, Some(bar))))
+        .map_ok(op)
+        .try_buffer_unordered(concurrency.max(1));
     loop {
         match results.next().await {
             None => return Ok(done),

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::bulk::{Step, apply};
 use super::identity::same_data;
+use super::skips::Skips;
 use super::{flush, write_line};
 use crate::cli::CopyArgs;
 use crate::error::{CliError, Outcome};
@@ -31,6 +32,9 @@ struct Summary<'a> {
     to: String,
     prefix: Option<&'a KvKey>,
     copied: u64,
+    /// Source rows that cannot be decoded, each reported on stderr, not
+    /// copied.
+    skipped: u64,
     elapsed_s: f64,
     entries_per_sec: f64,
 }
@@ -68,7 +72,8 @@ impl Copy {
     /// and upserts each into the target with the TTL it had left when it was
     /// read, `concurrency` writes at once. Re-running after an interruption
     /// writes the same entries again: no duplicates, nothing lost. Prints a
-    /// JSON summary.
+    /// JSON summary. Source rows that cannot be decoded are reported and
+    /// skipped; then the command ends with an error saying how many.
     pub async fn run(self, out: &mut impl Write) -> Result<Outcome, CliError> {
         let open = |url: String, flag: &'static str| async move {
             fedikv::open(&url).await.map_err(|e| {
@@ -82,11 +87,13 @@ impl Copy {
         let target: Arc<dyn KvStore> = open(self.to.clone(), "--to").await?;
         let started = Instant::now();
         let bar = Progress::detect().counter("entries copied");
+        let skips = Skips::default();
         let target_ref = target.as_ref();
         let done = apply(
             source.scan(self.prefix.as_ref()),
             self.concurrency,
             &bar,
+            &skips,
             "re-run the same copy to finish it: entries already copied are overwritten with the same data",
             |record| async move {
                 target_ref
@@ -103,6 +110,7 @@ impl Copy {
             to: fedikv::redact(&self.to),
             prefix: self.prefix.as_ref(),
             copied: done.done,
+            skipped: skips.count(),
             elapsed_s: elapsed,
             entries_per_sec: if elapsed > 0.0 {
                 done.done as f64 / elapsed
@@ -114,6 +122,6 @@ impl Copy {
             .map_err(|e| CliError::new(format!("cannot print the summary: {e}")))?;
         write_line(out, &line)?;
         flush(out)?;
-        Ok(Outcome::Success)
+        skips.finish(Outcome::Success)
     }
 }

@@ -9,6 +9,7 @@ use fedikv::{KvKey, KvRecord, KvStore};
 use futures::StreamExt;
 use serde::Serialize;
 
+use super::skips::Skips;
 use super::table::write_table;
 use super::{flush, write_line};
 use crate::cli::Format;
@@ -108,7 +109,9 @@ impl Counts {
     /// asks the store for its expired rows: for the prefix, and for each
     /// group of `stats` whose keys all have `depth` or more components (a
     /// group named by a shorter key would count the expired rows of longer
-    /// groups too, so it says `null`).
+    /// groups too, so it says `null`). Rows that cannot be decoded are
+    /// reported and not counted; then the command ends with an error saying
+    /// how many.
     pub async fn run(self, store: &dyn KvStore, out: impl Write) -> Result<Outcome, CliError> {
         let bar = Progress::detect().counter("entries scanned");
         let mut total = Tally::default();
@@ -118,8 +121,12 @@ impl Counts {
         let prefix_len = self.prefix.as_ref().map_or(0, KvKey::len);
         let depth = self.grouping.map(|g| g.depth.max(prefix_len));
         let max_groups = self.grouping.map_or(0, |g| g.max_groups);
+        let skips = Skips::default();
         let mut records = store.scan(self.prefix.as_ref());
-        while let Some(record) = records.next().await {
+        while let Some(item) = records.next().await {
+            let Some(record) = skips.pass(item, Some(&bar)) else {
+                continue;
+            };
             let record = record?;
             total.add(&record);
             if let Some(depth) = depth {
@@ -169,12 +176,12 @@ impl Counts {
                 })
                 .map_err(|e| CliError::new(format!("cannot print counts: {e}")))?;
                 if !write_line(&mut out, &line)? {
-                    return Ok(Outcome::Success);
+                    return skips.finish(Outcome::Success);
                 }
             }
         }
         flush(&mut out)?;
-        Ok(Outcome::Success)
+        skips.finish(Outcome::Success)
     }
 }
 

@@ -7,6 +7,7 @@ use fedikv::{KvError, KvKey, KvRecord, KvResult, KvStore};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
+use super::skips::Skips;
 use super::table::{MAX_CELL, cell, ttl_cell, write_row};
 use super::{flush, write_line};
 use crate::cli::Format;
@@ -50,7 +51,10 @@ impl List {
     /// Streams the live entries under the prefix (up to the limit), one at
     /// a time: memory use does not grow with the number of entries. JSON
     /// Lines, or a table whose long keys and values are cut. Stops quietly
-    /// when the reader goes away (`fedikv list | head`).
+    /// when the reader goes away (`fedikv list | head`). Rows that cannot
+    /// be decoded are reported on stderr and skipped (they do not count
+    /// towards the limit); then the command ends with an error saying how
+    /// many.
     pub async fn run(self, store: &dyn KvStore, out: impl Write) -> Result<Outcome, CliError> {
         let mut out = BufWriter::new(out);
         if self.table
@@ -62,21 +66,34 @@ impl List {
         {
             return Ok(Outcome::Success);
         }
-        let limit = usize::try_from(self.limit.unwrap_or(u64::MAX)).unwrap_or(usize::MAX);
-        let mut records = entries(store, self.prefix.as_ref()).await.take(limit);
-        while let Some(listed) = records.next().await {
+        let limit = self.limit.unwrap_or(u64::MAX);
+        let skips = Skips::default();
+        let mut records = entries(store, self.prefix.as_ref()).await;
+        let mut printed = 0;
+        while printed < limit {
+            let Some(item) = records.next().await else {
+                break;
+            };
+            if matches!(item, Err(KvError::Corrupt { .. })) {
+                // Entries before the report show before it on a terminal.
+                flush(&mut out)?;
+            }
+            let Some(listed) = skips.pass(item, None) else {
+                continue;
+            };
             let listed = listed?;
+            printed += 1;
             let more = if self.table {
                 write_row(&mut out, &table_row(&listed), &WIDTHS)?
             } else {
                 write_line(&mut out, &json_line(&listed))?
             };
             if !more {
-                return Ok(Outcome::Success);
+                return skips.finish(Outcome::Success);
             }
         }
         flush(&mut out)?;
-        Ok(Outcome::Success)
+        skips.finish(Outcome::Success)
     }
 }
 

@@ -11,6 +11,7 @@ mod get;
 mod identity;
 mod list;
 mod set;
+mod skips;
 mod sweep;
 mod table;
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use futures::StreamExt;
 
-use crate::error::{KvError, KvResult};
+use crate::error::KvResult;
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, paged};
 use crate::store::{KvRecord, KvRecordStream};
@@ -32,32 +32,19 @@ async fn page(backend: &dyn Backend, range: Range) -> KvResult<(Vec<Row>, Option
     Ok((page.rows, rest))
 }
 
-/// Where a listing goes on.
-enum Cursor {
-    /// The range still to list.
-    Next(Range),
-    /// The previous page ended at a value with no JSON form: this error comes
-    /// next, after the entries before it.
-    Failed(KvError),
-}
-
 /// Every live entry under `prefix` (all of them without one), in key order,
 /// with its remaining time to live. Each page's entries are those live when
 /// the page is read, and their TTLs count from then. A value with no JSON
-/// form ends the stream with its [`KvError::Corrupt`], after every entry
-/// before it.
+/// form is one [`KvError::Corrupt`] in its place, naming the key's JSON
+/// text, and the listing goes on (rule V5). Keys with parts other than
+/// strings (another Deno program's) are no fedikv keys and are skipped.
 pub(crate) fn records(backend: Arc<dyn Backend>, prefix: Option<&KvKey>) -> KvRecordStream {
     let Some(range) = whole(prefix, Which::Live(Utc::now())) else {
         return futures::stream::empty().boxed();
     };
-    let first = Cursor::Next(range);
-    paged(first, move |cursor: Cursor| {
+    paged(range, move |range: Range| {
         let backend = Arc::clone(&backend);
         async move {
-            let range = match cursor {
-                Cursor::Next(range) => range,
-                Cursor::Failed(e) => return Err(e),
-            };
             let now = Utc::now();
             let range = Range {
                 which: Which::Live(now),
@@ -70,16 +57,16 @@ pub(crate) fn records(backend: Arc<dyn Backend>, prefix: Option<&KvKey>) -> KvRe
                     continue;
                 };
                 match value::decode_entry(&row) {
-                    Ok(Some(value)) => records.push(KvRecord {
+                    Ok(Some(value)) => records.push(Ok(KvRecord {
                         key,
                         value,
                         expires_in: row.expires_at.map(|at| remaining(at, now)),
-                    }),
+                    })),
                     Ok(None) => {}
-                    Err(e) => return Ok((records, Some(Cursor::Failed(e)))),
+                    Err(e) => records.push(Err(e)),
                 }
             }
-            Ok((records, rest.map(Cursor::Next)))
+            Ok((records, rest))
         }
     })
 }

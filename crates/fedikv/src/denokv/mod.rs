@@ -297,6 +297,23 @@ impl KvStore for DenoKvStore {
         self.backend.write(&write).await.map(drop)
     }
 
+    /// The raw key is the key's JSON text, as [`KvError::Corrupt`] names an
+    /// entry whose value has no JSON form.
+    async fn delete_raw(&self, raw_key: &str) -> KvResult<bool> {
+        let key = key::encode(&KvKey::from_json(raw_key)?)?;
+        if self.backend.get(key.clone()).await?.is_none() {
+            return Ok(false);
+        }
+        let write = Write {
+            key,
+            check: None,
+            value: None,
+            expire_at: None,
+        };
+        self.backend.write(&write).await?;
+        Ok(true)
+    }
+
     async fn cas(
         &self,
         key: &KvKey,

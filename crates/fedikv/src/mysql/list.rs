@@ -26,7 +26,9 @@ use crate::store::{KvRecord, KvRecordStream};
 
 /// One decoded page.
 struct Page {
-    entries: Vec<KvRecord>,
+    /// Each row decoded, or the [`KvError::Corrupt`] of a row that does not
+    /// decode, in its place (rule V5).
+    entries: Vec<KvResult<KvRecord>>,
     /// The last key's text when another page follows.
     last: Option<String>,
 }
@@ -99,7 +101,7 @@ impl Lister {
     async fn next_page(
         self: &Arc<Self>,
         mut current: Fetching,
-    ) -> KvResult<(Vec<KvRecord>, Option<Fetching>)> {
+    ) -> KvResult<(Vec<KvResult<KvRecord>>, Option<Fetching>)> {
         let after = &current.after;
         let predicted = self.inner.recreating(|| self.page_end(after)).await?;
         let speculative = predicted.map(|end| self.spawn_page(end));
@@ -148,7 +150,7 @@ impl Lister {
         let last = more
             .then(|| rows.last().map(|(key, _, _)| key.clone()))
             .flatten();
-        let entries = rows.into_iter().map(decode).collect::<KvResult<Vec<_>>>()?;
+        let entries = rows.into_iter().map(decode).collect();
         Ok(Page { entries, last })
     }
 
@@ -195,7 +197,8 @@ pub(crate) async fn count_expired(inner: &Inner, prefix: Option<&KvKey>) -> KvRe
     Ok(count.unwrap_or(0))
 }
 
-/// Parses one row's key, value and expiry.
+/// Parses one row's key, value and expiry; [`KvError::Corrupt`] naming the
+/// key column's text if it does not decode.
 fn decode((key_text, value, remaining): Row) -> KvResult<KvRecord> {
     let key = KvKey::from_json(&key_text).map_err(|e| KvError::Corrupt {
         key: key_text.clone(),

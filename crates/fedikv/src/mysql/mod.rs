@@ -45,7 +45,11 @@
 //!   `ORDER BY key`: e.g. `["a","b","c"]` before `["a","b"]`). The page
 //!   after is fetched concurrently, from where a key-only query predicts the
 //!   current one ends; the prediction is checked against the page's real
-//!   last key, so concurrent writes never duplicate or drop an entry.
+//!   last key, so concurrent writes never duplicate or drop an entry. A row
+//!   that does not decode (key text that is not a JSON array of strings,
+//!   value text that is not JSON) is one [`KvError::Corrupt`] in its place,
+//!   naming the key column's text, and the listing goes on (rule V5);
+//!   [`delete_raw`](KvStore::delete_raw) removes it by that text.
 //! - Expired rows are deleted in batches through the `expires` index, by a
 //!   task spawned after a write once per
 //!   [`SweepPolicy`](crate::SweepPolicy) interval, or by
@@ -292,6 +296,11 @@ impl KvStore for MysqlKvStore {
         self.inner.recreating(|| self.inner.delete(&key)).await?;
         self.inner.after_write();
         Ok(())
+    }
+
+    /// The raw key is the key column's text.
+    async fn delete_raw(&self, raw_key: &str) -> KvResult<bool> {
+        self.inner.recreating(|| self.inner.delete(raw_key)).await
     }
 
     /// Optimistic and atomic at any isolation level; see the module docs.

@@ -182,14 +182,15 @@ impl Inner {
         Ok(())
     }
 
-    /// Deletes the row of `key`, if any.
-    pub(crate) async fn delete(&self, key: &str) -> KvResult<()> {
+    /// Deletes the row whose key column holds `key` (the JSON text of a
+    /// key, or any raw key text), live or expired; whether there was one.
+    pub(crate) async fn delete(&self, key: &str) -> KvResult<bool> {
         let mut conn = self.conn().await?;
-        exec_write(&mut conn, &self.sql.delete, vec![key.into()])
+        let deleted = exec_write(&mut conn, &self.sql.delete, vec![key.into()])
             .await
             .map_err(map)?;
         conn.done();
-        Ok(())
+        Ok(deleted > 0)
     }
 
     /// Starts a sweep in the background if one is due.

@@ -158,6 +158,19 @@ pub(crate) fn is_undefined_table(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&SqlState::UNDEFINED_TABLE)
 }
 
+/// Whether `source`, the source of a mapped error, says the server could
+/// not read a text parameter as what it was cast to (a malformed array
+/// literal, or a NUL in text).
+pub(crate) fn is_invalid_text(source: &(dyn StdError + Send + Sync + 'static)) -> bool {
+    source
+        .downcast_ref::<PostgresError>()
+        .and_then(PostgresError::code)
+        .is_some_and(|code| {
+            *code == SqlState::INVALID_TEXT_REPRESENTATION
+                || *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE
+        })
+}
+
 /// The error for a value of `len` bytes the server refused: too large for
 /// `jsonb`, or holding `\u0000`, which `jsonb` cannot store. `None` for any
 /// other error.

@@ -6,6 +6,17 @@
 //! starts after the last key seen. Rows come in `ORDER BY key` order:
 //! component by component, each compared with the column's collation, a key
 //! before the longer keys it is a prefix of.
+//!
+//! Rows no key can name (rule V5) are read as [`RawKey`]s and each yielded
+//! as one [`KvError::Corrupt`] naming the key's array literal, and the
+//! listing goes on after them. One kind lies past the range although it
+//! starts with the prefix: a key with a NULL element right after the
+//! prefix's components (`ARRAY['p', NULL]` for prefix `["p"]`), which sorts
+//! at or after `prefix || NULL`. So the first page of a prefix also fetches
+//! the first key at or after that bound (one more index lookup, in the same
+//! statement); if it starts with the prefix, such rows follow the range and
+//! are read one at a time, each with the next key after it, until a key no
+//! longer starts with the prefix.
 
 use std::error::Error;
 use std::sync::Arc;
@@ -15,23 +26,26 @@ use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, ToSql, Type, accepts};
 
 use super::Inner;
-use super::error::map;
+use super::error::{BACKEND, map};
 use super::params::{components, upper_bound};
+use super::raw_key::RawKey;
 use super::sql::Statements;
 use crate::error::{KvError, KvResult};
+use crate::json;
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, ms_left, paged};
 use crate::store::{KvRecord, KvRecordStream};
-use crate::{js, json};
 
 /// Where the next page starts.
 enum Cursor {
     /// At the first key of the range.
     Start,
-    /// After this key.
-    After(Vec<String>),
-    /// Nowhere: the previous page ended at a row that cannot be decoded;
-    /// this error comes next, after the entries before it.
+    /// After `last`, inside the range; `tail`: the first key past the
+    /// range that starts with the prefix, as the first page found it.
+    After { last: RawKey, tail: Option<RawKey> },
+    /// At this key past the range, which starts with the prefix.
+    Tail(RawKey),
+    /// Nowhere: the prefix cannot be stored; this error is all there is.
     Failed(KvError),
 }
 
@@ -53,9 +67,9 @@ impl Range {
     }
 }
 
-/// Where a page after `key` starts, in `text[]` form.
-fn after(key: &KvKey) -> KvResult<Cursor> {
-    Ok(Cursor::After(components(key.components())?.into_owned()))
+/// `key` as stored, in `text[]` form.
+fn stored(key: &KvKey) -> KvResult<RawKey> {
+    Ok(RawKey::from_components(&components(key.components())?))
 }
 
 /// Streams the live entries under `prefix` (all entries for `None`) with
@@ -72,45 +86,87 @@ pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStrea
     })
 }
 
-/// The statement for a page and its parameters.
+/// The statement for a page and its parameters; `None` for
+/// [`Cursor::Failed`].
 fn statement<'a>(
     sql: &'a Statements,
     range: Option<&'a Range>,
     cursor: &'a Cursor,
-) -> (&'a str, Vec<&'a (dyn ToSql + Sync)>) {
-    match (range, cursor) {
-        (None, Cursor::Start | Cursor::Failed(_)) => (&sql.list_all_first, vec![]),
-        (None, Cursor::After(last)) => (&sql.list_all_after, vec![last]),
-        (Some(r), Cursor::Start | Cursor::Failed(_)) => {
-            (&sql.list_prefix_first, vec![&r.prefix, &r.upper])
-        }
-        (Some(r), Cursor::After(last)) => (&sql.list_prefix_after, vec![last, &r.upper]),
-    }
+) -> Option<(&'a str, Vec<&'a (dyn ToSql + Sync)>)> {
+    Some(match (range, cursor) {
+        (_, Cursor::Failed(_)) => return None,
+        (_, Cursor::Tail(at)) => (&sql.list_tail, vec![at]),
+        (None, Cursor::Start) => (&sql.list_all_first, vec![]),
+        (None, Cursor::After { last, .. }) => (&sql.list_all_after, vec![last]),
+        (Some(r), Cursor::Start) => (&sql.list_prefix_first, vec![&r.prefix, &r.upper]),
+        (Some(r), Cursor::After { last, .. }) => (&sql.list_prefix_after, vec![last, &r.upper]),
+    })
+}
+
+/// A row of a page statement.
+enum PageRow {
+    /// A listed row: its record, or the error it decodes to with its key as
+    /// stored (`None` when even that cannot be read).
+    Listed(KvResult<KvRecord>, Option<RawKey>),
+    /// The first key at or after the prefix's upper bound (or after the
+    /// tail row), fetched to find the rows past the range.
+    Next(RawKey),
 }
 
 async fn page(
     inner: &Inner,
     range: Option<&Range>,
     cursor: Cursor,
-) -> KvResult<(Vec<KvRecord>, Option<Cursor>)> {
-    if let Cursor::Failed(e) = cursor {
-        return Err(e);
-    }
-    let (sql, params) = statement(&inner.sql, range, &cursor);
-    let decoded = inner.query_map(sql, &params, record).await?;
-    let full = decoded.len() >= PAGE_SIZE;
-    let mut entries = Vec::with_capacity(decoded.len());
-    for result in decoded {
-        match result {
-            Ok(entry) => entries.push(entry),
-            Err(e) => return Ok((entries, Some(Cursor::Failed(e)))),
+) -> KvResult<(Vec<KvResult<KvRecord>>, Option<Cursor>)> {
+    let Some((sql, params)) = statement(&inner.sql, range, &cursor) else {
+        return match cursor {
+            Cursor::Failed(e) => Err(e),
+            _ => Ok((Vec::new(), None)),
+        };
+    };
+    let rows = inner.query_map(sql, &params, page_row).await?;
+    let listed = rows
+        .iter()
+        .filter(|row| matches!(row, PageRow::Listed(..)))
+        .count();
+    let mut entries = Vec::with_capacity(listed);
+    // The key of the last listed row, if it did not decode.
+    let mut last_raw = None;
+    let mut next_key = None;
+    for row in rows {
+        match row {
+            PageRow::Listed(result, raw) => {
+                last_raw = if result.is_ok() { None } else { Some(raw) };
+                entries.push(result);
+            }
+            PageRow::Next(key) => next_key = Some(key),
         }
     }
-    let next = match entries.last() {
-        Some(last) if full => Some(after(&last.key)?),
-        _ => None,
+    // Past the range: only keys that start with the prefix.
+    let past =
+        |key: Option<RawKey>| key.filter(|key| range.is_some_and(|r| key.starts_with(&r.prefix)));
+    let tail = match cursor {
+        Cursor::Start => past(next_key),
+        Cursor::After { tail, .. } => tail,
+        _ => return Ok((entries, past(next_key).map(Cursor::Tail))),
     };
-    Ok((entries, next))
+    if listed < PAGE_SIZE {
+        return Ok((entries, tail.map(Cursor::Tail)));
+    }
+    let last = match (entries.last(), last_raw) {
+        (Some(Ok(record)), _) => Some(stored(&record.key)?),
+        (_, raw) => raw.flatten(),
+    };
+    match last {
+        Some(last) => Ok((entries, Some(Cursor::After { last, tail }))),
+        None => {
+            entries.push(Err(KvError::backend(
+                BACKEND,
+                "the listing stopped at a key that cannot be read as text[]; list a narrower prefix",
+            )));
+            Ok((entries, None))
+        }
+    }
 }
 
 /// The `EXPLAIN` output of the page of `list(prefix)` that starts after
@@ -121,8 +177,15 @@ pub(crate) async fn explain(
     after: Option<&KvKey>,
 ) -> KvResult<Vec<String>> {
     let range = prefix.map(Range::new).transpose()?;
-    let cursor = after.map_or(Ok(Cursor::Start), self::after)?;
-    let (sql, params) = statement(&inner.sql, range.as_ref(), &cursor);
+    let cursor = match after {
+        Some(key) => Cursor::After {
+            last: stored(key)?,
+            tail: None,
+        },
+        None => Cursor::Start,
+    };
+    let (sql, params) = statement(&inner.sql, range.as_ref(), &cursor)
+        .ok_or_else(|| KvError::backend(BACKEND, "no statement for this listing"))?;
     let rows = inner.query(&format!("EXPLAIN {sql}"), &params).await?;
     rows.iter().map(|row| row.try_get(0).map_err(map)).collect()
 }
@@ -145,38 +208,52 @@ pub(crate) async fn count_expired(inner: &Inner, prefix: Option<&KvKey>) -> KvRe
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-/// Decodes a `(key, value, remaining ms)` row.
-fn record(row: &Row) -> KvResult<KvRecord> {
-    let key = match row.try_get::<_, Vec<String>>(0) {
-        Ok(parts) => KvKey::new(parts.into_iter().map(js::from_string))
-            .map_err(|e| corrupt_key(row, e.to_string())),
-        // Only a key with a NULL element (or not a text[]) gets here.
-        Err(e) => Err(corrupt_key(
-            row,
-            format!("the key is not an array of strings: {e}"),
-        )),
-    }?;
-    let value = decode_value(row, 1, &key)?;
-    let remaining: Option<i64> = row.try_get(2).map_err(map)?;
-    Ok(KvRecord {
-        key,
-        value,
-        expires_in: remaining.map(ms_left),
-    })
-}
-
-/// The error for a row whose key cannot be a [`KvKey`].
-fn corrupt_key(row: &Row, reason: String) -> KvError {
-    let key = row
-        .try_get::<_, Vec<Option<String>>>(0)
-        .map_or_else(|_| "(unreadable key)".to_owned(), |k| format!("{k:?}"));
-    KvError::Corrupt { key, reason }
+/// Decodes a `(key, value, remaining ms, is the next key)` row.
+fn page_row(row: &Row) -> PageRow {
+    let raw = match row.try_get::<_, RawKey>(0) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let error = KvError::Corrupt {
+                key: "(unreadable key)".to_owned(),
+                reason: format!("the key cannot be read as text[]: {e}"),
+            };
+            return PageRow::Listed(Err(error), None);
+        }
+    };
+    if row.try_get::<_, bool>(3).unwrap_or(false) {
+        return PageRow::Next(raw);
+    }
+    let key = match raw.into_key() {
+        Ok(key) => key,
+        Err((raw, reason)) => {
+            let error = KvError::Corrupt {
+                key: raw.literal(),
+                reason,
+            };
+            return PageRow::Listed(Err(error), Some(raw));
+        }
+    };
+    let columns = decode_value(row, 1, &key)
+        .and_then(|value| Ok((value, row.try_get::<_, Option<i64>>(2).map_err(map)?)));
+    match columns {
+        Ok((value, remaining)) => PageRow::Listed(
+            Ok(KvRecord {
+                key,
+                value,
+                expires_in: remaining.map(ms_left),
+            }),
+            None,
+        ),
+        // The key decoded, so it is stored as its components are.
+        Err(e) => PageRow::Listed(Err(e), stored(&key).ok()),
+    }
 }
 
 /// Reads a `jsonb` column, of any depth.
 pub(crate) fn decode_value(row: &Row, column: usize, key: &KvKey) -> KvResult<Value> {
+    // Named as stored: the raw key of `delete_raw`.
     let corrupt = |reason: String| KvError::Corrupt {
-        key: key.to_string(),
+        key: stored(key).map_or_else(|_| key.to_json(), |raw| raw.literal()),
         reason,
     };
     let JsonText(text) = row

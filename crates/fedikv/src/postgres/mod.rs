@@ -38,7 +38,11 @@
 //! - `list`: keyset pages of 500 rows, each an index
 //!   range scan of the primary key (`key >= prefix AND key < prefix||NULL`),
 //!   in `ORDER BY key` order: component by component under the column's
-//!   collation, `["a"]` before `["a","b"]` before `["ab"]`.
+//!   collation, `["a"]` before `["a","b"]` before `["ab"]`. A row whose key
+//!   is no key (a NULL element, an empty or multi-dimensional array, another
+//!   program's doing) is one [`KvError::Corrupt`] in its place, naming the
+//!   key as PostgreSQL writes it (`{p,NULL}`), and the listing goes on (rule
+//!   V5); [`delete_raw`](KvStore::delete_raw) removes it by that text.
 //! - Expired rows are never returned, and are deleted in batches of
 //!   `sweep_batch` rows by a task spawned after a write once per
 //!   [`SweepPolicy`](crate::SweepPolicy) interval (pausing between batches
@@ -90,6 +94,7 @@ mod config;
 mod error;
 mod list;
 mod params;
+mod raw_key;
 mod schema;
 mod sql;
 mod sweeper;
@@ -416,6 +421,30 @@ impl KvStore for PostgresKvStore {
             .await?;
         self.inner.after_write();
         Ok(())
+    }
+
+    /// One round trip. The raw key is the `text[]` as PostgreSQL writes it
+    /// (`key::text`, e.g. `{p,NULL}`), which PostgreSQL parses back;
+    /// [`KvError::InvalidKey`] for text that is not an array literal.
+    async fn delete_raw(&self, raw_key: &str) -> KvResult<bool> {
+        let deleted = self
+            .inner
+            .execute(&self.inner.sql.delete_raw, &[&raw_key], None)
+            .await
+            .map_err(|e| match e {
+                KvError::Backend { source, .. }
+                    if error::is_invalid_text(source.as_ref()) =>
+                {
+                    KvError::InvalidKey {
+                        reason: format!(
+                            "{raw_key:?} is not a PostgreSQL array literal such as {{p,NULL}}: {source}"
+                        ),
+                    }
+                }
+                other => other,
+            })?;
+        self.inner.after_write();
+        Ok(deleted > 0)
     }
 
     /// One atomic statement (a read for `cas(k, None, None)`); see the module

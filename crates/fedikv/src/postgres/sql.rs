@@ -35,14 +35,22 @@ pub(crate) struct Statements {
     /// `$1` key, `$2` expected, `$3` new value, `$4` ttl: replace the live
     /// row's value iff it equals `expected`.
     pub(crate) cas_update: String,
-    /// First page of all keys.
+    /// `$1` a key as its array literal text: deletes that row, whatever
+    /// its shape; 1 row affected iff there was one.
+    pub(crate) delete_raw: String,
+    /// First page of all keys. Every page statement returns `(key, value,
+    /// remaining ms, false)` rows (see `list.rs`).
     pub(crate) list_all_first: String,
     /// `$1` last key of the previous page.
     pub(crate) list_all_after: String,
-    /// `$1` prefix, `$2` its upper bound (see `params::upper_bound`).
+    /// `$1` prefix, `$2` its upper bound (see `params::upper_bound`); then
+    /// the first key at or after `$2`, as a `(key, NULL, NULL, true)` row.
     pub(crate) list_prefix_first: String,
     /// `$1` last key of the previous page, `$2` the prefix's upper bound.
     pub(crate) list_prefix_after: String,
+    /// `$1` a key past a prefix's range: its live row, then the first key
+    /// after it as a `(key, NULL, NULL, true)` row.
+    pub(crate) list_tail: String,
     /// Counts the expired rows.
     pub(crate) count_expired_all: String,
     /// `$1` prefix, `$2` its upper bound: counts the expired rows under it.
@@ -58,8 +66,13 @@ impl Statements {
         let t = table.quoted();
         let list = |condition: &str| {
             format!(
-                "SELECT key, value, {REMAINING_MS} FROM {t} WHERE {condition}{LIVE} \
+                "SELECT key, value, {REMAINING_MS}, false FROM {t} WHERE {condition}{LIVE} \
                  ORDER BY key LIMIT {page_size}"
+            )
+        };
+        let next_key = |condition: &str| {
+            format!(
+                "(SELECT key, NULL, NULL, true FROM {t} WHERE {condition} ORDER BY key LIMIT 1)"
             )
         };
         Self {
@@ -70,6 +83,7 @@ impl Statements {
                  created = EXCLUDED.created, ttl = EXCLUDED.ttl"
             ),
             delete: format!("DELETE FROM {t} WHERE key = $1"),
+            delete_raw: format!("DELETE FROM {t} WHERE key = $1::text::text[]"),
             cas_create: format!(
                 "INSERT INTO {t} AS existing (key, value, created, ttl) \
                  VALUES ($1, $2, CURRENT_TIMESTAMP, $3) \
@@ -85,8 +99,17 @@ impl Statements {
             ),
             list_all_first: list(""),
             list_all_after: list("key > $1 AND "),
-            list_prefix_first: list("key >= $1 AND key < $2 AND "),
+            list_prefix_first: format!(
+                "({}) UNION ALL {}",
+                list("key >= $1 AND key < $2 AND "),
+                next_key("key >= $2")
+            ),
             list_prefix_after: list("key > $1 AND key < $2 AND "),
+            list_tail: format!(
+                "(SELECT key, value, {REMAINING_MS}, false FROM {t} WHERE key = $1 AND {LIVE}) \
+                 UNION ALL {}",
+                next_key("key > $1")
+            ),
             count_expired_all: format!("SELECT count(*) FROM {t} WHERE {EXPIRED}"),
             count_expired_prefix: format!(
                 "SELECT count(*) FROM {t} WHERE key >= $1 AND key < $2 AND {EXPIRED}"

@@ -22,11 +22,10 @@ use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
 use crate::json::{self, current_matches};
-use crate::key::KvKey;
 
 use super::conn::Conn;
 use super::error::{BACKEND, map};
-use super::{Expiry, parse_value};
+use super::{Expiry, parse_value, wrong_type};
 
 /// How many times the script runs before `cas` gives up.
 pub(crate) const MAX_ATTEMPTS: u32 = 16;
@@ -68,13 +67,12 @@ pub(crate) enum Swap {
     Write(Vec<u8>, Expiry),
 }
 
-/// Swaps the entry under `raw` (the Redis key of `key`) to `swap` iff its
+/// Swaps the entry under the Redis key `raw` to `swap` iff its
 /// value deep-equals `expected` (`None`: absent). The script is sent once per
 /// attempt and never resent after a dropped connection, since it may have run.
 pub(crate) async fn cas(
     mut conn: Conn,
     raw: &[u8],
-    key: &KvKey,
     expected: Option<&Value>,
     swap: Swap,
 ) -> KvResult<bool> {
@@ -93,7 +91,7 @@ pub(crate) async fn cas(
             .arg(new)
             .invoke_async(&mut conn)
             .await
-            .map_err(map)?;
+            .map_err(|e| wrong_type(raw, map(e)))?;
         match reply {
             Reply::Int(1) => return Ok(true),
             Reply::Int(0) => return Ok(false),
@@ -101,7 +99,7 @@ pub(crate) async fn cas(
                 let Some(expected) = expected else {
                     return Ok(false);
                 };
-                let value = parse_value(key, &current)?;
+                let value = parse_value(raw, &current)?;
                 if !current_matches(Some(value), Some(expected)) {
                     return Ok(false);
                 }

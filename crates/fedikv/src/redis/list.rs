@@ -9,8 +9,13 @@
 //! across slots would fail), and the `SCAN` goes to the primary the
 //! [`Walk`] is at (see `cluster.rs`: every primary is scanned, in passes
 //! until the topology held still). Keys whose entry vanished or expired in
-//! between, and keys holding another Redis type, come back as nil and are
-//! skipped. For `scan`, each fetched key's `PTTL` is asked as well (in the
+//! between come back as nil and are skipped. Keys holding another Redis
+//! type come back as nil too; a `TYPE` of each nil key (one more round
+//! trip, only for a page with nils) tells them apart. Rule V5: a key of
+//! another type, a value that is not JSON, and a key under the prefix that
+//! is not in this layout (a stray `:`, not UTF-8) are each one
+//! [`KvError::Corrupt`] naming the whole Redis key, and the listing goes
+//! on. For `scan`, each fetched key's `PTTL` is asked as well (in the
 //! same pipeline on one server; on a cluster, one command per key, sent
 //! concurrently, since their keys are in different slots).
 //!
@@ -36,7 +41,7 @@ use super::cluster::Walk;
 use super::codec::KeyCodec;
 use super::conn::Conn;
 use super::error::BACKEND;
-use super::parse_value;
+use super::{corrupt, parse_value};
 
 /// The `COUNT` hint of each `SCAN`: how many keyspace slots the server looks
 /// at per call, blocking other clients meanwhile (about a millisecond on a
@@ -136,12 +141,16 @@ pub(crate) fn list(
 }
 
 impl Lister {
-    async fn page(&self, mut cursor: Cursor) -> KvResult<(Vec<KvRecord>, Option<Cursor>)> {
+    async fn page(
+        &self,
+        mut cursor: Cursor,
+    ) -> KvResult<(Vec<KvResult<KvRecord>>, Option<Cursor>)> {
         let batch: Vec<(Vec<u8>, KvKey)> = {
             let n = cursor.pending.len().min(MGET_BATCH);
             cursor.pending.drain(..n).collect()
         };
-        // MGET, not GET: a key of another type is skipped, not an error.
+        // MGET, not GET: a key of another type replies nil instead of
+        // failing the whole batch (`other_types` then reports it).
         let mget = (!batch.is_empty()).then(|| {
             let mut mget = redis::cmd("MGET");
             for (raw, _) in &batch {
@@ -194,22 +203,35 @@ impl Lister {
         };
         let ttls = ttls.into_iter().chain(std::iter::repeat(None));
         let mut entries = Vec::with_capacity(batch.len());
-        for (((_, key), value), ttl) in batch.into_iter().zip(values).zip(ttls) {
-            if let (Some(bytes), Some(expires_in)) = (value, expires_in(ttl)) {
-                let value = parse_value(&key, &bytes)?;
-                entries.push(KvRecord {
-                    key,
-                    value,
-                    expires_in,
-                });
+        let mut missing = Vec::new();
+        for (((raw, key), value), ttl) in batch.into_iter().zip(values).zip(ttls) {
+            match (value, expires_in(ttl)) {
+                (Some(bytes), Some(expires_in)) => {
+                    entries.push(parse_value(&raw, &bytes).map(|value| KvRecord {
+                        key,
+                        value,
+                        expires_in,
+                    }))
+                }
+                (None, _) => missing.push(raw),
+                // Gone between its value and its TTL.
+                (Some(_), None) => {}
             }
+        }
+        if !missing.is_empty() {
+            entries.extend(self.other_types(&missing).await?);
         }
         if let Some((keys, done)) = found {
             for raw in keys {
-                if let Some(key) = self.decode(&raw)
-                    && cursor.seen.insert(&raw)
-                {
-                    cursor.pending.push((raw, key));
+                let Some(decoded) = self.decode(&raw) else {
+                    continue;
+                };
+                if !cursor.seen.insert(&raw) {
+                    continue;
+                }
+                match decoded {
+                    Ok(key) => cursor.pending.push((raw, key)),
+                    Err(reason) => entries.push(Err(corrupt(&raw, reason.to_owned()))),
                 }
             }
             if done {
@@ -245,13 +267,57 @@ impl Lister {
         Ok((values, ttls.into_iter().map(Some).collect()))
     }
 
-    /// The key stored under `raw` if it is strictly under the prefix.
-    fn decode(&self, raw: &[u8]) -> Option<KvKey> {
-        let key = self.codec.decode(raw)?;
+    /// The key stored under `raw`, a key `SCAN` matched: `None` if it is
+    /// not strictly under the prefix, the reason if it is not a key of this
+    /// layout at all (then it is reported wherever the pattern matched it).
+    fn decode(&self, raw: &[u8]) -> Option<Result<KvKey, &'static str>> {
+        let Some(key) = self.codec.decode(raw) else {
+            return Some(Err(if std::str::from_utf8(raw).is_ok() {
+                "the Redis key is not in Fedify's layout (components joined by ::, each : inside one written _:)"
+            } else {
+                "the Redis key is not UTF-8 text"
+            }));
+        };
         match &self.prefix {
             Some(prefix) if key.len() <= prefix.len() || !key.starts_with(prefix) => None,
-            _ => Some(key),
+            _ => Some(Ok(key)),
         }
+    }
+
+    /// The [`KvError::Corrupt`]s of the keys among `keys` (whose `MGET`
+    /// replied nil) that hold another Redis type than a string; keys gone
+    /// meanwhile (`none`), or written again as strings, are skipped.
+    async fn other_types(&self, keys: &[Vec<u8>]) -> KvResult<Vec<KvResult<KvRecord>>> {
+        let commands: Vec<Cmd> = keys
+            .iter()
+            .map(|raw| redis::cmd("TYPE").arg(raw).clone())
+            .collect();
+        let types: Vec<String> = match &self.conn {
+            Conn::Single(_) => {
+                let mut pipe = redis::pipe();
+                for cmd in &commands {
+                    pipe.add_command(cmd.clone());
+                }
+                let mut replies = self.conn.query_pipeline(&pipe).await?.into_iter();
+                (0..commands.len())
+                    .map(|_| parse(replies.next()))
+                    .collect::<KvResult<_>>()?
+            }
+            Conn::Cluster(_) => {
+                try_join_all(commands.iter().map(|cmd| self.conn.query::<String>(cmd))).await?
+            }
+        };
+        Ok(keys
+            .iter()
+            .zip(types)
+            .filter(|(_, kind)| kind != "none" && kind != "string")
+            .map(|(raw, kind)| {
+                Err(corrupt(
+                    raw,
+                    format!("the Redis key holds a {kind}, not a string"),
+                ))
+            })
+            .collect())
     }
 }
 

@@ -40,9 +40,11 @@
 //!   resent after a dropped connection, since it may have run.
 //! - `list`: `SCAN MATCH` with the prefix glob-escaped, values fetched with
 //!   `MGET`, one round trip per page; unordered (`SCAN` order); see
-//!   `list.rs`. Keys under the prefix that this layout cannot have written,
-//!   and keys of other Redis types, are skipped; a value that is not JSON
-//!   ends the stream with [`KvError::Corrupt`]. Like Fedify's, it walks the
+//!   `list.rs`. A key under the prefix that this layout cannot have
+//!   written, a key of another Redis type and a value that is not JSON are
+//!   each one [`KvError::Corrupt`] naming the whole Redis key, and the
+//!   listing goes on (rule V5); [`delete_raw`](KvStore::delete_raw) removes
+//!   such a key by that name. Like Fedify's, it walks the
 //!   whole keyspace of the database, so its cost grows with the number of
 //!   keys in the database, not only with the matches: on Redis 7.0 the
 //!   server spends about 0.5 µs per key of the database on `SCAN` (it copies
@@ -286,11 +288,15 @@ impl RedisKvStore {
 
 #[async_trait]
 impl KvStore for RedisKvStore {
-    /// `GET`. A stored value that is not JSON is [`KvError::Corrupt`].
+    /// `GET`. A stored value that is not JSON, or a key of another Redis
+    /// type, is [`KvError::Corrupt`].
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
         let raw = self.codec.encode(key)?;
-        let bytes: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(&raw)).await?;
-        bytes.map(|bytes| parse_value(key, &bytes)).transpose()
+        let bytes: Option<Vec<u8>> = self
+            .query(redis::cmd("GET").arg(&raw))
+            .await
+            .map_err(|e| wrong_type(&raw, e))?;
+        bytes.map(|bytes| parse_value(&raw, &bytes)).transpose()
     }
 
     /// `SET key value [PX ms]`, or `DEL key` for a zero TTL.
@@ -313,6 +319,22 @@ impl KvStore for RedisKvStore {
         self.query(redis::cmd("DEL").arg(&raw)).await
     }
 
+    /// `DEL key` of the whole Redis key `raw_key`, whatever it holds; only
+    /// under the store's prefix ([`KvError::InvalidKey`] otherwise), so no
+    /// other program's key is ever deleted.
+    async fn delete_raw(&self, raw_key: &str) -> KvResult<bool> {
+        if !raw_key.starts_with(self.codec.prefix()) {
+            return Err(KvError::InvalidKey {
+                reason: format!(
+                    "{raw_key:?} is not under this store's key prefix {:?}; give the whole Redis key as a listing reported it",
+                    self.codec.prefix()
+                ),
+            });
+        }
+        let deleted: u64 = self.query(redis::cmd("DEL").arg(raw_key)).await?;
+        Ok(deleted > 0)
+    }
+
     /// A Lua script comparing bytes plus a JSON comparison in Rust; see
     /// the module docs of `cas.rs`. [`KvError::Contention`] if other writers
     /// keep rewriting equal values with different bytes.
@@ -328,7 +350,7 @@ impl KvStore for RedisKvStore {
             (Some(value), Some(expiry)) => Swap::Write(encode_value(value)?, expiry),
             _ => Swap::Delete,
         };
-        cas::cas(self.conn.clone(), &raw, key, expected, swap).await
+        cas::cas(self.conn.clone(), &raw, expected, swap).await
     }
 
     /// `SCAN MATCH` + `MGET` pages; unordered. See the module docs.
@@ -416,18 +438,42 @@ fn encode_value(value: &Value) -> KvResult<Vec<u8>> {
     )
 }
 
-/// Parses the stored bytes of `key`, of any depth; [`KvError::Corrupt`] if
-/// not JSON text.
-fn parse_value(key: &KvKey, bytes: &[u8]) -> KvResult<Value> {
+/// Parses the bytes stored under the Redis key `key`, of any depth;
+/// [`KvError::Corrupt`] if not JSON text.
+fn parse_value(key: &[u8], bytes: &[u8]) -> KvResult<Value> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| corrupt(key, format!("the stored value is not UTF-8 text ({e})")))?;
     json::parse(text).map_err(|e| corrupt(key, format!("the stored value is not JSON ({e})")))
 }
 
-fn corrupt(key: &KvKey, reason: String) -> KvError {
+/// The error for the entry under the Redis key `key`, which it names whole
+/// (prefix included): the raw key of [`KvStore::delete_raw`]. A key that is
+/// not UTF-8 is named with U+FFFD for its bad bytes, which `delete_raw`
+/// cannot name back; delete it with `redis-cli` then.
+fn corrupt(key: &[u8], reason: String) -> KvError {
     KvError::Corrupt {
-        key: key.to_json(),
+        key: String::from_utf8_lossy(key).into_owned(),
         reason,
+    }
+}
+
+/// `error` as the [`KvError::Corrupt`] of the entry under the Redis key
+/// `key` when it says the key holds another Redis type than a string
+/// (`WRONGTYPE`); `error` otherwise.
+fn wrong_type(key: &[u8], error: KvError) -> KvError {
+    match &error {
+        KvError::Backend { source, .. }
+            if source
+                .downcast_ref::<redis::RedisError>()
+                .and_then(redis::RedisError::code)
+                == Some("WRONGTYPE") =>
+        {
+            corrupt(
+                key,
+                "the Redis key holds another Redis type than a string".to_owned(),
+            )
+        }
+        _ => error,
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::types::ValueRef;
+use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
@@ -16,7 +16,7 @@ use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
 
 use super::error::{Failure, map_open};
-use super::rows::{RawPage, decode_value, text};
+use super::rows::{RawPage, blob_of_raw_key, decode_value, raw_key, text};
 use super::schema::Sql;
 
 /// Where the database lives.
@@ -74,8 +74,9 @@ const WAL_SIZE_LIMIT: i64 = 64 << 20;
 /// A page of [`Db::page`].
 #[derive(Debug, Clone)]
 pub(crate) struct PageQuery {
-    /// Exclusive lower bound: the key text the previous page ended with.
-    pub after: String,
+    /// Exclusive lower bound: the key the previous page ended with (text,
+    /// or whatever another program stored in the key column).
+    pub after: SqlValue,
     /// The prefix's range, or `None` for every entry.
     pub range: Option<Arc<JsonKeyRange>>,
     /// Maximum rows.
@@ -88,7 +89,7 @@ impl PageQuery {
         match prefix {
             None => Self {
                 // Every key is JSON array text, greater than "".
-                after: String::new(),
+                after: SqlValue::Text(String::new()),
                 range: None,
                 limit,
             },
@@ -99,7 +100,7 @@ impl PageQuery {
                 let mut after = range.exact.clone();
                 after.pop();
                 Self {
-                    after,
+                    after: SqlValue::Text(after),
                     range: Some(Arc::new(range)),
                     limit,
                 }
@@ -253,12 +254,25 @@ impl Db {
         let now = now_ms();
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
         let mut page = RawPage::at(now);
-        // Whether the page is full after this row.
+        // Whether the page is full after this row. A row another program
+        // wrote with columns of the wrong types is kept as unreadable, to be
+        // reported in its place (rule V5).
         let mut push = |row: &rusqlite::Row<'_>| -> Result<bool, Failure> {
             let key_ref = row.get_ref(0)?;
-            let key = text(&format!("<{}>", key_ref.data_type()), key_ref)?;
-            let expires = expires_ms(key, row.get_ref(2)?)?;
-            page.push(key, text(key, row.get_ref(1)?)?, expires);
+            let Ok(key) = key_ref.as_str() else {
+                let reason = format!(
+                    "the key column holds {} instead of text",
+                    key_ref.data_type()
+                );
+                page.push_unreadable(&raw_key(key_ref), reason, SqlValue::try_from(key_ref).ok());
+                return Ok(page.is_full(query.limit));
+            };
+            let (value, expires) = (row.get_ref(1)?, row.get_ref(2)?);
+            match text(key, value).and_then(|value| Ok((value, expires_ms(key, expires)?))) {
+                Ok((value, expires)) => page.push(key, value, expires),
+                Err(KvError::Corrupt { reason, .. }) => page.push_unreadable(key, reason, None),
+                Err(other) => page.push_unreadable(key, other.to_string(), None),
+            }
             Ok(page.is_full(query.limit))
         };
         match &query.range {
@@ -331,6 +345,20 @@ impl Db {
     pub(crate) fn delete(&self, key: &str) -> rusqlite::Result<()> {
         self.conn.prepare_cached(&self.sql.delete)?.execute([key])?;
         Ok(())
+    }
+
+    /// Deletes the row whose key column holds the text `raw`, or else the
+    /// blob `raw` names in SQLite's `X'4142'` form (a key another program
+    /// stored as a blob); whether a row was deleted.
+    pub(crate) fn delete_raw(&self, raw: &str) -> rusqlite::Result<bool> {
+        let mut stmt = self.conn.prepare_cached(&self.sql.delete)?;
+        let mut deleted = stmt.execute([raw])?;
+        if deleted == 0
+            && let Some(blob) = blob_of_raw_key(raw)
+        {
+            deleted = stmt.execute([blob])?;
+        }
+        Ok(deleted > 0)
     }
 
     /// Compare-and-swap; must run inside a write transaction so that the read

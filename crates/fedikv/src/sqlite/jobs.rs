@@ -50,6 +50,9 @@ pub(crate) enum Write {
     },
     /// Delete of a key text.
     Delete { key: String, reply: Reply<()> },
+    /// Delete of a row by its raw key ([`Db::delete_raw`]); answers whether
+    /// there was one.
+    DeleteRaw { key: String, reply: Reply<bool> },
     /// Compare-and-swap; `new` is JSON text, `None` deletes.
     Cas {
         key: String,

@@ -34,7 +34,10 @@ pub(super) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStrea
     )
 }
 
-async fn fetch(inner: Arc<Inner>, cursor: Cursor) -> KvResult<(Vec<KvRecord>, Option<Cursor>)> {
+async fn fetch(
+    inner: Arc<Inner>,
+    cursor: Cursor,
+) -> KvResult<(Vec<KvResult<KvRecord>>, Option<Cursor>)> {
     let request = |query: &PageQuery| {
         let query = query.clone();
         move |reply| Read::Page { query, reply }
@@ -56,7 +59,7 @@ async fn fetch(inner: Arc<Inner>, cursor: Cursor) -> KvResult<(Vec<KvRecord>, Op
     let next = match page.last_key() {
         Some(last) if page.is_full(query.limit) => {
             let query = PageQuery {
-                after: last.to_owned(),
+                after: last,
                 ..query
             };
             Some(match inner.workers.send_read(request(&query)) {
@@ -67,5 +70,5 @@ async fn fetch(inner: Arc<Inner>, cursor: Cursor) -> KvResult<(Vec<KvRecord>, Op
         }
         _ => None,
     };
-    Ok((page.decode()?, next))
+    Ok((page.decode(), next))
 }

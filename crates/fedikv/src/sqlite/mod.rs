@@ -72,7 +72,12 @@
 //!   children come before the prefix key itself. Pages are separate reads,
 //!   so a listing is not a snapshot: entries written meanwhile may or may
 //!   not appear, none appears twice. The next page is read while the caller
-//!   consumes one; at most two are held.
+//!   consumes one; at most two are held. A row another program wrote that
+//!   does not decode (key text that is not a JSON array of strings, value
+//!   text that is not JSON, columns of other types) is one
+//!   [`KvError::Corrupt`] in its place, naming the key column's text, and
+//!   the listing goes on (rule V5);
+//!   [`delete_raw`](KvStore::delete_raw) removes it by that text.
 //! - The table is created at open ([`SqliteOptions::initialize`]), and again
 //!   by any operation that finds it missing (after
 //!   [`drop_table`](SqliteKvStore::drop_table), even by another process).
@@ -380,6 +385,13 @@ impl KvStore for SqliteKvStore {
 
     fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
         list::stream(Arc::clone(&self.inner), prefix)
+    }
+
+    /// The raw key is the key column's text (a blob key, which only
+    /// another program can store, in SQLite's `X'4142'` form).
+    async fn delete_raw(&self, raw_key: &str) -> KvResult<bool> {
+        let key = raw_key.to_owned();
+        self.write(|reply| Write::DeleteRaw { key, reply }).await
     }
 
     async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {

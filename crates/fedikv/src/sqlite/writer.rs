@@ -166,6 +166,9 @@ impl Writer {
             Write::Delete { key, reply } => {
                 Pending::Unit(reply, with_table(db, || Ok(db.delete(&key)?)))
             }
+            Write::DeleteRaw { key, reply } => {
+                Pending::Flag(reply, with_table(db, || Ok(db.delete_raw(&key)?)))
+            }
             Write::Cas {
                 key,
                 expected,
@@ -250,7 +253,9 @@ impl Write {
             | Write::Delete { reply, .. }
             | Write::Initialize { reply }
             | Write::DropTable { reply } => drop(reply.send(Err(failure))),
-            Write::Cas { reply, .. } => drop(reply.send(Err(failure))),
+            Write::Cas { reply, .. } | Write::DeleteRaw { reply, .. } => {
+                drop(reply.send(Err(failure)))
+            }
             Write::Sweep { reply } => drop(reply.send(Err(failure))),
         }
     }
