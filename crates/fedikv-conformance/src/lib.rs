@@ -127,6 +127,7 @@ mod unit_tests {
             include_str!("tests/cas_fedify.rs"),
             include_str!("tests/delete.rs"),
             include_str!("tests/get.rs"),
+            include_str!("tests/javascript.rs"),
             include_str!("tests/keys.rs"),
             include_str!("tests/list.rs"),
             include_str!("tests/list_prefix.rs"),

@@ -203,6 +203,14 @@ pub fn from_str(text: &str) -> Cow<'_, str> {
     Cow::Owned(builder.finish())
 }
 
+/// [`from_str`] for an owned string: `text` itself unless it needs escapes.
+pub fn from_string(text: String) -> String {
+    match from_str(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(mapped) => mapped,
+    }
+}
+
 /// The UTF-8 text JavaScript's `Buffer.from(string)` (and so postgres.js and
 /// ioredis) makes of the string `text` stands for: lone surrogates become
 /// U+FFFD. Unchanged (borrowed) for text without escapes.
@@ -218,6 +226,16 @@ pub fn to_utf8_lossy(text: &str) -> Cow<'_, str> {
             })
             .collect(),
     )
+}
+
+/// `text` as a store that keeps strings as UTF-8 gives it back: lone
+/// surrogates replaced by U+FFFD ([`to_utf8_lossy`]), read back with
+/// [`from_str`]. Unchanged (borrowed) for text without escapes.
+pub fn replace_lone_surrogates(text: &str) -> Cow<'_, str> {
+    match to_utf8_lossy(text) {
+        Cow::Borrowed(text) => Cow::Borrowed(text),
+        Cow::Owned(utf8) => Cow::Owned(from_string(utf8)),
+    }
 }
 
 /// Whether the string `text` stands for holds a lone surrogate.

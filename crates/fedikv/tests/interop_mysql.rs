@@ -64,6 +64,17 @@ async fn fedikv_writes_fedify_reads() {
     test.cleanup().await;
 }
 
+/// A remote document as deep as MariaDB's JSON check takes and a
+/// lone-surrogate key beside good rows, both ways.
+#[tokio::test]
+async fn javascript_data() {
+    let Some((test, fedify)) = setup(true).await else {
+        return;
+    };
+    scenarios::javascript_data(&test.store, &fedify, &base("mysql-js")).await;
+    test.cleanup().await;
+}
+
 #[tokio::test]
 async fn ttl_agreement() {
     let Some((test, fedify)) = setup(true).await else {

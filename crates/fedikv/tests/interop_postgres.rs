@@ -99,6 +99,17 @@ async fn fedikv_writes_fedify_reads() {
     scenarios::fedikv_writes_fedify_reads(&store, &fedify, &base("postgres")).await;
 }
 
+/// A deep remote document and a lone-surrogate key beside good rows, both
+/// ways (postgres.js stores lone surrogates as U+FFFD; so does fedikv).
+#[tokio::test]
+async fn javascript_data() {
+    let Some((url, table, _cleanup, fedify)) = setup() else {
+        return;
+    };
+    let store = store_on(&url, &table).await;
+    scenarios::javascript_data(&store, &fedify, &base("postgres-js")).await;
+}
+
 #[tokio::test]
 async fn ttl_agreement() {
     let Some((url, table, _cleanup, fedify)) = setup() else {

@@ -57,6 +57,16 @@ async fn fedikv_writes_fedify_reads() {
     scenarios::fedikv_writes_fedify_reads(&test.store, &fedify, &base("redis")).await;
 }
 
+/// A deep remote document and a lone-surrogate key beside good rows, both
+/// ways (ioredis stores key strings as UTF-8: lone surrogates as U+FFFD).
+#[tokio::test]
+async fn javascript_data() {
+    let Some((test, fedify)) = setup().await else {
+        return;
+    };
+    scenarios::javascript_data(&test.store, &fedify, &base("redis-js")).await;
+}
+
 #[tokio::test]
 async fn ttl_agreement() {
     let Some((test, fedify)) = setup().await else {

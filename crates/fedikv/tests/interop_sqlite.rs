@@ -83,6 +83,36 @@ async fn fedikv_writes_fedify_reads() {
     scenarios::fedikv_writes_fedify_reads(&store, &fedify, &base("sqlite")).await;
 }
 
+/// A deep remote document and a lone-surrogate key beside good rows, both
+/// ways; the key text is byte-identical to Fedify's `JSON.stringify(key)`.
+#[tokio::test]
+async fn javascript_data() {
+    let (_dir, path) = temp_db();
+    let Some(fedify) = fedify(&path) else { return };
+    let store = open(&path).await;
+    let base = base("sqlite-js");
+    scenarios::javascript_data(&store, &fedify, &base).await;
+    let key = under(
+        &base,
+        &[&fedikv::js::from_utf16(&[0x61, 0xD800, 0x62]), "\u{0}"],
+    );
+    check(&fedify.one(op::set(&key, &json!(1), None)).await, "set");
+    let db = rusqlite::Connection::open(&path).expect("open the file");
+    let text: String = db
+        .query_row("SELECT key FROM fedify_kv", [], |row| row.get(0))
+        .expect("the row Fedify wrote");
+    assert!(
+        text.ends_with(r#""a\ud800b","\u0000"]"#),
+        "Fedify's key text: {text}"
+    );
+    assert_eq!(
+        text,
+        key.to_json(),
+        "fedikv's key text is Fedify's, byte for byte"
+    );
+    assert_eq!(store.get(&key).await.unwrap(), Some(json!(1)));
+}
+
 #[tokio::test]
 async fn ttl_agreement() {
     let (_dir, path) = temp_db();

@@ -29,22 +29,61 @@ use v8_valueserializer::{
 };
 
 use crate::error::{KvError, KvResult};
+use crate::{js, json};
 
 use super::backend::Row;
 
 /// The largest integer a double holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
+/// The deepest nesting of arrays and objects the V8 serializer writes.
+pub(crate) const MAX_WRITE_DEPTH: usize = 256;
+
 /// `value` in V8's serialization format. Fails only for JSON nested deeper
-/// than V8's serializer allows (256 levels).
+/// than V8's serializer allows ([`MAX_WRITE_DEPTH`] levels).
 pub(crate) fn encode(value: &Value) -> KvResult<Vec<u8>> {
-    let mut heap = Heap::default();
-    let root = to_v8(&mut heap, value);
-    ValueSerializer::default()
-        .finish(&heap, &root)
-        .map_err(|e| KvError::InvalidValue {
-            reason: format!("Deno KV cannot store this value: {e}"),
-        })
+    if json::is_deeper_than(value, MAX_WRITE_DEPTH) {
+        return Err(KvError::InvalidValue {
+            reason: format!(
+                "Deno KV (V8's serializer) stores at most {MAX_WRITE_DEPTH} levels of nested arrays and objects; store the value flatter or as a JSON string"
+            ),
+        });
+    }
+    // The depth check passed: at most MAX_WRITE_DEPTH levels.
+    let levels = if json::is_deeper_than(value, 32) {
+        MAX_WRITE_DEPTH
+    } else {
+        32
+    };
+    with_stack(levels, || {
+        let mut heap = Heap::default();
+        let root = to_v8(&mut heap, value);
+        ValueSerializer::default().finish(&heap, &root)
+    })
+    .map_err(|e| KvError::InvalidValue {
+        reason: format!("Deno KV cannot store this value: {e}"),
+    })
+}
+
+/// Runs `f`, which recurses once per nesting level up to `levels` deep (V8's
+/// serializer and deserializer do, up to [`MAX_DEPTH`] levels), on a larger
+/// stack when the thread's is too small for that: a tokio worker's 2 MiB
+/// hold fewer than 256 levels in a debug build.
+fn with_stack<R>(levels: usize, f: impl FnOnce() -> R) -> R {
+    const BASE: usize = 64 * 1024;
+    const PER_LEVEL: usize = 16 * 1024;
+    let need = BASE + levels.min(MAX_DEPTH + 1) * PER_LEVEL;
+    stacker::maybe_grow(need, 2 * need, f)
+}
+
+/// An upper bound of the nesting of V8-serialized `bytes`: the bytes that
+/// could be the tag of an object or array (`o`, `A`, `a`; string contents
+/// only raise the bound). Cheap, and small for ordinary values.
+fn max_levels(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .filter(|&&b| matches!(b, b'o' | b'A' | b'a'))
+        .count()
 }
 
 /// The JSON form of a stored entry's value; `None` for a top-level
@@ -69,15 +108,16 @@ pub(crate) fn decode_entry(row: &Row) -> KvResult<Option<Value>> {
 /// `key` names the entry in errors.
 pub(crate) fn decode(bytes: &[u8], key: &dyn Fn() -> String) -> KvResult<Option<Value>> {
     let corrupt = |reason: String| KvError::Corrupt { key: key(), reason };
-    let (root, heap) = ValueDeserializer::default()
-        .read(bytes)
-        .map_err(|e| corrupt(format!("not a V8-serialized value ({e})")))?;
-    if matches!(root, V8::Undefined) {
-        return Ok(None);
-    }
-    from_v8(&heap, &root, 0, &Cell::new(MAX_ITEMS))
-        .map(Some)
-        .map_err(corrupt)
+    with_stack(max_levels(bytes), || {
+        let (root, heap) = ValueDeserializer::default()
+            .read(bytes)
+            .map_err(|e| format!("not a V8-serialized value ({e})"))?;
+        if matches!(root, V8::Undefined) {
+            return Ok(None);
+        }
+        from_v8(&heap, &root, 0, &Cell::new(MAX_ITEMS)).map(Some)
+    })
+    .map_err(corrupt)
 }
 
 fn to_v8(heap: &mut Heap, value: &Value) -> V8 {
@@ -119,12 +159,24 @@ fn to_v8(heap: &mut Heap, value: &Value) -> V8 {
 }
 
 /// A JS string as V8 writes it: one byte per character for ASCII, UTF-16
-/// otherwise.
+/// otherwise, lone surrogates included (see [`js`]).
 fn string(s: &str) -> StringValue {
     if s.is_ascii() {
         StringValue::new(s.to_owned())
     } else {
-        StringValue::TwoByte(TwoByteString::new(s.encode_utf16().collect()))
+        StringValue::TwoByte(TwoByteString::new(js::to_utf16(s)))
+    }
+}
+
+/// A JS string V8 wrote, lone surrogates kept (see [`js`]).
+fn js_string(s: &StringValue) -> String {
+    match s {
+        StringValue::TwoByte(units) => js::from_utf16(units.as_bytes()),
+        // Latin-1, or the UTF-8 form V8 no longer writes (read with lone
+        // surrogates as U+FFFD).
+        StringValue::OneByte(_) | StringValue::Wtf8(_) => {
+            js::from_string(s.to_string().into_owned())
+        }
     }
 }
 
@@ -166,7 +218,7 @@ fn from_v8(heap: &Heap, value: &V8, depth: usize, budget: &Cell<usize>) -> Resul
             .map(Value::from)
             .or_else(|_| u64::try_from(big).map(Value::from))
             .map_err(|_| no_json_form("a bigint beyond 64 bits"))?,
-        V8::String(s) => Value::String(s.to_string().into_owned()),
+        V8::String(s) => Value::String(js_string(s)),
         V8::HeapReference(reference) => {
             let target = reference
                 .try_open(heap)
@@ -243,7 +295,7 @@ fn object_fields(
             PropertyKey::I32(i) => i.to_string(),
             PropertyKey::U32(u) => u.to_string(),
             PropertyKey::Double(d) => number(*d)?.to_string(),
-            PropertyKey::String(s) => s.to_string().into_owned(),
+            PropertyKey::String(s) => js_string(s),
         };
         fields.insert(name, from_v8(heap, item, depth, budget)?);
     }
@@ -273,6 +325,16 @@ mod tests {
     fn round_trip(value: Value) {
         let bytes = encode(&value).unwrap();
         assert_eq!(decode(&bytes, &|| "k".into()).unwrap(), Some(value));
+    }
+
+    #[test]
+    fn depth_limit_is_the_serializers() {
+        let nested = |n| crate::json::nested(n, json!({"leaf": [1]}));
+        assert!(encode(&nested(MAX_WRITE_DEPTH - 2)).is_ok());
+        assert!(matches!(
+            encode(&nested(MAX_WRITE_DEPTH - 1)),
+            Err(KvError::InvalidValue { .. })
+        ));
     }
 
     #[test]

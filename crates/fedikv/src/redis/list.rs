@@ -116,7 +116,8 @@ pub(crate) fn list(
     let lister = Arc::new(Lister {
         conn,
         codec,
-        prefix: prefix.cloned(),
+        // Keys decode with U+FFFD where the prefix may have lone surrogates.
+        prefix: prefix.map(KvKey::with_lone_surrogates_replaced),
         pattern,
         ttls,
     });

@@ -87,7 +87,9 @@ impl Fedify {
         let count = ops.len();
         let mut request = self.target.clone();
         request.insert("ops".into(), Value::Array(ops));
-        let input = serde_json::to_vec(&request).expect("request as JSON");
+        // fedikv's JSON text: lone surrogates as `\udxxx`, which JSON.parse
+        // turns back into the JavaScript strings they stand for.
+        let input = fedikv::json::stringify(&Value::Object(request)).into_bytes();
         let mut child = tokio::process::Command::new(&self.node)
             .arg(&self.script)
             .stdin(Stdio::piped())
@@ -114,12 +116,9 @@ impl Fedify {
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
-        let reply: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-            panic!(
-                "driver output is not JSON ({e}): {}",
-                String::from_utf8_lossy(&output.stdout)
-            )
-        });
+        let text = String::from_utf8(output.stdout).expect("driver output is UTF-8");
+        let reply = fedikv::json::parse(&text)
+            .unwrap_or_else(|e| panic!("driver output is not JSON ({e}): {text}"));
         let results = reply["results"].as_array().expect("results").clone();
         assert_eq!(results.len(), count, "one result per operation");
         results
