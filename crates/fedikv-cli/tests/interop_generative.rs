@@ -9,7 +9,7 @@
 //! a table, key prefix or file of its own.
 //!
 //! Seeded (`FEDIKV_GEN_SEED`, default fixed) and bounded (`FEDIKV_GEN_RUNS`
-//! cases per direction, default 120): a failure prints the seed, the
+//! cases per direction, default 100): a failure prints the seed, the
 //! fast-check path, the shrunk case and the command that replays it. The
 //! script's header lists every variable.
 //!
@@ -145,8 +145,7 @@ async fn mysql() {
     };
     let Some(node) = node() else { return };
     let table = env_support::unique("fedikv_gen", '_');
-    let fedify =
-        json!({"backend": "mysql", "url": url, "table": table, "mariadb_cast_fix": true});
+    let fedify = json!({"backend": "mysql", "url": url, "table": table, "mariadb_cast_fix": true});
     let store = with_options(&url, &format!("table={table}&sweep=off"));
     generate(node, fedify, &store).await;
 }
