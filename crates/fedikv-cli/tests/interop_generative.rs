@@ -97,12 +97,12 @@ async fn generate(node: PathBuf, fedify: Value, store: &str) {
         .unwrap_or_else(|_| panic!("interop/generative.mjs did not finish within {deadline:?}"))
         .expect("wait for interop/generative.mjs");
     let report = String::from_utf8_lossy(&output.stderr);
-    eprintln!("{report}");
     assert!(
         output.status.success(),
         "interop/generative.mjs failed ({}):\n{report}",
         output.status
     );
+    eprintln!("{report}");
 }
 
 #[tokio::test]
