@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use fedikv::json::{clone_deep, drop_deep};
 use fedikv::{
     KvError, KvKey, KvRecord, KvRecordStream, KvResult, KvStore, KvStream, SetOptions, json_opt_eq,
 };
@@ -65,6 +66,10 @@ enum Defect {
     ScanLosesTtl,
     ScanReportsFullTtl,
     CountExpiredCountsLive,
+    LoneSurrogatesInKeysLost,
+    LoneSurrogatesInValuesLost,
+    NulKeysRefused,
+    DepthLimited,
 }
 
 /// Each defect and tests that must catch it.
@@ -211,15 +216,32 @@ const EXPECTED: &[(Defect, &[&str])] = &[
             "k2_listed_keys_are_the_written_keys",
         ],
     ),
+    (
+        Defect::LoneSurrogatesInKeysLost,
+        &["k1_lone_surrogates_in_keys"],
+    ),
+    (
+        Defect::LoneSurrogatesInValuesLost,
+        &["v1_javascript_strings_in_values"],
+    ),
+    (Defect::NulKeysRefused, &["k1_nul_is_a_key_character"]),
+    (Defect::DepthLimited, &["v1_any_depth_round_trips"]),
 ];
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Slot {
     value: Value,
     expires: Option<Instant>,
     /// The TTL the entry was written with.
     ttl: Option<Duration>,
     first_written: Instant,
+}
+
+/// Values nested thousands deep drop without recursion.
+impl Drop for Slot {
+    fn drop(&mut self) {
+        drop_deep(std::mem::take(&mut self.value));
+    }
 }
 
 impl Slot {
@@ -265,6 +287,8 @@ impl Toy {
                     KvKey::new(kept.into_iter().cloned()).expect("valid")
                 }
             }
+            // Stored as a UTF-8 backend stores it, while claiming to keep it.
+            Defect::LoneSurrogatesInKeysLost => key.with_lone_surrogates_replaced(),
             _ => key.clone(),
         }
     }
@@ -298,8 +322,10 @@ impl Toy {
         let old = map.get(&key);
         let value = if self.is(Defect::IntegersThroughF64) {
             through_f64(value)
+        } else if self.is(Defect::LoneSurrogatesInValuesLost) {
+            lone_surrogates_replaced(value)
         } else {
-            value.clone()
+            clone_deep(value)
         };
         let slot = Slot {
             value,
@@ -318,8 +344,24 @@ impl Toy {
         } else {
             slot.filter(|s| s.live(now))
         };
-        slot.map(|s| s.value.clone())
+        slot.map(|s| clone_deep(&s.value))
             .filter(|v| !(self.is(Defect::NullIsAbsent) && v.is_null()))
+    }
+
+    /// Whether the current value matches `expected`, the copy of the
+    /// current value dropped without recursion, whatever its depth.
+    fn current_matches(
+        &self,
+        map: &BTreeMap<KvKey, Slot>,
+        key: &KvKey,
+        expected: Option<&Value>,
+    ) -> bool {
+        let current = self.current(map, key);
+        let matches = self.cas_matches(current.as_ref(), expected);
+        if let Some(current) = current {
+            drop_deep(current);
+        }
+        matches
     }
 
     fn cas_matches(&self, current: Option<&Value>, expected: Option<&Value>) -> bool {
@@ -372,6 +414,21 @@ fn like(pattern: &str, text: &str) -> bool {
     )
 }
 
+/// `value` as a UTF-8 store keeps it: lone surrogates as U+FFFD (shallow
+/// values only).
+fn lone_surrogates_replaced(value: &Value) -> Value {
+    let text = |s: &str| fedikv::js::replace_lone_surrogates(s).into_owned();
+    match value {
+        Value::String(s) => Value::String(text(s)),
+        Value::Array(items) => items.iter().map(lone_surrogates_replaced).collect(),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| (text(k), lone_surrogates_replaced(v)))
+            .collect(),
+        other => other.clone(),
+    }
+}
+
 fn through_f64(value: &Value) -> Value {
     match value {
         Value::Number(n) => n
@@ -397,17 +454,27 @@ impl KvStore for Toy {
             return Ok(map
                 .iter()
                 .find(|(k, s)| k.starts_with(key) && s.live(now))
-                .map(|(_, s)| s.value.clone()));
+                .map(|(_, s)| clone_deep(&s.value)));
         }
         let found = map
             .get(&self.encode(key))
             .filter(|s| s.live(now))
-            .map(|s| s.value.clone());
+            .map(|s| clone_deep(&s.value));
         Ok(found.filter(|v| !(self.is(Defect::NullIsAbsent) && v.is_null())))
     }
 
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
-        let len = value.to_string().len();
+        if self.is(Defect::NulKeysRefused) && key.components().iter().any(|c| c.contains('\0')) {
+            return Err(KvError::InvalidKey {
+                reason: "NUL".into(),
+            });
+        }
+        if self.is(Defect::DepthLimited) && fedikv::json::is_deeper_than(value, 128) {
+            return Err(KvError::InvalidValue {
+                reason: "too deep".into(),
+            });
+        }
+        let len = fedikv::json::stringify(value).len();
         if self.is(Defect::ValueSizeLimit) && len > 512 * 1024 {
             return Err(KvError::ValueTooLarge {
                 backend: "toy",
@@ -439,15 +506,14 @@ impl KvStore for Toy {
     ) -> KvResult<bool> {
         let key = self.encode(key);
         if self.is(Defect::NonAtomicCas) {
-            let current = self.current(&self.map(), &key);
+            let matches = self.current_matches(&self.map(), &key, expected);
             tokio::time::sleep(Duration::from_millis(1)).await;
-            if !self.cas_matches(current.as_ref(), expected) {
+            if !matches {
                 return Ok(false);
             }
         }
         let mut map = self.map();
-        let current = self.current(&map, &key);
-        if !self.is(Defect::NonAtomicCas) && !self.cas_matches(current.as_ref(), expected) {
+        if !self.is(Defect::NonAtomicCas) && !self.current_matches(&map, &key, expected) {
             return Ok(false);
         }
         let ttl = match self.defect {
@@ -482,7 +548,7 @@ impl KvStore for Toy {
             .filter(|(k, _)| prefix.is_none_or(|p| self.prefix_matches(p, k)))
             .map(|(k, s)| KvRecord {
                 key: k.clone(),
-                value: s.value.clone(),
+                value: clone_deep(&s.value),
                 expires_in: match self.defect {
                     Defect::ScanLosesTtl => None,
                     Defect::ScanReportsFullTtl => s.ttl,

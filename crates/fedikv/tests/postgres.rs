@@ -837,8 +837,8 @@ async fn values_jsonb_cannot_hold_are_typed_errors() {
     let k = key(&["nul"]);
     for value in [json!("a\u{0}b"), json!({"k\u{0}": 1})] {
         match store.set(&k, &value, SetOptions::default()).await {
-            Err(KvError::Serde { source }) => {
-                assert!(source.to_string().contains("NUL"), "{source}")
+            Err(KvError::InvalidValue { reason }) => {
+                assert!(reason.contains("NUL"), "{reason}")
             }
             other => panic!("{other:?}"),
         }
@@ -846,7 +846,7 @@ async fn values_jsonb_cannot_hold_are_typed_errors() {
             .cas(&k, Some(&value), None, SetOptions::default())
             .await
         {
-            Err(KvError::Serde { .. }) => {}
+            Err(KvError::InvalidValue { .. }) => {}
             other => panic!("{other:?}"),
         }
     }

@@ -258,50 +258,13 @@ pub async fn v1_any_depth_round_trips(store: Arc<dyn KvStore>) {
     let backend = store.backend();
     let key = ns.key(["deep"]);
     let value = deep_value(depth);
-    let fail = |op: &str, e: KvError| -> ! {
-        panic!("V1: {backend}: {op} of a value {depth} levels deep failed: {e}")
-    };
-    store
-        .set(&key, &value, SetOptions::default())
-        .await
-        .unwrap_or_else(|e| fail("set", e));
-    let got = store.get(&key).await.unwrap_or_else(|e| fail("get", e));
-    let same = got.as_ref().is_some_and(|got| json_eq(got, &value));
-    if let Some(got) = got {
-        drop_deep(got);
-    }
-    assert!(
-        same,
-        "V1: {backend}: get of a value {depth} levels deep differs from what was set"
-    );
-    let listed: Vec<_> = store
-        .list(Some(ns.prefix()))
-        .try_collect()
-        .await
-        .unwrap_or_else(|e| fail("list", e));
-    let listed_ok = listed.len() == 1 && listed[0].key == key && json_eq(&listed[0].value, &value);
-    listed.into_iter().for_each(|entry| drop_deep(entry.value));
-    assert!(
-        listed_ok,
-        "V1: {backend}: list must yield the deep value once, intact"
-    );
-    let expected = clone_deep(&value);
-    let swapped = store
-        .cas(
-            &key,
-            Some(&expected),
-            Some(&json!("swapped")),
-            SetOptions::default(),
-        )
-        .await
-        .unwrap_or_else(|e| fail("cas", e));
-    drop_deep(expected);
-    assert!(
-        swapped,
-        "V1: {backend}: cas must match a deep value equal to the stored one"
-    );
+    // Checked before panicking: unwinding would drop the deep value
+    // recursively.
+    let outcome = deep_round_trip(store.as_ref(), &key, &value).await;
     drop_deep(value);
-
+    if let Err(problem) = outcome {
+        panic!("V1: {backend}: a value {depth} levels deep: {problem}");
+    }
     if let Some(limit) = limit {
         let too_deep = deep_value(limit + 1);
         let result = store.set(&key, &too_deep, SetOptions::default()).await;
@@ -316,5 +279,53 @@ pub async fn v1_any_depth_round_trips(store: Arc<dyn KvStore>) {
             kv.get(&key).await,
             Some(json!("swapped")),
         );
+    }
+}
+
+/// Sets `value` under `key`, reads and lists it back, then swaps it for
+/// `"swapped"` with `cas`; says what went wrong. Drops every deep value it
+/// reads without recursion.
+async fn deep_round_trip(store: &dyn KvStore, key: &KvKey, value: &Value) -> Result<(), String> {
+    store
+        .set(key, value, SetOptions::default())
+        .await
+        .map_err(|e| format!("set failed: {e}"))?;
+    let got = store
+        .get(key)
+        .await
+        .map_err(|e| format!("get failed: {e}"))?;
+    let same = got.as_ref().is_some_and(|got| json_eq(got, value));
+    if let Some(got) = got {
+        drop_deep(got);
+    }
+    if !same {
+        return Err("get differs from what was set".into());
+    }
+    let prefix =
+        KvKey::new(key.components()[..key.len() - 1].iter().cloned()).map_err(|e| e.to_string())?;
+    let listed: Vec<_> = store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|e| format!("list failed: {e}"))?;
+    let listed_ok = listed.len() == 1 && listed[0].key == *key && json_eq(&listed[0].value, value);
+    listed.into_iter().for_each(|entry| drop_deep(entry.value));
+    if !listed_ok {
+        return Err("list must yield it once, intact".into());
+    }
+    let expected = clone_deep(value);
+    let swapped = store
+        .cas(
+            key,
+            Some(&expected),
+            Some(&json!("swapped")),
+            SetOptions::default(),
+        )
+        .await;
+    drop_deep(expected);
+    match swapped {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("cas must match a deep value equal to the stored one".into()),
+        Err(e) => Err(format!("cas failed: {e}")),
     }
 }

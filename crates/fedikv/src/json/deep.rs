@@ -90,8 +90,15 @@ pub fn drop_deep(value: Value) {
 }
 
 /// Whether `value` nests more than `depth` levels (`[1]` is one level).
-/// Recurses at most `depth` levels, allocating nothing.
-pub(crate) fn is_deeper_than(value: &Value, depth: usize) -> bool {
+/// Recurses at most `depth` levels, allocating nothing, so it is safe on
+/// any value for a small `depth` (a store's limit).
+///
+/// ```
+/// use serde_json::json;
+/// assert!(fedikv::json::is_deeper_than(&json!([[1]]), 1));
+/// assert!(!fedikv::json::is_deeper_than(&json!([[1]]), 2));
+/// ```
+pub fn is_deeper_than(value: &Value, depth: usize) -> bool {
     let deeper = |child: &Value| depth > 0 && is_deeper_than(child, depth - 1);
     match value {
         Value::Array(items) => depth == 0 || items.iter().any(deeper),

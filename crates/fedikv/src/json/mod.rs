@@ -17,12 +17,14 @@ mod eq;
 mod parse;
 mod write;
 
-pub(crate) use deep::is_deeper_than;
 #[cfg(test)]
 pub(crate) use deep::nested;
-pub use deep::{clone_deep, drop_deep};
+pub use deep::{clone_deep, drop_deep, is_deeper_than};
 pub(crate) use eq::current_matches;
 pub use eq::{json_eq, json_opt_eq};
+pub(crate) use parse::is_plain_text;
 pub use parse::{JsonError, parse};
 pub use write::stringify;
-pub(crate) use write::{Surrogates, write_str, write_value};
+#[cfg(any(feature = "mysql", feature = "postgres"))]
+pub(crate) use write::write_value;
+pub(crate) use write::{Surrogates, write_serializable};

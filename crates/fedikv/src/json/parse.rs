@@ -44,8 +44,7 @@ impl std::error::Error for JsonError {}
 /// # Ok::<(), fedikv::json::JsonError>(())
 /// ```
 pub fn parse(text: &str) -> Result<Value, JsonError> {
-    if js::is_plain(text)
-        && !escapes_escape_char(text)
+    if is_plain_text(text)
         && let Ok(value) = serde_json::from_str(text)
     {
         return Ok(value);
@@ -53,13 +52,23 @@ pub fn parse(text: &str) -> Result<Value, JsonError> {
     Parser::new(text).parse()
 }
 
+/// Whether JSON `text` means the same read with or without the
+/// [`js`](crate::js) mapping, so `serde_json` may read it: it neither holds
+/// U+10FFFF nor may escape it (`\udbff`). Lone surrogates make `serde_json`
+/// fail, which sends the text to [`parse`]'s own reader.
+pub(crate) fn is_plain_text(text: &str) -> bool {
+    js::is_plain(text) && !escapes_escape_char(text)
+}
+
 /// Whether `text` may write U+10FFFF as an escaped pair (`\udbff\udfff`),
 /// which `serde_json` would read without the [`js`](crate::js) mapping.
 fn escapes_escape_char(text: &str) -> bool {
-    text.match_indices("\\u").any(|(i, _)| {
-        text.get(i + 2..i + 6)
-            .is_some_and(|h| h.eq_ignore_ascii_case("dbff"))
-    })
+    // `contains` is a fast substring search; `match_indices` is not.
+    text.contains("\\u")
+        && text.match_indices("\\u").any(|(i, _)| {
+            text.get(i + 2..i + 6)
+                .is_some_and(|h| h.eq_ignore_ascii_case("dbff"))
+        })
 }
 
 /// A container being filled.

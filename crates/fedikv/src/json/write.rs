@@ -1,8 +1,17 @@
 //! Writing JSON text as JavaScript's `JSON.stringify` does, for any depth.
 
+use std::io;
+
+use serde::Serialize;
 use serde_json::Value;
+use serde_json::ser::{CompactFormatter, Formatter, Serializer};
 
 use crate::js::{self, Unit};
+use crate::json::is_deeper_than;
+
+/// Values nested at most this deep are written by `serde_json`'s own
+/// (recursive, fast) serializer; deeper ones by [`write_iteratively`].
+const SERDE_DEPTH: usize = 128;
 
 /// How lone surrogates (see [`js`](crate::js)) are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +21,7 @@ pub(crate) enum Surrogates {
     Escape,
     /// As U+FFFD, as a UTF-8 driver stores them (PostgreSQL `jsonb`, which
     /// refuses `\udxxx` escapes that do not form a pair).
+    #[cfg(any(feature = "mysql", feature = "postgres"))]
     Replace,
 }
 
@@ -91,6 +101,7 @@ fn write_with_units(out: &mut String, text: &str, surrogates: Surrogates) {
                         out.push(hex_digit((u >> shift) as u8));
                     }
                 }
+                #[cfg(any(feature = "mysql", feature = "postgres"))]
                 Surrogates::Replace => out.push(char::REPLACEMENT_CHARACTER),
             },
         }
@@ -101,8 +112,65 @@ fn hex_digit(n: u8) -> char {
     char::from(b"0123456789abcdef"[usize::from(n & 0xF)])
 }
 
-/// Appends the JSON text of `value` to `out`, iteratively.
+/// Appends the JSON text of `value` to `out`, for any depth.
 pub(crate) fn write_value(out: &mut String, value: &Value, surrogates: Surrogates) {
+    if is_deeper_than(value, SERDE_DEPTH) {
+        write_iteratively(out, value, surrogates);
+    } else {
+        write_serializable(out, value, surrogates);
+    }
+}
+
+/// Appends the JSON text of `value` (shallow: `serde_json` recurses) to
+/// `out`, strings as [`write_str`] writes them.
+pub(crate) fn write_serializable<T: Serialize + ?Sized>(
+    out: &mut String,
+    value: &T,
+    surrogates: Surrogates,
+) {
+    let mut bytes = std::mem::take(out).into_bytes();
+    let mut serializer = Serializer::with_formatter(&mut bytes, JsFormatter { surrogates });
+    // Writing to a Vec cannot fail, and a Value or strings always serialize.
+    let _ = value.serialize(&mut serializer);
+    // The formatter writes UTF-8 only; the fallback is never taken.
+    *out = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+}
+
+/// `serde_json`'s compact formatter, writing the [`js`](crate::js)
+/// mapping's escapes as lone surrogates. `serde_json` hands string contents
+/// over in fragments that end only at bytes it escapes (ASCII), so an
+/// escape sequence of the mapping never spans two fragments.
+struct JsFormatter {
+    surrogates: Surrogates,
+}
+
+impl Formatter for JsFormatter {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        if js::is_plain(fragment) {
+            return writer.write_all(fragment.as_bytes());
+        }
+        let mut text = String::with_capacity(fragment.len());
+        write_with_units(&mut text, fragment, self.surrogates);
+        writer.write_all(text.as_bytes())
+    }
+
+    fn write_char_escape<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        escape: serde_json::ser::CharEscape,
+    ) -> io::Result<()> {
+        CompactFormatter.write_char_escape(writer, escape)
+    }
+}
+
+/// Appends the JSON text of `value` to `out` with a heap stack, for values
+/// too deep for `serde_json`'s recursion.
+fn write_iteratively(out: &mut String, value: &Value, surrogates: Surrogates) {
     enum Step<'a> {
         Value(&'a Value),
         Member(&'a String, &'a Value),
