@@ -24,34 +24,68 @@ use crate::store::KvStore;
 /// `?sweep=off`); each backend documents its own. Errors never repeat the
 /// URL's password.
 pub async fn open(url: &str) -> KvResult<Arc<dyn KvStore>> {
-    let scheme = url
-        .split_once(':')
-        .map(|(scheme, _)| scheme.to_ascii_lowercase())
-        .ok_or_else(|| KvError::InvalidUrl {
-            reason: format!(
-                "{:?} has no scheme; use e.g. sqlite:fedikv.sqlite3 or postgres://host/db",
-                redact(url)
-            ),
-        })?;
-    match scheme.as_str() {
-        "memory" => Ok(Arc::new(MemoryKvStore::new())),
+    match Scheme::of(url)? {
+        Scheme::Memory => Ok(Arc::new(MemoryKvStore::new())),
         #[cfg(feature = "sqlite")]
-        "sqlite" => Ok(Arc::new(crate::sqlite::SqliteKvStore::open_url(url).await?)),
+        Scheme::Sqlite => Ok(Arc::new(crate::sqlite::SqliteKvStore::open_url(url).await?)),
         #[cfg(feature = "postgres")]
-        "postgres" | "postgresql" => Ok(Arc::new(
+        Scheme::Postgres => Ok(Arc::new(
             crate::postgres::PostgresKvStore::open_url(url).await?,
         )),
         #[cfg(feature = "mysql")]
-        "mysql" | "mariadb" => Ok(Arc::new(crate::mysql::MysqlKvStore::open_url(url).await?)),
+        Scheme::Mysql => Ok(Arc::new(crate::mysql::MysqlKvStore::open_url(url).await?)),
         #[cfg(feature = "redis")]
-        "redis" | "rediss" | "redis+cluster" | "rediss+cluster" => {
-            Ok(Arc::new(crate::redis::RedisKvStore::open_url(url).await?))
-        }
+        Scheme::Redis => Ok(Arc::new(crate::redis::RedisKvStore::open_url(url).await?)),
         #[cfg(feature = "denokv")]
-        "denokv" | "denokv+http" | "denokv+https" => {
-            Ok(Arc::new(crate::denokv::DenoKvStore::open_url(url).await?))
+        Scheme::DenoKv => Ok(Arc::new(crate::denokv::DenoKvStore::open_url(url).await?)),
+    }
+}
+
+/// The backend a store URL names, one per enabled feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    Memory,
+    #[cfg(feature = "sqlite")]
+    Sqlite,
+    #[cfg(feature = "postgres")]
+    Postgres,
+    #[cfg(feature = "mysql")]
+    Mysql,
+    #[cfg(feature = "redis")]
+    Redis,
+    #[cfg(feature = "denokv")]
+    DenoKv,
+}
+
+impl Scheme {
+    /// The backend of `url`, from its scheme (case-insensitive; the table
+    /// of [`open`]). Errors: [`KvError::InvalidUrl`] without a scheme,
+    /// [`KvError::FeatureDisabled`] for a backend this build leaves out,
+    /// [`KvError::UnsupportedScheme`] for any other scheme.
+    pub(crate) fn of(url: &str) -> KvResult<Self> {
+        let scheme = url
+            .split_once(':')
+            .map(|(scheme, _)| scheme.to_ascii_lowercase())
+            .ok_or_else(|| KvError::InvalidUrl {
+                reason: format!(
+                    "{:?} has no scheme; use e.g. sqlite:fedikv.sqlite3 or postgres://host/db",
+                    redact(url)
+                ),
+            })?;
+        match scheme.as_str() {
+            "memory" => Ok(Self::Memory),
+            #[cfg(feature = "sqlite")]
+            "sqlite" => Ok(Self::Sqlite),
+            #[cfg(feature = "postgres")]
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            #[cfg(feature = "mysql")]
+            "mysql" | "mariadb" => Ok(Self::Mysql),
+            #[cfg(feature = "redis")]
+            "redis" | "rediss" | "redis+cluster" | "rediss+cluster" => Ok(Self::Redis),
+            #[cfg(feature = "denokv")]
+            "denokv" | "denokv+http" | "denokv+https" => Ok(Self::DenoKv),
+            other => Err(disabled_or_unknown(other)),
         }
-        other => Err(disabled_or_unknown(other)),
     }
 }
 
