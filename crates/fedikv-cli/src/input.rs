@@ -20,16 +20,17 @@ pub fn parse_key(text: &str) -> Result<KvKey, CliError> {
 
 /// Parses a list prefix: a key, or `[]` for "everything".
 pub fn parse_prefix(text: &str) -> Result<Option<KvKey>, CliError> {
-    match serde_json::from_str::<Vec<String>>(text) {
-        Ok(components) if components.is_empty() => Ok(None),
+    match fedikv::json::parse(text) {
+        Ok(Value::Array(components)) if components.is_empty() => Ok(None),
         _ => parse_key(text).map(Some),
     }
 }
 
-/// Parses the JSON text of a value; `what` names it in the message
-/// ("value", "--expect", "--new").
+/// Parses the JSON text of a value, as JavaScript's `JSON.parse` would (any
+/// depth; `\ud800` escapes are lone surrogates, see `fedikv::js`); `what`
+/// names it in the message ("value", "--expect", "--new").
 pub fn parse_value(text: &str, what: &str) -> Result<Value, CliError> {
-    serde_json::from_str(text).map_err(|e| {
+    fedikv::json::parse(text).map_err(|e| {
         CliError::new(format!(
             "{what} is not valid JSON ({e}); write JSON such as '\"text\"', '42', 'null' or '{{\"a\":1}}' (strings need their double quotes)"
         ))
@@ -63,7 +64,10 @@ mod tests {
     fn keys_and_prefixes() {
         assert_eq!(parse_key(r#"["a","b"]"#).unwrap().len(), 2);
         assert!(parse_key("[]").is_err());
-        assert!(parse_key(r#"["a\u0000"]"#).is_err());
+        assert_eq!(
+            fedikv::js::to_utf16(&parse_key(r#"["a\u0000\ud800"]"#).unwrap().components()[0]),
+            [0x61, 0, 0xD800]
+        );
         assert!(parse_key("a").is_err());
         assert_eq!(parse_prefix("[]").unwrap(), None);
         assert!(parse_prefix(r#"["a"]"#).unwrap().is_some());

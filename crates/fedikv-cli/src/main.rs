@@ -24,6 +24,10 @@ use clap::Parser;
 use crate::cli::Cli;
 use crate::error::{CliError, ERROR_EXIT_CODE};
 
+/// Stack of the thread that runs the command: room for values nested about
+/// a million levels deep.
+const COMMAND_STACK_BYTES: usize = 1 << 30;
+
 fn main() -> ExitCode {
     report_panics_as_errors();
     // Usage errors print clap's usage text and exit with code 2.
@@ -39,9 +43,25 @@ fn main() -> ExitCode {
             )));
         }
     };
-    let result = runtime.block_on(commands::run(cli));
-    // Stores are closed by now; give driver background tasks a moment to end.
-    runtime.shutdown_timeout(Duration::from_secs(5));
+    // The command runs on a thread with a large stack: serde_json's `Value`
+    // drops, clones and compares recursively, and a stored value may nest
+    // tens of thousands of levels (rule V1). The stack is reserved, not
+    // committed, so this costs no memory until a deep value needs it.
+    let result = std::thread::Builder::new()
+        .name("fedikv".into())
+        .stack_size(COMMAND_STACK_BYTES)
+        .spawn(move || {
+            let result = runtime.block_on(commands::run(cli));
+            // Stores are closed by now; give driver background tasks a moment to end.
+            runtime.shutdown_timeout(Duration::from_secs(5));
+            result
+        })
+        .map_err(|e| CliError::new(format!("cannot start the command thread: {e}")))
+        .and_then(|thread| {
+            thread
+                .join()
+                .map_err(|_| CliError::new("the command thread panicked".to_owned()))?
+        });
     match result {
         Ok(outcome) => outcome.into(),
         Err(error) => fail(&error),

@@ -203,6 +203,14 @@ pub fn from_str(text: &str) -> Cow<'_, str> {
     Cow::Owned(builder.finish())
 }
 
+/// [`from_str`] for an owned string: `text` itself unless it needs escapes.
+pub fn from_string(text: String) -> String {
+    match from_str(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(mapped) => mapped,
+    }
+}
+
 /// The UTF-8 text JavaScript's `Buffer.from(string)` (and so postgres.js and
 /// ioredis) makes of the string `text` stands for: lone surrogates become
 /// U+FFFD. Unchanged (borrowed) for text without escapes.

@@ -5,13 +5,30 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::KvError;
+use crate::json;
+use serde_json::Value;
 
-/// A key: a non-empty, ordered list of string components (SPEC K1, K2).
+/// What a JSON value is, for messages.
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A key: a non-empty, ordered list of string components (rules K1, K2).
 ///
-/// Components may hold any Unicode text, including the empty string, `:`, `%`,
-/// `_`, `\`, `"`, `*`, newlines and emoji; only NUL (`\0`) is refused, because
-/// PostgreSQL `text` cannot store it. Two keys are equal only when they are equal
-/// component by component, so `["a:b"]` and `["a", "b"]` are different keys.
+/// Components are JavaScript strings, as in Fedify: any text, including the
+/// empty string, `:`, `%`, `_`, `\`, `"`, `*`, newlines, NUL and emoji, and
+/// lone surrogates written as the [`js`](crate::js) module describes
+/// ([`KvKey::from_json`] reads them from `\ud800` escapes). PostgreSQL, whose
+/// `text` cannot hold NUL, refuses a key with NUL when it is used. Two keys
+/// are equal only when they are equal component by component, so `["a:b"]`
+/// and `["a", "b"]` are different keys.
 ///
 /// Keys order component-wise (`["a"] < ["a", ""] < ["a", "b"] < ["ab"]`), so
 /// all keys under a prefix are contiguous in that order.
@@ -29,8 +46,7 @@ pub struct KvKey(Vec<String>);
 impl KvKey {
     /// Builds a key from its components.
     ///
-    /// Fails with [`KvError::InvalidKey`] when there are no components or a
-    /// component contains NUL.
+    /// Fails with [`KvError::InvalidKey`] when there are no components.
     pub fn new<I, S>(components: I) -> Result<Self, KvError>
     where
         I: IntoIterator<Item = S>,
@@ -42,35 +58,47 @@ impl KvKey {
                 reason: "a key needs at least one component, e.g. [\"app\", \"item\"]".into(),
             });
         }
-        if let Some(i) = components.iter().position(|c| c.contains('\0')) {
-            return Err(KvError::InvalidKey {
-                reason: format!(
-                    "component {i} contains a NUL character (\\0), which no backend can store; remove or encode it"
-                ),
-            });
-        }
         Ok(Self(components))
     }
 
     /// Parses a key from JSON array text such as `["a","b"]`, the form the CLI
-    /// takes and the SQLite and MySQL layouts store.
+    /// takes and the SQLite and MySQL layouts store. Lone surrogates
+    /// (`["\ud800"]`) are read as the [`js`](crate::js) module describes.
     pub fn from_json(text: &str) -> Result<Self, KvError> {
-        let components: Vec<String> =
-            serde_json::from_str(text).map_err(|e| KvError::InvalidKey {
-                reason: format!(
-                    "a key must be a JSON array of strings such as [\"a\",\"b\"] ({e})"
-                ),
-            })?;
-        Self::new(components)
+        let invalid = |detail: String| KvError::InvalidKey {
+            reason: format!(
+                "a key must be a JSON array of strings such as [\"a\",\"b\"] ({detail})"
+            ),
+        };
+        match json::parse(text).map_err(|e| invalid(e.to_string()))? {
+            Value::Array(items) => {
+                let components = items
+                    .into_iter()
+                    .map(|item| match item {
+                        Value::String(s) => Ok(s),
+                        other => Err(invalid(format!("found {}", kind_of(&other)))),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Self::new(components)
+            }
+            other => Err(invalid(format!("found {}", kind_of(&other)))),
+        }
     }
 
     /// The key as compact JSON array text, byte-identical to JavaScript's
-    /// `JSON.stringify(key)` (the SQLite and MySQL key column).
+    /// `JSON.stringify(key)` (the SQLite and MySQL key column), lone
+    /// surrogates written as `\udxxx`.
     pub fn to_json(&self) -> String {
-        // serde_json escapes strings exactly like JSON.stringify: `"`, `\`,
-        // \b \f \n \r \t, other control characters as lowercase \u00xx, and
-        // nothing else. Serializing a Vec<String> cannot fail.
-        serde_json::to_string(&self.0).unwrap_or_default()
+        let mut out = String::with_capacity(self.byte_len() + 2 + 3 * self.0.len());
+        out.push('[');
+        for (i, component) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json::write_str(&mut out, component, json::Surrogates::Escape);
+        }
+        out.push(']');
+        out
     }
 
     /// The components, in order.
@@ -176,15 +204,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rejects_empty_and_nul() {
+    fn rejects_empty_and_non_strings() {
         assert!(matches!(
             KvKey::new(Vec::<String>::new()),
             Err(KvError::InvalidKey { .. })
         ));
-        assert!(matches!(
-            KvKey::new(["a\0b"]),
-            Err(KvError::InvalidKey { .. })
-        ));
+        assert!(KvKey::from_json("[\"a\",null]").is_err());
+        assert!(KvKey::from_json("{}").is_err());
         assert!(KvKey::from_json("[]").is_err());
         assert!(KvKey::from_json("[1]").is_err());
         assert!(KvKey::from_json("not json").is_err());
@@ -197,6 +223,20 @@ mod tests {
             key.to_json(),
             r#"["q\"uote","back\\slash","nl\n","\u0001","é😀","/"]"#
         );
+        assert_eq!(KvKey::from_json(&key.to_json()).unwrap(), key);
+    }
+
+    #[test]
+    fn javascript_strings_round_trip_as_json_stringify_writes_them() {
+        let text = r#"["\ud800","a\u0000b","\udc00\ud83d\ude00","\u2028\ufeff"]"#;
+        let key = KvKey::from_json(text).unwrap();
+        // JSON.stringify writes pairs and U+2028/U+FEFF as they are.
+        let expected = text
+            .replace("\\ud83d\\ude00", "😀")
+            .replace("\\u2028\\ufeff", "\u{2028}\u{feff}");
+        assert_eq!(key.to_json(), expected);
+        assert_eq!(crate::js::to_utf16(&key.components()[0]), [0xD800]);
+        assert_eq!(key.components()[1], "a\0b");
         assert_eq!(KvKey::from_json(&key.to_json()).unwrap(), key);
     }
 

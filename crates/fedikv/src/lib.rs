@@ -64,7 +64,7 @@ pub use json::{json_eq, json_opt_eq};
 pub use key::KvKey;
 pub use memory::MemoryKvStore;
 pub use open::{open, redact};
-pub use store::{KvEntry, KvRecord, KvRecordStream, KvStore, KvStream, SetOptions};
+pub use store::{Capabilities, KvEntry, KvRecord, KvRecordStream, KvStore, KvStream, SetOptions};
 pub use sweep::SweepPolicy;
 
 #[cfg(feature = "denokv")]

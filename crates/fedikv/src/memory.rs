@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::KvResult;
-use crate::json::json_opt_eq;
+use crate::json::{clone_deep, drop_deep, json_opt_eq};
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, into_entries, paged};
 use crate::store::{KvRecord, KvRecordStream, KvStore, KvStream, SetOptions};
@@ -20,6 +20,13 @@ use crate::sweep::{SweepPolicy, SweepSchedule};
 struct Entry {
     value: Value,
     expires: Option<Instant>,
+}
+
+/// Values of any depth are dropped without recursion (rule V1).
+impl Drop for Entry {
+    fn drop(&mut self) {
+        drop_deep(std::mem::take(&mut self.value));
+    }
 }
 
 impl Entry {
@@ -94,7 +101,7 @@ impl MemoryKvStore {
     /// process anyway) means no expiry, rather than a panic.
     fn entry(value: &Value, options: SetOptions) -> Entry {
         Entry {
-            value: value.clone(),
+            value: clone_deep(value),
             expires: options.ttl.and_then(|ttl| Instant::now().checked_add(ttl)),
         }
     }
@@ -146,7 +153,7 @@ impl MemoryKvStore {
             .take(PAGE_SIZE)
             .map(|(k, e)| KvRecord {
                 key: k.clone(),
-                value: e.value.clone(),
+                value: clone_deep(&e.value),
                 expires_in: e.expires.map(|at| remaining_ms(at, now)),
             })
             .collect()
@@ -169,7 +176,7 @@ impl KvStore for MemoryKvStore {
             .read()
             .get(key)
             .filter(|e| e.is_live(now))
-            .map(|e| e.value.clone()))
+            .map(|e| clone_deep(&e.value)))
     }
 
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {

@@ -85,6 +85,49 @@ impl SetOptions {
     }
 }
 
+/// What a store can hold of the JavaScript strings and JSON values Fedify
+/// can write (rules K1, V1), as [`KvStore::capabilities`] reports it.
+///
+/// The default is a store that holds everything exactly: NUL and lone
+/// surrogates (see [`js`](crate::js)) in keys and values, values of any
+/// depth. Backends state where they differ, always as Fedify's own store of
+/// the same backend differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Key components may hold NUL; when `false` (PostgreSQL `text`), a key
+    /// with NUL is refused with [`KvError::InvalidKey`] before any round trip.
+    pub nul_in_keys: bool,
+    /// Strings and object keys inside values may hold NUL; when `false`
+    /// (PostgreSQL `jsonb`), such a value is refused with
+    /// [`KvError::InvalidValue`].
+    pub nul_in_values: bool,
+    /// Lone surrogates in key components are stored as they are; when
+    /// `false` they are stored as U+FFFD, as Fedify's driver stores them
+    /// (PostgreSQL, Redis, Deno KV), so `list` returns the key with U+FFFD,
+    /// and the key with the lone surrogate still addresses that entry.
+    pub lone_surrogates_in_keys: bool,
+    /// Lone surrogates in strings inside values are stored as they are; when
+    /// `false` they are stored and read back as U+FFFD (PostgreSQL, MySQL).
+    pub lone_surrogates_in_values: bool,
+    /// The deepest nesting of arrays and objects a value may have (`[1]` is
+    /// one level), or `None` when the store takes any depth its server
+    /// parses. A deeper value is refused with [`KvError::InvalidValue`].
+    pub max_value_depth: Option<usize>,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Self {
+            nul_in_keys: true,
+            nul_in_values: true,
+            lone_surrogates_in_keys: true,
+            lone_surrogates_in_values: true,
+            max_value_depth: None,
+        }
+    }
+}
+
 /// A key–value store with Fedify's `KvStore` contract (SPEC §1).
 ///
 /// Every method is enforced by the `fedikv-conformance` suite, whose tests are
@@ -167,4 +210,11 @@ pub trait KvStore: Send + Sync + Debug {
     /// A short name of the backend ("memory", "sqlite", ...), for messages and
     /// benchmark output.
     fn backend(&self) -> &'static str;
+
+    /// What this store can hold of the keys and values Fedify can write
+    /// ([`Capabilities`]); the default holds everything exactly. Conformance
+    /// tests `k1_…` and `v1_…` check each store against what it reports.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
 }

@@ -22,12 +22,13 @@ impl Get {
         })
     }
 
-    /// Prints the value as compact JSON; [`Outcome::Negative`] when the key is
-    /// absent or expired.
+    /// Prints the value as compact JSON, as `JSON.stringify` writes it (lone
+    /// surrogates as `\udxxx`); [`Outcome::Negative`] when the key is absent
+    /// or expired.
     pub async fn run(self, store: &dyn KvStore, out: &mut impl Write) -> Result<Outcome, CliError> {
         match store.get(&self.key).await? {
             Some(value) => {
-                write_line(out, &value.to_string())?;
+                write_line(out, &fedikv::json::stringify(&value))?;
                 flush(out)?;
                 Ok(Outcome::Success)
             }

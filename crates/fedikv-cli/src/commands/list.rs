@@ -6,8 +6,6 @@ use std::pin::Pin;
 use fedikv::{KvError, KvKey, KvRecord, KvResult, KvStore};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use serde::Serialize;
-use serde_json::Value;
 
 use super::table::{MAX_CELL, cell, ttl_cell, write_row};
 use super::{flush, write_line};
@@ -23,17 +21,6 @@ pub struct List {
     /// At most this many entries.
     limit: Option<u64>,
     table: bool,
-}
-
-/// One JSON output line.
-#[derive(Serialize)]
-struct Line<'a> {
-    key: &'a KvKey,
-    value: &'a Value,
-    /// Milliseconds left to live, `null` without a TTL; left out where the
-    /// store cannot tell.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ttl_ms: Option<Option<u128>>,
 }
 
 /// A listed entry: a record of `scan`, or of `list` (TTL unknown) where the
@@ -82,7 +69,7 @@ impl List {
             let more = if self.table {
                 write_row(&mut out, &table_row(&listed), &WIDTHS)?
             } else {
-                write_line(&mut out, &json_line(&listed)?)?
+                write_line(&mut out, &json_line(&listed))?
             };
             if !more {
                 return Ok(Outcome::Success);
@@ -122,16 +109,24 @@ async fn entries(
     .boxed()
 }
 
-fn json_line(listed: &Listed) -> Result<String, CliError> {
+/// The entry as one JSON line, keys and values as `JSON.stringify` writes
+/// them (lone surrogates as `\udxxx`, any depth).
+fn json_line(listed: &Listed) -> String {
     let record = &listed.record;
-    serde_json::to_string(&Line {
-        key: &record.key,
-        value: &record.value,
-        ttl_ms: listed
-            .ttl_known
-            .then(|| record.expires_in.map(|ttl| ttl.as_millis())),
-    })
-    .map_err(|e| CliError::new(format!("cannot print entry {}: {e}", record.key)))
+    let mut line = format!(
+        "{{\"key\":{},\"value\":{}",
+        record.key.to_json(),
+        fedikv::json::stringify(&record.value)
+    );
+    if listed.ttl_known {
+        match record.expires_in {
+            Some(ttl) => line.push_str(&format!(",\"ttl_ms\":{}}}", ttl.as_millis())),
+            None => line.push_str(",\"ttl_ms\":null}"),
+        }
+    } else {
+        line.push('}');
+    }
+    line
 }
 
 fn table_row(listed: &Listed) -> Vec<String> {
@@ -144,6 +139,6 @@ fn table_row(listed: &Listed) -> Vec<String> {
     vec![
         cell(&record.key.to_json(), MAX_CELL),
         ttl,
-        cell(&record.value.to_string(), MAX_CELL),
+        cell(&fedikv::json::stringify(&record.value), MAX_CELL),
     ]
 }

@@ -5,6 +5,7 @@
 use denokv_proto::{Key, KeyPart, decode_key, encode_key};
 
 use crate::error::{KvError, KvResult};
+use crate::js;
 use crate::key::KvKey;
 
 use super::BACKEND;
@@ -52,7 +53,9 @@ fn encode_unchecked(key: &KvKey) -> Vec<u8> {
     let parts = key
         .components()
         .iter()
-        .map(|c| KeyPart::String(c.clone()))
+        // Deno turns a JS string into UTF-8 for its key codec: lone
+        // surrogates become U+FFFD.
+        .map(|c| KeyPart::String(js::to_utf8_lossy(c).into_owned()))
         .collect();
     // Encoding string parts writes to a Vec and cannot fail.
     encode_key(&Key(parts)).unwrap_or_default()
@@ -66,7 +69,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<KvKey> {
     let components = parts
         .into_iter()
         .map(|part| match part {
-            KeyPart::String(s) => Some(s),
+            KeyPart::String(s) => Some(js::from_string(s)),
             _ => None,
         })
         .collect::<Option<Vec<_>>>()?;

@@ -123,7 +123,7 @@ use crate::error::{KvError, KvResult};
 use crate::json::json_opt_eq;
 use crate::key::KvKey;
 use crate::paging::into_entries;
-use crate::store::{KvRecordStream, KvStore, KvStream, SetOptions};
+use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
 
 use backend::{Backend, Row, Write};
 use error::BACKEND;
@@ -357,5 +357,14 @@ impl KvStore for DenoKvStore {
 
     fn backend(&self) -> &'static str {
         BACKEND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::default();
+        // Deno's key codec takes UTF-8 strings; V8's serializer has a
+        // recursion limit.
+        caps.lone_surrogates_in_keys = false;
+        caps.max_value_depth = Some(value::MAX_WRITE_DEPTH);
+        caps
     }
 }

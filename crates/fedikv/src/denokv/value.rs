@@ -29,15 +29,26 @@ use v8_valueserializer::{
 };
 
 use crate::error::{KvError, KvResult};
+use crate::{js, json};
 
 use super::backend::Row;
 
 /// The largest integer a double holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
+/// The deepest nesting of arrays and objects the V8 serializer writes.
+pub(crate) const MAX_WRITE_DEPTH: usize = 256;
+
 /// `value` in V8's serialization format. Fails only for JSON nested deeper
-/// than V8's serializer allows (256 levels).
+/// than V8's serializer allows ([`MAX_WRITE_DEPTH`] levels).
 pub(crate) fn encode(value: &Value) -> KvResult<Vec<u8>> {
+    if json::is_deeper_than(value, MAX_WRITE_DEPTH) {
+        return Err(KvError::InvalidValue {
+            reason: format!(
+                "Deno KV (V8's serializer) stores at most {MAX_WRITE_DEPTH} levels of nested arrays and objects; store the value flatter or as a JSON string"
+            ),
+        });
+    }
     let mut heap = Heap::default();
     let root = to_v8(&mut heap, value);
     ValueSerializer::default()
@@ -119,12 +130,24 @@ fn to_v8(heap: &mut Heap, value: &Value) -> V8 {
 }
 
 /// A JS string as V8 writes it: one byte per character for ASCII, UTF-16
-/// otherwise.
+/// otherwise, lone surrogates included (see [`js`]).
 fn string(s: &str) -> StringValue {
     if s.is_ascii() {
         StringValue::new(s.to_owned())
     } else {
-        StringValue::TwoByte(TwoByteString::new(s.encode_utf16().collect()))
+        StringValue::TwoByte(TwoByteString::new(js::to_utf16(s)))
+    }
+}
+
+/// A JS string V8 wrote, lone surrogates kept (see [`js`]).
+fn js_string(s: &StringValue) -> String {
+    match s {
+        StringValue::TwoByte(units) => js::from_utf16(units.as_bytes()),
+        // Latin-1, or the UTF-8 form V8 no longer writes (read with lone
+        // surrogates as U+FFFD).
+        StringValue::OneByte(_) | StringValue::Wtf8(_) => {
+            js::from_string(s.to_string().into_owned())
+        }
     }
 }
 
@@ -166,7 +189,7 @@ fn from_v8(heap: &Heap, value: &V8, depth: usize, budget: &Cell<usize>) -> Resul
             .map(Value::from)
             .or_else(|_| u64::try_from(big).map(Value::from))
             .map_err(|_| no_json_form("a bigint beyond 64 bits"))?,
-        V8::String(s) => Value::String(s.to_string().into_owned()),
+        V8::String(s) => Value::String(js_string(s)),
         V8::HeapReference(reference) => {
             let target = reference
                 .try_open(heap)
@@ -243,7 +266,7 @@ fn object_fields(
             PropertyKey::I32(i) => i.to_string(),
             PropertyKey::U32(u) => u.to_string(),
             PropertyKey::Double(d) => number(*d)?.to_string(),
-            PropertyKey::String(s) => s.to_string().into_owned(),
+            PropertyKey::String(s) => js_string(s),
         };
         fields.insert(name, from_v8(heap, item, depth, budget)?);
     }
@@ -273,6 +296,16 @@ mod tests {
     fn round_trip(value: Value) {
         let bytes = encode(&value).unwrap();
         assert_eq!(decode(&bytes, &|| "k".into()).unwrap(), Some(value));
+    }
+
+    #[test]
+    fn depth_limit_is_the_serializers() {
+        let nested = |n| crate::json::nested(n, json!({"leaf": [1]}));
+        assert!(encode(&nested(MAX_WRITE_DEPTH - 2)).is_ok());
+        assert!(matches!(
+            encode(&nested(MAX_WRITE_DEPTH - 1)),
+            Err(KvError::InvalidValue { .. })
+        ));
     }
 
     #[test]

@@ -89,22 +89,15 @@ pub fn drop_deep(value: Value) {
     }
 }
 
-/// Whether `value` nests more than `depth` levels; stops at the first path
-/// that does, without recursion.
+/// Whether `value` nests more than `depth` levels (`[1]` is one level).
+/// Recurses at most `depth` levels, allocating nothing.
 pub(crate) fn is_deeper_than(value: &Value, depth: usize) -> bool {
-    let mut pending = vec![(value, 0usize)];
-    while let Some((value, level)) = pending.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match value {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(map) => Box::new(map.values()),
-            _ => continue,
-        };
-        if level >= depth {
-            return true;
-        }
-        pending.extend(children.map(|child| (child, level + 1)));
+    let deeper = |child: &Value| depth > 0 && is_deeper_than(child, depth - 1);
+    match value {
+        Value::Array(items) => depth == 0 || items.iter().any(deeper),
+        Value::Object(map) => depth == 0 || map.values().any(deeper),
+        _ => false,
     }
-    false
 }
 
 /// `inner` wrapped in `depth` arrays, built without recursion (tests).

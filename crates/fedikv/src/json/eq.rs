@@ -52,6 +52,17 @@ pub fn json_opt_eq(a: Option<&Value>, b: Option<&Value>) -> bool {
     }
 }
 
+/// Whether a stored entry's decoded value (`None`: absent or expired)
+/// deep-equals `expected`, as `cas` decides (rule O4); `current` is dropped
+/// without recursion, whatever its depth.
+pub(crate) fn current_matches(current: Option<Value>, expected: Option<&Value>) -> bool {
+    let same = json_opt_eq(current.as_ref(), expected);
+    if let Some(value) = current {
+        super::drop_deep(value);
+    }
+    same
+}
+
 fn number_eq(x: &Number, y: &Number) -> bool {
     if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
         return x == y;

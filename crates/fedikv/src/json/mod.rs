@@ -21,6 +21,7 @@ pub(crate) use deep::is_deeper_than;
 #[cfg(test)]
 pub(crate) use deep::nested;
 pub use deep::{clone_deep, drop_deep};
+pub(crate) use eq::current_matches;
 pub use eq::{json_eq, json_opt_eq};
 pub use parse::{JsonError, parse};
 pub use write::stringify;

@@ -38,7 +38,7 @@ use serde_json::Value;
 
 use super::Inner;
 use super::error::{DUPLICATE_ENTRY, map, server_code};
-use super::ops::{decode_value, exec_write, value_params};
+use super::ops::{decode_value, exec_write, json_text, value_params};
 use crate::error::{KvError, KvResult};
 use crate::ext::UPDATE_MAX_ATTEMPTS;
 use crate::json::json_opt_eq;
@@ -87,7 +87,7 @@ impl Inner {
             None if new.is_some() => self.insert(conn, key, new, ttl).await?,
             None => Outcome::Changed,
             Some(value) => {
-                let guard = serde_json::to_string(value)?.into_bytes();
+                let guard = json_text(value).into_bytes();
                 // No stored value is longer; skip sending an oversized guard.
                 if guard.len() <= self.max_value_len() {
                     self.write_live(conn, key, guard, new, ttl).await?

@@ -92,7 +92,7 @@ use serde_json::Value;
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, into_entries};
-use crate::store::{KvRecordStream, KvStore, KvStream, SetOptions};
+use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::sweep::SweepSchedule;
 
 /// The driver, re-exported so that [`MysqlKvStore::from_pool`] callers use
@@ -340,5 +340,14 @@ impl KvStore for MysqlKvStore {
 
     fn backend(&self) -> &'static str {
         BACKEND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::default();
+        // The JSON column takes neither `\udxxx` escapes of lone surrogates
+        // nor deep nesting; the key column is JSON.stringify text, lossless.
+        caps.lone_surrogates_in_values = false;
+        caps.max_value_depth = Some(self.inner.info.dialect.max_json_depth());
+        caps
     }
 }

@@ -15,6 +15,7 @@ use super::conns::Lease;
 use super::error::{BACKEND, DEADLOCK, NO_SUCH_TABLE, map, server_code};
 use super::{Inner, MAX_KEY_CHARS, expiry};
 use crate::error::{KvError, KvResult};
+use crate::json;
 use crate::key::KvKey;
 
 /// Room left in `max_allowed_packet` for the statement and the key.
@@ -53,7 +54,14 @@ pub(crate) fn decode_value(key: &str, bytes: &[u8]) -> KvResult<Value> {
     // serde_json::from_slice, which checks every string on its own.
     let text =
         std::str::from_utf8(bytes).map_err(|e| corrupt(format!("the value is not UTF-8: {e}")))?;
-    serde_json::from_str(text).map_err(|e| corrupt(format!("the value is not JSON: {e}")))
+    json::parse(text).map_err(|e| corrupt(format!("the value is not JSON: {e}")))
+}
+
+/// A value's JSON text as this backend stores it: lone surrogates as U+FFFD.
+pub(crate) fn json_text(value: &Value) -> String {
+    let mut text = String::new();
+    json::write_value(&mut text, value, json::Surrogates::Replace);
+    text
 }
 
 /// The value and, with a TTL, its microseconds: the parameters every write
@@ -134,9 +142,21 @@ impl Inner {
         self.info.max_allowed_packet.saturating_sub(PACKET_HEADROOM)
     }
 
-    /// The value's JSON text, refused when the server could not take it.
+    /// The value's JSON text, refused when the server could not take it:
+    /// too long, or nested deeper than its JSON column accepts. Lone
+    /// surrogates, which neither server's JSON accepts as `\udxxx`, are
+    /// written as U+FFFD, as Fedify's mysql2 driver sends them.
     pub(crate) fn value_text(&self, value: &Value) -> KvResult<String> {
-        KvError::within_value_limit(BACKEND, serde_json::to_string(value)?, self.max_value_len())
+        let max_depth = self.info.dialect.max_json_depth();
+        if json::is_deeper_than(value, max_depth) {
+            return Err(KvError::InvalidValue {
+                reason: format!(
+                    "the value nests more than {max_depth} levels of arrays and objects, the most {} accepts in a JSON column; store it flatter or as a JSON string",
+                    self.info.dialect.name()
+                ),
+            });
+        }
+        KvError::within_value_limit(BACKEND, json_text(value), self.max_value_len())
     }
 
     /// The live value of the key with JSON text `key`.

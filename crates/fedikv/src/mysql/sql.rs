@@ -55,6 +55,24 @@ impl Dialect {
         }
     }
 
+    /// The server's name, for messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::MariaDb => "MariaDB",
+            Self::MySql => "MySQL",
+        }
+    }
+
+    /// The deepest nesting the server's JSON column accepts: MariaDB's
+    /// `JSON_VALID` check refuses 32 levels and more, MySQL's JSON type more
+    /// than 100.
+    pub(crate) fn max_json_depth(self) -> usize {
+        match self {
+            Self::MariaDb => 31,
+            Self::MySql => 100,
+        }
+    }
+
     /// An expression true iff column `value` holds the JSON text bound to the
     /// placeholder: the exact text on MariaDB, the same JSON value on MySQL.
     fn value_equals_param(self) -> &'static str {

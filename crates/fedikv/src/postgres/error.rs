@@ -166,10 +166,8 @@ pub(crate) fn value_error(e: &tokio_postgres::Error, len: usize) -> Option<KvErr
     if *code == SqlState::PROGRAM_LIMIT_EXCEEDED {
         Some(super::params::too_large(len))
     } else if *code == SqlState::UNTRANSLATABLE_CHARACTER {
-        Some(KvError::Serde {
-            source: serde::ser::Error::custom(
-                "PostgreSQL jsonb cannot store the NUL character (\\u0000) in a string or object key",
-            ),
+        Some(KvError::InvalidValue {
+            reason: "PostgreSQL jsonb cannot store the NUL character (\\u0000) in a string or object key; remove or encode it, or use another backend".into(),
         })
     } else {
         None

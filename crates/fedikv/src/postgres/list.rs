@@ -7,20 +7,22 @@
 //! component by component, each compared with the column's collation, a key
 //! before the longer keys it is a prefix of.
 
+use std::error::Error;
 use std::sync::Arc;
 
 use serde_json::Value;
 use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{FromSql, ToSql, Type, accepts};
 
 use super::Inner;
 use super::error::map;
-use super::params::upper_bound;
+use super::params::{components, upper_bound};
 use super::sql::Statements;
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, ms_left, paged};
 use crate::store::{KvRecord, KvRecordStream};
+use crate::{js, json};
 
 /// Where the next page starts.
 enum Cursor {
@@ -41,19 +43,29 @@ struct Range {
 }
 
 impl Range {
-    fn new(prefix: &KvKey) -> Self {
-        Self {
-            prefix: prefix.components().to_vec(),
-            upper: upper_bound(prefix.components()),
-        }
+    /// The range of `prefix`, as `text[]` holds it ([`components`]).
+    fn new(prefix: &KvKey) -> KvResult<Self> {
+        let prefix = components(prefix.components())?.into_owned();
+        Ok(Self {
+            upper: upper_bound(&prefix),
+            prefix,
+        })
     }
+}
+
+/// Where a page after `key` starts, in `text[]` form.
+fn after(key: &KvKey) -> KvResult<Cursor> {
+    Ok(Cursor::After(components(key.components())?.into_owned()))
 }
 
 /// Streams the live entries under `prefix` (all entries for `None`) with
 /// their remaining TTLs.
 pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStream {
-    let range = prefix.map(Range::new);
-    paged(Cursor::Start, move |cursor| {
+    let (range, start) = match prefix.map(Range::new).transpose() {
+        Ok(range) => (range, Cursor::Start),
+        Err(e) => (None, Cursor::Failed(e)),
+    };
+    paged(start, move |cursor| {
         let inner = Arc::clone(&inner);
         let range = range.clone();
         async move { page(&inner, range.as_ref(), cursor).await }
@@ -95,7 +107,7 @@ async fn page(
         }
     }
     let next = match entries.last() {
-        Some(last) if full => Some(Cursor::After(last.key.components().to_vec())),
+        Some(last) if full => Some(after(&last.key)?),
         _ => None,
     };
     Ok((entries, next))
@@ -108,8 +120,8 @@ pub(crate) async fn explain(
     prefix: Option<&KvKey>,
     after: Option<&KvKey>,
 ) -> KvResult<Vec<String>> {
-    let range = prefix.map(Range::new);
-    let cursor = after.map_or(Cursor::Start, |k| Cursor::After(k.components().to_vec()));
+    let range = prefix.map(Range::new).transpose()?;
+    let cursor = after.map_or(Ok(Cursor::Start), self::after)?;
     let (sql, params) = statement(&inner.sql, range.as_ref(), &cursor);
     let rows = inner.query(&format!("EXPLAIN {sql}"), &params).await?;
     rows.iter().map(|row| row.try_get(0).map_err(map)).collect()
@@ -117,7 +129,7 @@ pub(crate) async fn explain(
 
 /// How many expired rows are under `prefix` (all rows for `None`).
 pub(crate) async fn count_expired(inner: &Inner, prefix: Option<&KvKey>) -> KvResult<u64> {
-    let row = match prefix.map(Range::new) {
+    let row = match prefix.map(Range::new).transpose()? {
         None => inner.query(&inner.sql.count_expired_all, &[]).await?,
         Some(r) => {
             let params: [&(dyn ToSql + Sync); 2] = [&r.prefix, &r.upper];
@@ -136,7 +148,8 @@ pub(crate) async fn count_expired(inner: &Inner, prefix: Option<&KvKey>) -> KvRe
 /// Decodes a `(key, value, remaining ms)` row.
 fn record(row: &Row) -> KvResult<KvRecord> {
     let key = match row.try_get::<_, Vec<String>>(0) {
-        Ok(parts) => KvKey::new(parts).map_err(|e| corrupt_key(row, e.to_string())),
+        Ok(parts) => KvKey::new(parts.into_iter().map(js::from_string))
+            .map_err(|e| corrupt_key(row, e.to_string())),
         // Only a key with a NULL element (or not a text[]) gets here.
         Err(e) => Err(corrupt_key(
             row,
@@ -160,10 +173,33 @@ fn corrupt_key(row: &Row, reason: String) -> KvError {
     KvError::Corrupt { key, reason }
 }
 
-/// Reads a `jsonb` column.
+/// Reads a `jsonb` column, of any depth.
 pub(crate) fn decode_value(row: &Row, column: usize, key: &KvKey) -> KvResult<Value> {
-    row.try_get(column).map_err(|e| KvError::Corrupt {
+    let corrupt = |reason: String| KvError::Corrupt {
         key: key.to_string(),
-        reason: format!("the value cannot be read as JSON: {e}"),
-    })
+        reason,
+    };
+    let JsonText(text) = row
+        .try_get(column)
+        .map_err(|e| corrupt(format!("the value cannot be read as JSON: {e}")))?;
+    json::parse(text).map_err(|e| corrupt(format!("the value is not JSON: {e}")))
+}
+
+/// The text of a `jsonb` (or `json`) column, parsed by [`json::parse`]
+/// rather than `serde_json`, whose recursion limit refuses values nested
+/// deeper than 127 levels that `jsonb` holds.
+struct JsonText<'a>(&'a str);
+
+impl<'a> FromSql<'a> for JsonText<'a> {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn Error + Sync + Send>> {
+        // Binary jsonb is a version byte (1) and the text; json is the text.
+        let text = match (*ty == Type::JSONB, raw.split_first()) {
+            (true, Some((1, text))) => text,
+            (true, _) => return Err("unknown jsonb binary format version".into()),
+            (false, _) => raw,
+        };
+        Ok(Self(std::str::from_utf8(text)?))
+    }
+
+    accepts!(JSON, JSONB);
 }

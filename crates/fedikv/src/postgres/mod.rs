@@ -109,7 +109,7 @@ use tokio_postgres::types::ToSql;
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, into_entries};
-use crate::store::{KvRecordStream, KvStore, KvStream, SetOptions};
+use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::sweep::SweepSchedule;
 
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE, PostgresOptions};
@@ -382,6 +382,7 @@ impl KvStore for PostgresKvStore {
     /// One round trip: the live row's value.
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
         let components = params::key(key)?;
+        let components = components.as_ref();
         let row = self
             .inner
             .query_opt(&self.inner.sql.get, &[&components])
@@ -392,6 +393,7 @@ impl KvStore for PostgresKvStore {
     /// One round trip: `INSERT … ON CONFLICT DO UPDATE`, resetting `created`.
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
         let components = params::key(key)?;
+        let components = components.as_ref();
         let value = Jsonb::new(value)?;
         let ttl = options.ttl.map(Interval::from_ttl);
         self.inner
@@ -408,6 +410,7 @@ impl KvStore for PostgresKvStore {
     /// One round trip.
     async fn delete(&self, key: &KvKey) -> KvResult<()> {
         let components = params::key(key)?;
+        let components = components.as_ref();
         self.inner
             .execute(&self.inner.sql.delete, &[&components], None)
             .await?;
@@ -425,6 +428,7 @@ impl KvStore for PostgresKvStore {
         options: SetOptions,
     ) -> KvResult<bool> {
         let components = params::key(key)?;
+        let components = components.as_ref();
         let sql = &self.inner.sql;
         let ttl = options.ttl.map(Interval::from_ttl);
         let rows = match (expected, new) {
@@ -487,5 +491,15 @@ impl KvStore for PostgresKvStore {
 
     fn backend(&self) -> &'static str {
         BACKEND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::default();
+        // text and jsonb hold no NUL; postgres.js sends lone surrogates as U+FFFD.
+        caps.nul_in_keys = false;
+        caps.nul_in_values = false;
+        caps.lone_surrogates_in_keys = false;
+        caps.lone_surrogates_in_values = false;
+        caps
     }
 }

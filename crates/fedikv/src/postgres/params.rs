@@ -1,6 +1,7 @@
 //! Statement parameters: keys (checked against the index limit), values as
 //! `jsonb` and TTLs as `interval`, encoded in binary.
 
+use std::borrow::Cow;
 use std::error::Error;
 use std::time::Duration;
 
@@ -10,6 +11,8 @@ use tokio_postgres::types::{IsNull, ToSql, Type, accepts, to_sql_checked};
 
 use super::error::BACKEND;
 use crate::error::{KvError, KvResult};
+use crate::js;
+use crate::json;
 use crate::key::KvKey;
 
 /// Largest key, in bytes: the UTF-8 bytes of its components plus
@@ -29,10 +32,14 @@ pub const MAX_VALUE_BYTES: usize = (1 << 28) - 1;
 /// timestamp.
 pub const MAX_TTL: Duration = Duration::from_secs(1000 * 365 * 86_400);
 
-/// The key's components, to bind as `text[]`, refused before any round trip
-/// when larger than [`MAX_KEY_BYTES`].
-pub(crate) fn key(key: &KvKey) -> KvResult<&[String]> {
-    let len = key.byte_len() + KEY_COMPONENT_OVERHEAD * key.len();
+/// The key's components as PostgreSQL `text` holds them (rule K1): lone
+/// surrogates as U+FFFD, as postgres.js stores them for Fedify; refused
+/// before any round trip when a component holds NUL, which `text` cannot
+/// store, or when larger than [`MAX_KEY_BYTES`].
+pub(crate) fn key(key: &KvKey) -> KvResult<Cow<'_, [String]>> {
+    let components = components(key.components())?;
+    let len = components.iter().map(String::len).sum::<usize>()
+        + KEY_COMPONENT_OVERHEAD * components.len();
     if len > MAX_KEY_BYTES {
         return Err(KvError::KeyTooLong {
             backend: BACKEND,
@@ -41,7 +48,28 @@ pub(crate) fn key(key: &KvKey) -> KvResult<&[String]> {
             unit: "bytes (UTF-8 text plus 8 per component)",
         });
     }
-    Ok(key.components())
+    Ok(components)
+}
+
+/// Components as PostgreSQL `text` holds them (see [`key`]), without the
+/// size check: also a prefix's.
+pub(crate) fn components(components: &[String]) -> KvResult<Cow<'_, [String]>> {
+    if let Some(i) = components.iter().position(|c| c.contains('\0')) {
+        return Err(KvError::InvalidKey {
+            reason: format!(
+                "component {i} holds a NUL character (\\u0000), which PostgreSQL text cannot store; remove or encode it, or use another backend"
+            ),
+        });
+    }
+    if components.iter().all(|c| js::is_plain(c)) {
+        return Ok(Cow::Borrowed(components));
+    }
+    Ok(Cow::Owned(
+        components
+            .iter()
+            .map(|c| js::to_utf8_lossy(c).into_owned())
+            .collect(),
+    ))
 }
 
 /// The upper bound of a prefix's keys: the prefix with a NULL element
@@ -64,10 +92,13 @@ pub(crate) fn upper_bound(prefix: &[String]) -> Vec<Option<String>> {
 pub(crate) struct Jsonb(Vec<u8>);
 
 impl Jsonb {
-    /// Serializes `value`; [`KvError::ValueTooLarge`] above
-    /// [`MAX_VALUE_BYTES`].
+    /// Serializes `value`, lone surrogates as U+FFFD (as postgres.js sends
+    /// them; `jsonb` refuses `\udxxx` escapes that do not form a pair);
+    /// [`KvError::ValueTooLarge`] above [`MAX_VALUE_BYTES`].
     pub(crate) fn new(value: &Value) -> KvResult<Self> {
-        KvError::within_value_limit(BACKEND, serde_json::to_vec(value)?, MAX_VALUE_BYTES).map(Self)
+        let mut text = String::new();
+        json::write_value(&mut text, value, json::Surrogates::Replace);
+        KvError::within_value_limit(BACKEND, text.into_bytes(), MAX_VALUE_BYTES).map(Self)
     }
 
     /// Bytes of JSON text.
@@ -146,6 +177,19 @@ mod tests {
         ));
         let many = KvKey::new(vec![String::new(); 251]).unwrap();
         assert!(matches!(key(&many), Err(KvError::KeyTooLong { .. })));
+    }
+
+    #[test]
+    fn keys_are_stored_as_postgres_js_stores_them() {
+        let lone = KvKey::new([js::from_utf16(&[0x61, 0xD800]), "b".into()]).unwrap();
+        assert_eq!(
+            *key(&lone).unwrap(),
+            ["a\u{FFFD}".to_owned(), "b".to_owned()]
+        );
+        let plain = KvKey::new(["a", "b"]).unwrap();
+        assert!(matches!(key(&plain).unwrap(), Cow::Borrowed(_)));
+        let nul = KvKey::new(["a", "b\0"]).unwrap();
+        assert!(matches!(key(&nul), Err(KvError::InvalidKey { .. })));
     }
 
     #[test]

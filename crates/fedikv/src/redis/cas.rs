@@ -21,12 +21,12 @@ use redis::{Script, Value as Reply};
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
-use crate::json::json_eq;
+use crate::json::{self, current_matches};
 use crate::key::KvKey;
 
 use super::conn::Conn;
 use super::error::{BACKEND, map};
-use super::{Expiry, corrupt};
+use super::{Expiry, parse_value};
 
 /// How many times the script runs before `cas` gives up.
 pub(crate) const MAX_ATTEMPTS: u32 = 16;
@@ -78,7 +78,7 @@ pub(crate) async fn cas(
     expected: Option<&Value>,
     swap: Swap,
 ) -> KvResult<bool> {
-    let mut guess = expected.map(serde_json::to_vec).transpose()?;
+    let mut guess = expected.map(|v| json::stringify(v).into_bytes());
     let (action, new): (String, &[u8]) = match &swap {
         Swap::Delete => ("del".into(), &[]),
         Swap::Write(bytes, Expiry::Never) => ("set".into(), bytes),
@@ -101,8 +101,8 @@ pub(crate) async fn cas(
                 let Some(expected) = expected else {
                     return Ok(false);
                 };
-                let value: Value = serde_json::from_slice(&current).map_err(|e| corrupt(key, e))?;
-                if !json_eq(&value, expected) {
+                let value = parse_value(key, &current)?;
+                if !current_matches(Some(value), Some(expected)) {
                     return Ok(false);
                 }
                 guess = Some(current);

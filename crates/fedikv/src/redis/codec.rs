@@ -23,6 +23,7 @@
 //! this layout.
 
 use crate::error::{KvError, KvResult};
+use crate::js;
 use crate::key::KvKey;
 
 use super::error::BACKEND;
@@ -99,11 +100,12 @@ impl KeyCodec {
 
     /// The key stored under Redis key `raw`, or `None` when `raw` does not
     /// start with the prefix or is not a key of this layout (not UTF-8, a
-    /// stray `:`, a NUL).
+    /// stray `:`).
     pub(crate) fn decode(&self, raw: &[u8]) -> Option<KvKey> {
         let rest = raw.strip_prefix(self.prefix.as_bytes())?;
         let text = std::str::from_utf8(rest).ok()?;
-        KvKey::new(decode_components(text)?).ok()
+        let components = decode_components(text)?;
+        KvKey::new(components.into_iter().map(js::from_string)).ok()
     }
 
     /// The `SCAN MATCH` pattern for `prefix`: every key of this store for
@@ -132,7 +134,8 @@ fn push_components(out: &mut Vec<u8>, key: &KvKey) {
         if i > 0 {
             out.extend_from_slice(b"::");
         }
-        for &b in component.as_bytes() {
+        // As ioredis sends a JavaScript string: UTF-8, lone surrogates as U+FFFD.
+        for &b in js::to_utf8_lossy(component).as_bytes() {
             if b == b':' {
                 out.push(b'_');
             }
@@ -311,7 +314,8 @@ mod tests {
         assert_eq!(codec.decode(b"fedify:::a"), None);
         assert_eq!(codec.decode(b"other::a"), None);
         assert_eq!(codec.decode(b"fedify::\xff"), None);
-        assert_eq!(codec.decode(b"fedify::a\0"), None);
+        // NUL is an ordinary character of a JavaScript string (K1).
+        assert_eq!(codec.decode(b"fedify::a\0"), Some(key(&["a\0"])));
     }
 
     #[test]

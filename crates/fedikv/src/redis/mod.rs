@@ -105,9 +105,10 @@ use redis::{Client, Cmd, FromRedisValue};
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
+use crate::json;
 use crate::key::KvKey;
 use crate::paging::into_entries;
-use crate::store::{KvRecordStream, KvStore, KvStream, SetOptions};
+use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
 
 pub use codec::{MAX_KEY_BYTES, MAX_PREFIX_BYTES};
 pub use config::{
@@ -369,6 +370,13 @@ impl KvStore for RedisKvStore {
     fn backend(&self) -> &'static str {
         BACKEND
     }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::default();
+        // ioredis sends key strings as UTF-8; values are JSON.stringify text.
+        caps.lone_surrogates_in_keys = false;
+        caps
+    }
 }
 
 /// When a write expires.
@@ -396,19 +404,28 @@ impl Expiry {
 
 /// The JSON bytes of `value`; [`KvError::ValueTooLarge`] above
 /// [`MAX_VALUE_BYTES`].
+/// Lone surrogates are written as `\udxxx`, as Fedify's `JSON.stringify`
+/// writes them, so values keep any JavaScript string.
 fn encode_value(value: &Value) -> KvResult<Vec<u8>> {
-    KvError::within_value_limit(BACKEND, serde_json::to_vec(value)?, MAX_VALUE_BYTES)
+    KvError::within_value_limit(
+        BACKEND,
+        json::stringify(value).into_bytes(),
+        MAX_VALUE_BYTES,
+    )
 }
 
-/// Parses the stored bytes of `key`; [`KvError::Corrupt`] if not JSON.
+/// Parses the stored bytes of `key`, of any depth; [`KvError::Corrupt`] if
+/// not JSON text.
 fn parse_value(key: &KvKey, bytes: &[u8]) -> KvResult<Value> {
-    serde_json::from_slice(bytes).map_err(|e| corrupt(key, e))
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| corrupt(key, format!("the stored value is not UTF-8 text ({e})")))?;
+    json::parse(text).map_err(|e| corrupt(key, format!("the stored value is not JSON ({e})")))
 }
 
-fn corrupt(key: &KvKey, error: serde_json::Error) -> KvError {
+fn corrupt(key: &KvKey, reason: String) -> KvError {
     KvError::Corrupt {
         key: key.to_json(),
-        reason: format!("the stored value is not JSON ({error})"),
+        reason,
     }
 }
 

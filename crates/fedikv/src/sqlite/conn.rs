@@ -11,7 +11,7 @@ use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
-use crate::json::json_opt_eq;
+use crate::json::current_matches;
 use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
 
@@ -347,7 +347,7 @@ impl Db {
             Some(text) => Some(decode_value(key, &text)?),
             None => None,
         };
-        if !json_opt_eq(current.as_ref(), expected) {
+        if !current_matches(current, expected) {
             return Ok(false);
         }
         match new {

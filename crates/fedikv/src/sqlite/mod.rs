@@ -110,6 +110,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
+use crate::json;
 use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
 use crate::paging::into_entries;
@@ -294,7 +295,7 @@ fn key_text(key: &KvKey) -> KvResult<String> {
 
 /// A value's compact JSON text, refused if longer than [`MAX_TEXT_BYTES`].
 fn value_text(value: &Value) -> KvResult<String> {
-    KvError::within_value_limit(BACKEND, serde_json::to_string(value)?, MAX_TEXT_BYTES)
+    KvError::within_value_limit(BACKEND, json::stringify(value), MAX_TEXT_BYTES)
 }
 
 #[async_trait]

@@ -8,6 +8,7 @@ use rusqlite::types::ValueRef;
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
+use crate::json;
 use crate::key::KvKey;
 use crate::paging::ms_left;
 use crate::store::KvRecord;
@@ -85,7 +86,7 @@ impl RawPage {
 
 /// A stored value's JSON text, or [`KvError::Corrupt`] naming the key.
 pub(crate) fn decode_value(key: &str, text: &str) -> KvResult<Value> {
-    serde_json::from_str(text).map_err(|e| KvError::Corrupt {
+    json::parse(text).map_err(|e| KvError::Corrupt {
         key: key.to_owned(),
         reason: format!("the value is not JSON: {e}"),
     })
