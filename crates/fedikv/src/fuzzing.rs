@@ -60,10 +60,18 @@ pub mod denokv {
         key::decode(bytes)
     }
 
+    /// `key::describe`: raw key bytes as errors show them.
+    pub fn describe_key(bytes: &[u8]) -> String {
+        key::describe(bytes)
+    }
+
     /// `key::prefix_range`: the byte range of `prefix` and the keys under it.
     pub fn prefix_range(prefix: Option<&KvKey>) -> (Vec<u8>, Vec<u8>) {
         key::prefix_range(prefix)
     }
+
+    /// `value::MAX_WRITE_DEPTH`: the deepest value `encode_value` writes.
+    pub const MAX_WRITE_DEPTH: usize = value::MAX_WRITE_DEPTH;
 
     /// `value::encode`: `value` in V8's serialization format.
     pub fn encode_value(json: &Value) -> KvResult<Vec<u8>> {
