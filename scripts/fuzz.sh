@@ -44,15 +44,17 @@ for target in "${targets[@]}"; do
   cp fuzz/seeds/"$target"/* "$scratch/$target/"
   echo "fuzz.sh: $target for ${seconds}s" >&2
   options=()
+  asan_options="${ASAN_OPTIONS:-}"
   if [ "$target" = denokv_value ]; then
     # v8_valueserializer 0.1.2 leaks the allocation of every empty
     # ArrayBuffer it reads (a zero-size alloc_zeroed), which fedikv then
     # refuses as binary data: leaks are not failures of this target.
     options+=(-detect_leaks=0)
+    asan_options="detect_leaks=0${asan_options:+:$asan_options}"
   fi
   # -timeout: one input taking longer is a failure (a hang);
   # -rss_limit_mb: so is using more memory.
-  if ! cargo fuzz run --fuzz-dir fuzz "$target" "$scratch/$target" -- \
+  if ! ASAN_OPTIONS="$asan_options" cargo fuzz run --fuzz-dir fuzz "$target" "$scratch/$target" -- \
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 "${options[@]}" 2> "$scratch/$target.log"; then
     tail -n 60 "$scratch/$target.log" >&2

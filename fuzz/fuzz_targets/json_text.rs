@@ -85,10 +85,14 @@ fn text_round_trip(text: &str) {
             match (parse(&nested), &parsed) {
                 (Ok(deep), Ok(value)) => {
                     let written = stringify(&deep);
-                    let inner = stringify(value);
+                    let (head, tail) = (open.repeat(DEPTH), close.repeat(DEPTH));
+                    let middle = written
+                        .strip_prefix(&head)
+                        .and_then(|w| w.strip_suffix(&tail));
                     assert_eq!(
-                        written,
-                        format!("{}{inner}{}", open.repeat(DEPTH), close.repeat(DEPTH))
+                        middle,
+                        Some(&*stringify(value)),
+                        "{text:?} nested in {open}"
                     );
                     let mut inside = &deep;
                     for _ in 0..DEPTH {
