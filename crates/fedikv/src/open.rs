@@ -137,8 +137,9 @@ pub fn redact(url: &str) -> String {
         }
         // Unparseable: drop everything between "//" and the last "@", where
         // a password would be (it may hold "?" or "#"), then, if what is left
-        // may hold a secret option, everything from its query on (all of it
-        // without a "?": the query may have started inside the user info).
+        // names a secret option, everything from its query or that name on,
+        // whichever comes first (the query may have started inside the user
+        // info).
         Err(_) => {
             let (head, rest) = match (url.find("://"), url.rfind('@')) {
                 (Some(start), Some(at)) if at > start => {
@@ -146,11 +147,13 @@ pub fn redact(url: &str) -> String {
                 }
                 _ => (String::new(), url),
             };
-            if SECRET_OPTIONS.iter().any(|o| rest.contains(o)) {
-                let base = rest.split_once('?').map_or("", |(base, _)| base);
-                format!("{head}{base}?***")
-            } else {
-                format!("{head}{rest}")
+            let secret = SECRET_OPTIONS.iter().filter_map(|o| rest.find(o)).min();
+            match secret {
+                Some(at) => {
+                    let end = rest.find('?').map_or(at, |query| query.min(at));
+                    format!("{head}{}?***", &rest[..end])
+                }
+                None => format!("{head}{rest}"),
             }
         }
     }
@@ -271,7 +274,11 @@ mod tests {
     fn redacts_a_token_after_the_last_at_sign_of_an_unparseable_url() {
         assert_eq!(
             redact("mysql://h:x?y@t&token=hunter2"),
-            "mysql://***@?***"
+            "mysql://***@t&?***"
+        );
+        assert_eq!(
+            redact("mysql://h:x?y@t&token=hunter2?z"),
+            "mysql://***@t&?***"
         );
     }
 
