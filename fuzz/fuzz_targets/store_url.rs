@@ -9,8 +9,9 @@
 //!   picks, `user:SECRET@host`, path, query, and the secret again as a
 //!   `token=` or `password=` option), never panic;
 //! - no error's `Display` or `Debug`, and no parsed KV Connect server's
-//!   `DenoKvLocation` `Debug`, shows the secret: it starts with `hunter2`, which no other
-//!   field may hold (their `h`s become `x`s, also percent-encoded ones).
+//!   `DenoKvLocation` `Debug`, shows the secret: it starts with `hunter2`,
+//!   which no other part of the URL may hold (their `h`s become `x`s, also
+//!   percent-encoded ones).
 #![no_main]
 
 use fedikv::denokv::DenoKvLocation;
@@ -55,11 +56,13 @@ fuzz_target!(|data: &[u8]| {
 
     let selector = fields[0].first().copied().unwrap_or(0);
     let (scheme, server) = SCHEMES[usize::from(selector) % SCHEMES.len()];
-    let secret = format!("{MARKER}{}", field(2));
-    // A user name with `/`, `?` or `#` would end the authority before the
-    // password, and a `#` before an option would make it a fragment: then
-    // the secret is no credential.
-    let user = harmless(&field(1)).replace(['/', '?', '#'], "_");
+    // The marker only at the start: what an unescaped `@`, `?`, `&`, `#`...
+    // in the rest of the secret ends it, as URLs are read, may show.
+    let secret = format!("{MARKER}{}", harmless(&field(2)));
+    // A user name with `/`, `?` or `#` (or `\`, a `/` in http URLs) would
+    // end the authority before the password, and a `#` before an option
+    // would make it a fragment: then the secret is no credential.
+    let user = harmless(&field(1)).replace(['/', '\\', '?', '#'], "_");
     let rest = harmless(&format!("{}{}?{}", field(3), field(4), field(5))).replace('#', "%23");
     let mut url = scheme.to_owned();
     let in_userinfo = server && selector & 0x80 == 0;
