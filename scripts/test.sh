@@ -8,7 +8,9 @@
 #   2. every crate's tests with every feature, servers required (a missing
 #      server fails the run instead of skipping its tests);
 #   3. the fault-injection tests (which stop and restart servers), alone and
-#      one at a time.
+#      one at a time;
+#   4. the fuzz targets (scripts/fuzz.sh), FEDIKV_FUZZ_SECONDS (default 30)
+#      seconds each.
 # Server URLs can be overridden with the FEDIKV_TEST_*_URL variables.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -39,3 +41,6 @@ if [ "${#fault_tests[@]}" -gt 0 ]; then
   echo "test.sh: fault-injection tests: ${fault_tests[*]}" >&2
   FEDIKV_TEST_FAULTS=1 cargo test -p fedikv --all-features "${fault_tests[@]}" -- --test-threads=1
 fi
+
+echo "test.sh: fuzz targets, ${FEDIKV_FUZZ_SECONDS:-30}s each" >&2
+scripts/fuzz.sh "${FEDIKV_FUZZ_SECONDS:-30}"

@@ -32,6 +32,9 @@
 mod duration;
 mod error;
 mod ext;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod js;
 pub mod json;
 #[cfg(any(feature = "sqlite", feature = "mysql"))]

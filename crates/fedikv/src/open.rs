@@ -24,34 +24,68 @@ use crate::store::KvStore;
 /// `?sweep=off`); each backend documents its own. Errors never repeat the
 /// URL's password.
 pub async fn open(url: &str) -> KvResult<Arc<dyn KvStore>> {
-    let scheme = url
-        .split_once(':')
-        .map(|(scheme, _)| scheme.to_ascii_lowercase())
-        .ok_or_else(|| KvError::InvalidUrl {
-            reason: format!(
-                "{:?} has no scheme; use e.g. sqlite:fedikv.sqlite3 or postgres://host/db",
-                redact(url)
-            ),
-        })?;
-    match scheme.as_str() {
-        "memory" => Ok(Arc::new(MemoryKvStore::new())),
+    match Scheme::of(url)? {
+        Scheme::Memory => Ok(Arc::new(MemoryKvStore::new())),
         #[cfg(feature = "sqlite")]
-        "sqlite" => Ok(Arc::new(crate::sqlite::SqliteKvStore::open_url(url).await?)),
+        Scheme::Sqlite => Ok(Arc::new(crate::sqlite::SqliteKvStore::open_url(url).await?)),
         #[cfg(feature = "postgres")]
-        "postgres" | "postgresql" => Ok(Arc::new(
+        Scheme::Postgres => Ok(Arc::new(
             crate::postgres::PostgresKvStore::open_url(url).await?,
         )),
         #[cfg(feature = "mysql")]
-        "mysql" | "mariadb" => Ok(Arc::new(crate::mysql::MysqlKvStore::open_url(url).await?)),
+        Scheme::Mysql => Ok(Arc::new(crate::mysql::MysqlKvStore::open_url(url).await?)),
         #[cfg(feature = "redis")]
-        "redis" | "rediss" | "redis+cluster" | "rediss+cluster" => {
-            Ok(Arc::new(crate::redis::RedisKvStore::open_url(url).await?))
-        }
+        Scheme::Redis => Ok(Arc::new(crate::redis::RedisKvStore::open_url(url).await?)),
         #[cfg(feature = "denokv")]
-        "denokv" | "denokv+http" | "denokv+https" => {
-            Ok(Arc::new(crate::denokv::DenoKvStore::open_url(url).await?))
+        Scheme::DenoKv => Ok(Arc::new(crate::denokv::DenoKvStore::open_url(url).await?)),
+    }
+}
+
+/// The backend a store URL names, one per enabled feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    Memory,
+    #[cfg(feature = "sqlite")]
+    Sqlite,
+    #[cfg(feature = "postgres")]
+    Postgres,
+    #[cfg(feature = "mysql")]
+    Mysql,
+    #[cfg(feature = "redis")]
+    Redis,
+    #[cfg(feature = "denokv")]
+    DenoKv,
+}
+
+impl Scheme {
+    /// The backend of `url`, from its scheme (case-insensitive; the table
+    /// of [`open`]). Errors: [`KvError::InvalidUrl`] without a scheme,
+    /// [`KvError::FeatureDisabled`] for a backend this build leaves out,
+    /// [`KvError::UnsupportedScheme`] for any other scheme.
+    pub(crate) fn of(url: &str) -> KvResult<Self> {
+        let scheme = url
+            .split_once(':')
+            .map(|(scheme, _)| scheme.to_ascii_lowercase())
+            .ok_or_else(|| KvError::InvalidUrl {
+                reason: format!(
+                    "{:?} has no scheme; use e.g. sqlite:fedikv.sqlite3 or postgres://host/db",
+                    redact(url)
+                ),
+            })?;
+        match scheme.as_str() {
+            "memory" => Ok(Self::Memory),
+            #[cfg(feature = "sqlite")]
+            "sqlite" => Ok(Self::Sqlite),
+            #[cfg(feature = "postgres")]
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            #[cfg(feature = "mysql")]
+            "mysql" | "mariadb" => Ok(Self::Mysql),
+            #[cfg(feature = "redis")]
+            "redis" | "rediss" | "redis+cluster" | "rediss+cluster" => Ok(Self::Redis),
+            #[cfg(feature = "denokv")]
+            "denokv" | "denokv+http" | "denokv+https" => Ok(Self::DenoKv),
+            other => Err(disabled_or_unknown(other)),
         }
-        other => Err(disabled_or_unknown(other)),
     }
 }
 
@@ -77,8 +111,8 @@ fn disabled_or_unknown(scheme: &str) -> KvError {
 /// Query options that hold credentials (`denokv+http://…?token=`).
 const SECRET_OPTIONS: &[&str] = &["token", "password"];
 
-/// The URL with any password (and `token=` / `password=` option) replaced by
-/// `***`, for messages.
+/// The URL with any password, `token=` / `password=` option and fragment
+/// replaced by `***`, for messages.
 pub fn redact(url: &str) -> String {
     match Url::parse(url) {
         Ok(mut parsed) => {
@@ -99,22 +133,32 @@ pub fn redact(url: &str) -> String {
                     .collect();
                 parsed.query_pairs_mut().clear().extend_pairs(pairs);
             }
+            // A store URL has no use for a fragment: one there is the rest of
+            // a password or token holding an unescaped `#`.
+            if parsed.fragment().is_some() {
+                parsed.set_fragment(Some("***"));
+            }
             parsed.to_string()
         }
-        // Unparseable: drop everything between "//" and "@", where a
-        // password would be, and the whole query if it may hold one.
+        // Unparseable: drop everything between "//" and the last "@", where
+        // a password would be (it may hold "?" or "#"), then, if what is left
+        // names a secret option, everything from its query or that name on,
+        // whichever comes first (the query may have started inside the user
+        // info).
         Err(_) => {
-            let url = match url.split_once('?') {
-                Some((base, query)) if SECRET_OPTIONS.iter().any(|o| query.contains(o)) => {
-                    format!("{base}?***")
-                }
-                _ => url.to_owned(),
-            };
-            match (url.find("://"), url.rfind('@')) {
+            let (head, rest) = match (url.find("://"), url.rfind('@')) {
                 (Some(start), Some(at)) if at > start => {
-                    format!("{}://***@{}", &url[..start], &url[at + 1..])
+                    (format!("{}://***@", &url[..start]), &url[at + 1..])
                 }
-                _ => url,
+                _ => (String::new(), url),
+            };
+            let secret = SECRET_OPTIONS.iter().filter_map(|o| rest.find(o)).min();
+            match secret {
+                Some(at) => {
+                    let end = rest.find('?').map_or(at, |query| query.min(at));
+                    format!("{head}{}?***", &rest[..end])
+                }
+                None => format!("{head}{rest}"),
             }
         }
     }
@@ -212,6 +256,46 @@ impl UrlOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `store_url` fuzz target: in an unparseable URL, a
+    /// password holding `?` followed by `token` was shown (the query was cut
+    /// before the user info).
+    #[test]
+    fn redacts_a_password_holding_a_question_mark_in_an_unparseable_url() {
+        assert_eq!(
+            redact("mysql://u:hunter2?token@x@[bad/db?table=t"),
+            "mysql://***@[bad/db?table=t"
+        );
+        assert_eq!(
+            redact("denokv+http://u:hunter2?x@[bad?token=t"),
+            "denokv+http://***@[bad?***"
+        );
+    }
+
+    /// Found by the `store_url` fuzz target: in an unparseable URL whose
+    /// query starts inside the user info, a `token=` after the last `@` was
+    /// shown.
+    #[test]
+    fn redacts_a_token_after_the_last_at_sign_of_an_unparseable_url() {
+        assert_eq!(
+            redact("mysql://h:x?y@t&token=hunter2"),
+            "mysql://***@t&?***"
+        );
+        assert_eq!(
+            redact("mysql://h:x?y@t&token=hunter2?z"),
+            "mysql://***@t&?***"
+        );
+    }
+
+    /// Found by the `store_url` fuzz target: a token holding an unescaped
+    /// `#` ends the query there, and the rest of it, the fragment, was shown.
+    #[test]
+    fn redacts_the_fragment_where_a_secret_with_a_hash_sign_goes_on() {
+        assert_eq!(
+            redact("denokv+http://127.0.0.1:4512?token=hunter2#hunter2"),
+            "denokv+http://127.0.0.1:4512?token=***#***"
+        );
+    }
 
     #[test]
     fn redacts_passwords() {

@@ -102,12 +102,12 @@
 
 mod backend;
 mod error;
-mod key;
+pub(crate) mod key;
 mod list;
 mod local;
-mod options;
+pub(crate) mod options;
 mod remote;
-mod value;
+pub(crate) mod value;
 
 use std::fmt;
 use std::path::Path;

@@ -141,7 +141,7 @@ pub(crate) fn check_token(token: &str) -> KvResult<()> {
 /// A `denokv:PATH` URL.
 fn parse_file(url: &str) -> KvResult<DenoKvLocation> {
     let invalid = |reason: &str| KvError::InvalidUrl {
-        reason: format!("{url:?}: {reason}"),
+        reason: format!("{:?}: {reason}", redact(url)),
     };
     let (scheme, rest) = url
         .split_once(':')
@@ -207,6 +207,16 @@ mod tests {
             assert!(message.contains("token"), "{message}");
             assert!(!message.contains("hunter2secret"), "{message}");
         }
+    }
+
+    /// Found with the `store_url` fuzz target: errors about `denokv:PATH`
+    /// URLs (here: of another scheme) showed the URL as given, a `token=`
+    /// option included.
+    #[test]
+    fn file_url_errors_never_show_a_token() {
+        let error = parse("sqlite:kv.db?token=hunter2").err().unwrap();
+        assert!(matches!(error, KvError::InvalidUrl { .. }), "{error:?}");
+        assert!(!format!("{error} {error:?}").contains("hunter2"), "{error}");
     }
 
     #[test]

@@ -259,7 +259,10 @@ impl<'a> Parser<'a> {
             if let Ok(n) = token.parse::<u64>() {
                 return Ok(n.into());
             }
-            if let Ok(n) = token.parse::<i64>() {
+            // `-0` is the double -0.0, as serde_json reads it.
+            if let Ok(n) = token.parse::<i64>()
+                && n != 0
+            {
                 return Ok(n.into());
             }
         }
@@ -398,6 +401,22 @@ mod tests {
                 (a, b) => panic!("{text}: ours {a:?}, serde_json {b:?}"),
             }
         }
+    }
+
+    /// Found by the `json_text` fuzz target: `-0` read as the integer 0
+    /// nested deeper than serde_json's limit and as -0.0 otherwise, so the
+    /// same value was written back differently by depth.
+    #[test]
+    fn reads_negative_zero_as_serde_json_does_at_any_depth() {
+        let shallow = parse("[-0]").unwrap();
+        assert_eq!(shallow, serde_json::from_str::<Value>("[-0]").unwrap());
+        let depth = 200;
+        let deep = parse(&format!("{}-0{}", "[".repeat(depth), "]".repeat(depth))).unwrap();
+        assert_eq!(
+            crate::json::stringify(&deep),
+            format!("{}-0.0{}", "[".repeat(depth), "]".repeat(depth))
+        );
+        crate::json::drop_deep(deep);
     }
 
     #[test]

@@ -81,9 +81,9 @@ mod error;
 mod expiry;
 mod list;
 mod ops;
-mod options;
+pub(crate) mod options;
 mod schema;
-mod sql;
+pub(crate) mod sql;
 
 use std::fmt;
 use std::sync::Arc;

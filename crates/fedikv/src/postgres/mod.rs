@@ -90,12 +90,12 @@
 //! statements, so a PgBouncer in front must be in session mode or version
 //! 1.21+ with `max_prepared_statements` set.
 
-mod config;
+pub(crate) mod config;
 mod error;
 mod list;
 mod params;
 mod raw_key;
-mod schema;
+pub(crate) mod schema;
 mod sql;
 mod sweeper;
 mod tls;

@@ -88,9 +88,9 @@
 //! (`tests/redis_cluster.rs`, cluster from `scripts/redis-cluster.sh`).
 
 mod cas;
-mod cluster;
-mod codec;
-mod config;
+pub(crate) mod cluster;
+pub(crate) mod codec;
+pub(crate) mod config;
 mod conn;
 mod error;
 mod list;

@@ -100,10 +100,10 @@ mod error;
 mod inline;
 mod jobs;
 mod list;
-mod options;
+pub(crate) mod options;
 mod queue;
 mod rows;
-mod schema;
+pub(crate) mod schema;
 mod worker;
 mod writer;
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{KvError, KvResult};
-use crate::open::UrlOptions;
+use crate::open::{UrlOptions, redact};
 use crate::sweep::SweepPolicy;
 
 use super::schema::DEFAULT_TABLE;
@@ -109,7 +109,7 @@ const KNOWN: &str = "table, sweep, sweep_batch, readers, busy_timeout, initializ
 /// `sweep_batch=`, `readers=`, `busy_timeout=` (e.g. `5s`), `initialize=`.
 pub(crate) fn parse_url(url: &str) -> KvResult<(PathBuf, SqliteOptions)> {
     let invalid = |reason: String| KvError::InvalidUrl {
-        reason: format!("{url:?}: {reason}"),
+        reason: format!("{:?}: {reason}", redact(url)),
     };
     let rest = url
         .get(..7)
@@ -182,6 +182,17 @@ mod tests {
         assert!(!options.initialize);
         let (_, defaults) = parse_url("sqlite:kv.db").unwrap();
         assert_eq!(defaults, SqliteOptions::default());
+    }
+
+    /// Found by the `store_url` fuzz target: errors showed the URL as
+    /// given, `password=` and `token=` options included.
+    #[test]
+    fn errors_never_show_a_password_option() {
+        for url in ["sqlite:?&password=hunter2", "sqlite:kv.db?token=hunter2&readers=x"] {
+            let error = parse_url(url).unwrap_err();
+            assert!(matches!(error, KvError::InvalidUrl { .. }), "{error:?}");
+            assert!(!format!("{error} {error:?}").contains("hunter2"), "{error}");
+        }
     }
 
     #[test]
