@@ -188,7 +188,10 @@ mod tests {
     /// given, `password=` and `token=` options included.
     #[test]
     fn errors_never_show_a_password_option() {
-        for url in ["sqlite:?&password=hunter2", "sqlite:kv.db?token=hunter2&readers=x"] {
+        for url in [
+            "sqlite:?&password=hunter2",
+            "sqlite:kv.db?token=hunter2&readers=x",
+        ] {
             let error = parse_url(url).unwrap_err();
             assert!(matches!(error, KvError::InvalidUrl { .. }), "{error:?}");
             assert!(!format!("{error} {error:?}").contains("hunter2"), "{error}");
