@@ -381,7 +381,8 @@ fn copy_keeps_javascript_strings_byte_for_byte() {
     assert_eq!(from.run(&["set", r#"["x"]"#, "1"]).status.code(), Some(0));
     let path = |store: &Store| store.url.trim_start_matches("sqlite:").to_owned();
     let key = r#"["fedify","\ud83d","a\u0000b"]"#;
-    let value = r#"{"a":"\udc00","b":[1,"\u0000","\ud800\udbff\udfff"]}"#;
+    // As JSON.stringify writes it: U+10FFFF (a valid pair) as it is.
+    let value = "{\"a\":\"\\udc00\",\"b\":[1,\"\\u0000\",\"\\ud800\u{10FFFF}\"]}";
     let db = rusqlite::Connection::open(path(&from)).unwrap();
     db.execute(
         "INSERT INTO fedify_kv (key, value, created, expires) VALUES (?1, ?2, 0, NULL)",
