@@ -370,7 +370,7 @@ impl Toy {
         let value = if self.is(Defect::IntegersThroughF64) {
             through_f64(value)
         } else if self.is(Defect::LoneSurrogatesInValuesLost) {
-            lone_surrogates_replaced(value)
+            fedikv::json::with_lone_surrogates_replaced(value)
         } else {
             clone_deep(value)
         };
@@ -470,21 +470,6 @@ fn like(pattern: &str, text: &str) -> bool {
     }
     // An implicit trailing %.
     reached.contains(&true)
-}
-
-/// `value` as a UTF-8 store keeps it: lone surrogates as U+FFFD (shallow
-/// values only).
-fn lone_surrogates_replaced(value: &Value) -> Value {
-    let text = |s: &str| fedikv::js::replace_lone_surrogates(s).into_owned();
-    match value {
-        Value::String(s) => Value::String(text(s)),
-        Value::Array(items) => items.iter().map(lone_surrogates_replaced).collect(),
-        Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| (text(k), lone_surrogates_replaced(v)))
-            .collect(),
-        other => other.clone(),
-    }
 }
 
 fn through_f64(value: &Value) -> Value {

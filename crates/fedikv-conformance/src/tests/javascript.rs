@@ -1,12 +1,12 @@
 //! K1, V1: what Fedify can write — keys and strings that are any JavaScript
 //! string (NUL, lone surrogates, U+2028, U+FEFF) and values of any depth —
-//! each store holding it as its [`Capabilities`] say.
+//! each store holding it as its [`Capabilities`](fedikv::Capabilities) say.
 
 use std::sync::Arc;
 
 use fedikv::js::{from_utf16, replace_lone_surrogates};
 use fedikv::json::{clone_deep, drop_deep};
-use fedikv::{Capabilities, KvError, KvKey, KvStore, SetOptions, json_eq};
+use fedikv::{KvError, KvKey, KvStore, SetOptions, json_eq};
 use futures::TryStreamExt;
 use serde_json::{Map, Value, json};
 
@@ -19,23 +19,6 @@ fn as_stored(component: &str, keeps_lone_surrogates: bool) -> String {
         component.to_owned()
     } else {
         replace_lone_surrogates(component).into_owned()
-    }
-}
-
-/// A value as a store that keeps lone surrogates in values as U+FFFD gives
-/// it back (strings and object keys mapped; shallow values only).
-fn value_as_stored(value: &Value, caps: Capabilities) -> Value {
-    let map = |s: &str| as_stored(s, caps.lone_surrogates_in_values);
-    match value {
-        Value::String(s) => Value::String(map(s)),
-        Value::Array(items) => items.iter().map(|v| value_as_stored(v, caps)).collect(),
-        Value::Object(fields) => Value::Object(
-            fields
-                .iter()
-                .map(|(k, v)| (map(k), value_as_stored(v, caps)))
-                .collect(),
-        ),
-        other => other.clone(),
     }
 }
 
@@ -188,7 +171,11 @@ pub async fn v1_javascript_strings_in_values(store: Arc<dyn KvStore>) {
     let value = Value::Object(document);
     let key = ns.key(["document"]);
     kv.set(&key, value.clone()).await;
-    let stored = value_as_stored(&value, caps);
+    let stored = if caps.lone_surrogates_in_values {
+        value.clone()
+    } else {
+        fedikv::json::with_lone_surrogates_replaced(&value)
+    };
     assert_value(
         "V1: get of JavaScript strings",
         kv.get(&key).await,

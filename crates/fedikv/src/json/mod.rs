@@ -24,7 +24,5 @@ pub(crate) use eq::current_matches;
 pub use eq::{json_eq, json_opt_eq};
 pub(crate) use parse::is_plain_text;
 pub use parse::{JsonError, parse};
-pub use write::stringify;
-#[cfg(any(feature = "mysql", feature = "postgres"))]
-pub(crate) use write::write_value;
-pub(crate) use write::{Surrogates, write_serializable};
+pub(crate) use write::{Surrogates, write_serializable, write_value};
+pub use write::{stringify, with_lone_surrogates_replaced};

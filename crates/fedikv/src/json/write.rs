@@ -21,7 +21,6 @@ pub(crate) enum Surrogates {
     Escape,
     /// As U+FFFD, as a UTF-8 driver stores them (PostgreSQL `jsonb`, which
     /// refuses `\udxxx` escapes that do not form a pair).
-    #[cfg(any(feature = "mysql", feature = "postgres"))]
     Replace,
 }
 
@@ -41,6 +40,25 @@ pub fn stringify(value: &Value) -> String {
     let mut out = String::with_capacity(128);
     write_value(&mut out, value, Surrogates::Escape);
     out
+}
+
+/// `value` as a store that keeps strings as UTF-8 gives it back: every lone
+/// surrogate in its strings and object keys replaced by U+FFFD (see
+/// [`Capabilities::lone_surrogates_in_values`](crate::Capabilities)), for
+/// any depth. The value analogue of
+/// [`KvKey::with_lone_surrogates_replaced`](crate::KvKey::with_lone_surrogates_replaced).
+///
+/// ```
+/// use serde_json::json;
+/// let lone = fedikv::js::from_utf16(&[0x61, 0xD800]);
+/// assert_eq!(fedikv::json::with_lone_surrogates_replaced(&json!({lone.clone(): [lone]})),
+///            json!({"a\u{FFFD}": ["a\u{FFFD}"]}));
+/// ```
+pub fn with_lone_surrogates_replaced(value: &Value) -> Value {
+    let mut text = String::new();
+    write_value(&mut text, value, Surrogates::Replace);
+    // The text was just written from a value, so it always parses.
+    super::parse(&text).unwrap_or_else(|_| super::clone_deep(value))
 }
 
 /// A JSON string literal of `text`, as [`stringify`] writes strings.
@@ -101,7 +119,6 @@ fn write_with_units(out: &mut String, text: &str, surrogates: Surrogates) {
                         out.push(hex_digit((u >> shift) as u8));
                     }
                 }
-                #[cfg(any(feature = "mysql", feature = "postgres"))]
                 Surrogates::Replace => out.push(char::REPLACEMENT_CHARACTER),
             },
         }
