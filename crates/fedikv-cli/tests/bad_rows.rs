@@ -36,6 +36,12 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// `url` with `options` added to its query string.
+fn with_options(url: &str, options: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{options}")
+}
+
 /// Asserts the exit code, showing stderr when it differs.
 fn assert_code(output: &Output, code: i32) {
     assert_eq!(
@@ -255,8 +261,7 @@ async fn postgres_bulk_commands_go_past_bad_rows() {
         return;
     };
     let table = env_support::unique("fedikv_cli_bad", '_');
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let store = format!("{url}{separator}table={table}&sweep=off");
+    let store = with_options(&url, &format!("table={table}&sweep=off"));
     let good = [r#"["p","a"]"#, r#"["p","c"]"#];
     set_good(&store, &good);
     let pg = fedikv::postgres::PostgresKvStore::open_url(&store)
@@ -295,8 +300,7 @@ async fn mariadb_bulk_commands_go_past_bad_rows() {
         return;
     };
     let table = env_support::unique("fedikv_cli_bad", '_');
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let store = format!("{url}{separator}table={table}&sweep=off");
+    let store = with_options(&url, &format!("table={table}&sweep=off"));
     let good = [r#"["p","a"]"#, r#"["p","c"]"#];
     set_good(&store, &good);
     let my = fedikv::mysql::MysqlKvStore::open_url(&store).await.unwrap();
@@ -333,8 +337,7 @@ fn redis_bulk_commands_go_past_bad_rows() {
         return;
     };
     let prefix = format!("{}::", env_support::unique("fedikv-cli-bad", '-'));
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let store = format!("{url}{separator}prefix={prefix}");
+    let store = with_options(&url, &format!("prefix={prefix}"));
     let good = [r#"["p","a"]"#, r#"["p","c"]"#];
     set_good(&store, &good);
     let redis_cli = |args: &[&str]| {
