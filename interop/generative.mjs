@@ -129,7 +129,7 @@ const EVERYTHING = { nul: true, loneInValues: true, maxDeep: 1000, topNull: true
 // Generators.
 
 /** Pieces of strings that broke or could break an encoding. */
-const SPECIAL_PIECES = [
+const TRICKY_PIECES = [
   "%", "_", ":", "::", "_:", "\\", "\"", "'", "/", "*", "?", "[", "]", ",",
   "\0", "\n", "\r", "\t", "\b", "\u001f", "\u007f", "\u0085", " ",
   "\u2028", "\u2029", "\ufeff", "\ufffd", "\ufffe", "\uffff",
@@ -149,7 +149,7 @@ function pieceArb({ nul, lone }) {
     .map((u) => String.fromCharCode(u))
     .filter(allowed);
   return fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom(...SPECIAL_PIECES.filter(allowed)) },
+    { weight: 4, arbitrary: fc.constantFrom(...TRICKY_PIECES.filter(allowed)) },
     { weight: 4, arbitrary: fc.constantFrom(..."abcxyzAZ019-.~ ") },
     { weight: 2, arbitrary: unit },
     { weight: 1, arbitrary: fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c)) },

@@ -6,7 +6,7 @@ pub(crate) type Rel = &'static [&'static str];
 
 /// Components that naive encodings (LIKE patterns, globs, `:`-joined strings,
 /// JSON text, collations) get wrong.
-pub(crate) const SPECIAL_COMPONENTS: &[&str] = &[
+pub(crate) const TRICKY_COMPONENTS: &[&str] = &[
     "50%",
     "%",
     "snake_case",

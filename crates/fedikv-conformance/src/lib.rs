@@ -1,7 +1,7 @@
 //! # fedikv-conformance
 //!
 //! The conformance suite of the fedikv [`KvStore`](fedikv::KvStore) contract
-//! (fedikv's SPEC §1, Fedify's `KvStore` semantics): the tests listed in [`ALL_TESTS`], each named after
+//! (fedikv's `docs/contract.md`, Fedify's `KvStore` semantics): the tests listed in [`ALL_TESTS`], each named after
 //! the rule it checks — `k1_…`/`k2_…` keys, `v1_…`–`v4_…` values, `o1_…` get,
 //! `o2_…` set and TTLs, `o3_…` delete, `o4_…` compare-and-swap, `o5_…` list,
 //! `s3_…` sweeping — and `model_sequences_match_the_reference`, which checks
@@ -124,7 +124,7 @@ pub mod unswept;
 pub use namespace::{Namespace, ROOT};
 pub use server::{REQUIRE_SERVERS_VAR, server_url};
 
-/// The skip list of a store whose `list` order is unspecified (SPEC O5:
+/// The skip list of a store whose `list` order is unspecified (rule O5:
 /// only ordered backends promise a stable order), such as Redis, which
 /// lists in `SCAN` order: a hash table's order, which changes while Redis
 /// rehashes the table as other writers add keys. For
@@ -132,7 +132,7 @@ pub use server::{REQUIRE_SERVERS_VAR, server_url};
 pub const UNORDERED: &[(&str, &str)] = &[(
     "o5_order_is_stable",
     "this store lists in an unspecified order (SCAN order, which changes while Redis rehashes \
-     its key table as keys are added); SPEC O5 asks a stable order of ordered backends only",
+     its key table as keys are added); rule O5 asks a stable order of ordered backends only",
 )];
 
 /// The name of every test [`conformance_tests!`] generates, in suite order.

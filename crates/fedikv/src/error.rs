@@ -8,7 +8,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// The result type of every fedikv operation.
 pub type KvResult<T> = Result<T, KvError>;
 
-/// Everything that can go wrong, by what the caller should do about it (SPEC S4).
+/// Everything that can go wrong, by what the caller should do about it (rule S4).
 ///
 /// Messages say what to do next. No variant ever carries a password: URLs are
 /// redacted before they reach an error, and driver errors are only wrapped
@@ -23,7 +23,7 @@ pub enum KvError {
         reason: String,
     },
 
-    /// The key is larger than the backend can index (SPEC K3). Checked before
+    /// The key is larger than the backend can index (rule K3). Checked before
     /// any round trip; nothing was changed.
     #[error(
         "key too long for {backend}: {len} {unit}, the limit is {max}; shorten the key or hash its longest component"
@@ -39,7 +39,7 @@ pub enum KvError {
         unit: &'static str,
     },
 
-    /// The value is larger than the backend accepts (SPEC V4). Nothing was changed.
+    /// The value is larger than the backend accepts (rule V4). Nothing was changed.
     #[error(
         "value too large for {backend}: {len} bytes of JSON, the limit is {max} bytes; store less or split it"
     )]
@@ -60,7 +60,7 @@ pub enum KvError {
         reason: String,
     },
 
-    /// A table, schema or key-prefix name was refused (SPEC S2).
+    /// A table, schema or key-prefix name was refused (rule S2).
     #[error("invalid {what} {name:?}: {reason}")]
     InvalidName {
         /// "table name", "schema name", "key prefix", ...
@@ -100,7 +100,7 @@ pub enum KvError {
     },
 
     /// A value could not be turned into JSON, or JSON into the requested type
-    /// (SPEC V3). Nothing was changed.
+    /// (rule V3). Nothing was changed.
     #[error("value cannot be converted: {source}")]
     Serde {
         /// The serde_json error.
@@ -209,7 +209,7 @@ impl KvError {
     }
 
     /// `encoded`, a key in the form `backend` stores it, if it is at most
-    /// `max` bytes; [`KvError::KeyTooLong`] counting `unit` otherwise (SPEC
+    /// `max` bytes; [`KvError::KeyTooLong`] counting `unit` otherwise (rule
     /// K3).
     pub(crate) fn within_key_limit<T: AsRef<[u8]>>(
         backend: &'static str,
@@ -230,7 +230,7 @@ impl KvError {
     }
 
     /// `encoded`, a value in the form `backend` stores it, if it is at most
-    /// `max` bytes; [`KvError::ValueTooLarge`] otherwise (SPEC V4).
+    /// `max` bytes; [`KvError::ValueTooLarge`] otherwise (rule V4).
     pub(crate) fn within_value_limit<T: AsRef<[u8]>>(
         backend: &'static str,
         encoded: T,

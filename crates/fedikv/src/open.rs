@@ -8,7 +8,7 @@ use crate::error::{KvError, KvResult};
 use crate::memory::MemoryKvStore;
 use crate::store::KvStore;
 
-/// Opens the store a URL names (SPEC §3):
+/// Opens the store a URL names (the forms are listed below and in `docs/cli.md`):
 ///
 /// | URL | store |
 /// | --- | --- |

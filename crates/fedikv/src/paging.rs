@@ -4,7 +4,7 @@
 //! [`into_entries`], which makes a `list` stream of a `scan` stream.
 //!
 //! Every backend lists this way, so memory stays bounded by one page however
-//! many entries match (SPEC O5).
+//! many entries match (rule O5).
 
 use std::collections::VecDeque;
 use std::future::Future;

@@ -155,7 +155,7 @@ impl Default for Capabilities {
     }
 }
 
-/// A key–value store with Fedify's `KvStore` contract (SPEC §1).
+/// A key–value store with Fedify's `KvStore` contract (`docs/contract.md`).
 ///
 /// Every method is enforced by the `fedikv-conformance` suite, whose tests are
 /// named after the rules (`k1_…`, `o4_…`). The trait is object safe: use it as

@@ -1,4 +1,4 @@
-//! [`SweepPolicy`]: when stores physically remove expired entries (SPEC S3).
+//! [`SweepPolicy`]: when stores physically remove expired entries (rule S3).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 //! Stops the local server, so it only runs with `FEDIKV_TEST_FAULTS=1` (CI
 //! runs it alone, `--test-threads=1`, after the other suites) and
 //! `FEDIKV_TEST_MYSQL_URL`. The server is always started again, even when the
-//! test fails, with the machine's start command (SPEC §4), and the test waits
+//! test fails, with the machine's start command (scripts/services.sh), and the test waits
 //! until it answers.
 
 #![cfg(feature = "mysql")]

@@ -31,7 +31,7 @@ use futures::TryStreamExt;
 use redis_support::{TestPrefix, server_url, unique};
 use serde_json::json;
 
-/// The project's start command for the test server (SPEC §4, CI).
+/// The project's start command for the test server (as scripts/services.sh starts it).
 const START: &[&str] = &[
     "--daemonize",
     "yes",

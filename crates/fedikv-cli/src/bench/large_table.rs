@@ -6,7 +6,7 @@
 //! and measures the same operations again (`set@1M-half-expired`, ...).
 //! Fedify's PostgreSQL store scans the whole table for expired rows on every
 //! write, so its writes degrade with table size; fedikv's sweeping is
-//! amortized and index-driven (SPEC S3), so these numbers should barely move.
+//! amortized and index-driven (rule S3), so these numbers should barely move.
 
 use std::sync::Arc;
 use std::time::Duration;

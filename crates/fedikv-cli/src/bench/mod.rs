@@ -1,4 +1,4 @@
-//! `fedikv bench`: Fedify's workload (SPEC §5) on one or more stores, one JSON
+//! `fedikv bench`: Fedify's workload (`docs/benchmarks.md`) on one or more stores, one JSON
 //! line per (store, operation) in the peer harness's format
 //! (`shared/peers/README.md`), so `summarize.mjs` tables fedikv and Fedify's
 //! TypeScript stores side by side.

@@ -7,7 +7,7 @@ use fedikv::{KvKey, KvStore};
 use serde_json::Value;
 
 use crate::Namespace;
-use crate::cases::{DISTINCT_PAIRS, SPECIAL_COMPONENTS};
+use crate::cases::{DISTINCT_PAIRS, TRICKY_COMPONENTS};
 use crate::support::{Kv, assert_entries, assert_value, value_for};
 
 /// K1: every special component (`%`, `_`, `\`, `"`, `:`, `::`, a trailing
@@ -19,11 +19,11 @@ pub async fn k1_special_characters_round_trip(store: Arc<dyn KvStore>) {
     let ns = Namespace::new("k1_special_characters_round_trip");
     let kv = Kv::new(store);
     let mut written = Vec::new();
-    for (i, component) in SPECIAL_COMPONENTS.iter().enumerate() {
+    for (i, component) in TRICKY_COMPONENTS.iter().enumerate() {
         written.push(ns.key(["alone", component]));
         written.push(ns.key(["nested", &i.to_string(), component]));
     }
-    written.push(ns.key(std::iter::once("all").chain(SPECIAL_COMPONENTS.iter().copied())));
+    written.push(ns.key(std::iter::once("all").chain(TRICKY_COMPONENTS.iter().copied())));
     for key in &written {
         kv.set(key, value_for(key)).await;
     }
@@ -43,7 +43,7 @@ pub async fn k1_special_characters_round_trip(store: Arc<dyn KvStore>) {
     for entry in kv.list(Some(&ns.key(["alone"]))).await {
         let component = &entry.key.components()[ns.prefix().len() + 1];
         assert!(
-            SPECIAL_COMPONENTS.contains(&component.as_str()),
+            TRICKY_COMPONENTS.contains(&component.as_str()),
             "K1: list returned a key whose component {component:?} was never written"
         );
     }

@@ -1,5 +1,5 @@
 //! The conformance tests, one public `async fn(Arc<dyn KvStore>)` each, named
-//! after the rule of SPEC §1 they check (`k1_…` keys, `v1_…` values, `o1_…`
+//! after the rule of `docs/contract.md` they check (`k1_…` keys, `v1_…` values, `o1_…`
 //! operations, `s3_…` sweeping).
 //!
 //! Each panics with a message naming the broken rule. They only touch keys

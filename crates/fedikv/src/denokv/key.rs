@@ -13,7 +13,7 @@ use super::BACKEND;
 /// Deno KV's limit on a written key: 2048 bytes of encoded key (each
 /// component is its UTF-8 bytes, a tag byte, a terminator and one escape
 /// byte per NUL; fedikv keys hold no NUL). Larger keys are a
-/// [`KvError::KeyTooLong`] before any round trip (SPEC K3).
+/// [`KvError::KeyTooLong`] before any round trip (rule K3).
 pub const MAX_KEY_BYTES: usize = 2048;
 
 /// The limit on a key written with a TTL: one byte less than

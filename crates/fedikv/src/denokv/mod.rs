@@ -63,7 +63,7 @@
 //! with a TTL up to [`MAX_TTL_KEY_BYTES`] (one byte less, for the expiry
 //! record) ([`KvError::KeyTooLong`]), values up to [`MAX_VALUE_BYTES`] bytes of V8
 //! serialization ([`KvError::ValueTooLarge`]), both checked before any round
-//! trip. SPEC V4's 1 MiB values therefore do not fit: the conformance suite
+//! trip. rule V4's 1 MiB values therefore do not fit: the conformance suite
 //! skips that one test for this store, and its own tests check the limit.
 //!
 //! # Operations

@@ -6,7 +6,7 @@
 //! small integers and every other number as a double, as V8 itself does,
 //! except integers beyond `Number.MAX_SAFE_INTEGER` (2^53 - 1), which a
 //! double cannot hold exactly: they are written as a JS `bigint`, so they
-//! round-trip exactly (SPEC V2) and Deno sees their exact value.
+//! round-trip exactly (rule V2) and Deno sees their exact value.
 //!
 //! Reading follows `JSON.stringify`: `undefined` and holes inside arrays read
 //! as `null`, object properties holding `undefined` are left out, as are an

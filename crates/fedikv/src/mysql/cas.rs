@@ -1,4 +1,4 @@
-//! Compare-and-swap without explicit transactions (SPEC O4).
+//! Compare-and-swap without explicit transactions (rule O4).
 //!
 //! Fedify's store locks the row with `SELECT … FOR UPDATE` in a transaction,
 //! which for an absent key relies on InnoDB gap locks, i.e. on REPEATABLE

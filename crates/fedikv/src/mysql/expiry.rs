@@ -8,7 +8,7 @@ use super::ops::exec_write;
 use crate::error::KvResult;
 
 /// The microseconds bound to `NOW(6) + INTERVAL ? MICROSECOND`: the TTL at
-/// millisecond precision (SPEC O2). Callers pass
+/// millisecond precision (rule O2). Callers pass
 /// [`SetOptions::effective_ttl`](crate::SetOptions::effective_ttl), at most
 /// [`MAX_TTL`](crate::MAX_TTL) (3.2e16 microseconds), which keeps
 /// `NOW(6) + INTERVAL` inside `DATETIME`'s range (year 9999).

@@ -1,5 +1,5 @@
 //! Prefix listing as keyset pages over a binary range of the primary key
-//! (SPEC O5): no `LIKE`, so `%`, `_` and `\` are ordinary characters.
+//! (rule O5): no `LIKE`, so `%`, `_` and `\` are ordinary characters.
 //!
 //! Pages are fetched one key range after another: each starts after the last
 //! key of the previous page, so an entry present for the whole listing

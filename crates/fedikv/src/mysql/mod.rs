@@ -23,7 +23,7 @@
 //! # Limits
 //!
 //! - Keys: at most 768 characters of JSON text ([`KvError::KeyTooLong`]
-//!   before any round trip, SPEC K3).
+//!   before any round trip, rule K3).
 //! - Values: the server's `max_allowed_packet` (16 MiB on MariaDB, 64 MiB on
 //!   MySQL 8 by default) less 64 KiB ([`KvError::ValueTooLarge`]).
 //! - TTLs above [`MAX_TTL`](crate::MAX_TTL) are clamped to it, as on every backend.

@@ -1,4 +1,4 @@
-//! Creating and dropping the table (SPEC S1), and learning about the server.
+//! Creating and dropping the table (rule S1), and learning about the server.
 
 use std::sync::atomic::Ordering;
 

@@ -72,7 +72,7 @@
 //! # Limits
 //!
 //! - Keys: at most [`MAX_KEY_BYTES`] bytes, counting each component's UTF-8
-//!   text plus 8 ([`KvError::KeyTooLong`] before any round trip, SPEC K3), so
+//!   text plus 8 ([`KvError::KeyTooLong`] before any round trip, rule K3), so
 //!   that any key fits the primary-key btree (about 2.7 KB per entry).
 //! - Values: at most [`MAX_VALUE_BYTES`] bytes of JSON (`jsonb`'s limit);
 //!   strings and object keys cannot hold `\u0000` (`jsonb` refuses it,

@@ -18,7 +18,7 @@ use crate::key::KvKey;
 /// Largest key, in bytes: the UTF-8 bytes of its components plus
 /// [`KEY_COMPONENT_OVERHEAD`] per component. A `text[]` of that size stays
 /// well inside the primary-key btree's limit of about 2,700 bytes per entry
-/// however incompressible the text is (SPEC K3).
+/// however incompressible the text is (rule K3).
 pub const MAX_KEY_BYTES: usize = 2000;
 
 /// Bytes counted per key component on top of its text, for the array
@@ -131,7 +131,7 @@ pub(crate) struct Interval {
 }
 
 impl Interval {
-    /// The TTL at millisecond precision (SPEC O2). Callers pass
+    /// The TTL at millisecond precision (rule O2). Callers pass
     /// [`SetOptions::effective_ttl`](crate::SetOptions::effective_ttl), at
     /// most [`MAX_TTL`](crate::MAX_TTL) (3.2e16 microseconds, far inside
     /// `i64`), so that `created + ttl` stays a valid timestamp.

@@ -32,7 +32,7 @@ impl TableName {
     /// Accepts one or two dot-separated parts, each an ASCII letter or `_`
     /// followed by letters, digits or `_`, at most [`MAX_IDENTIFIER_LEN`]
     /// bytes. Anything else (quotes, spaces, semicolons, a third part...) is
-    /// [`KvError::InvalidName`] (SPEC S2).
+    /// [`KvError::InvalidName`] (rule S2).
     pub(crate) fn parse(name: &str) -> KvResult<Self> {
         let invalid = |reason: &str| KvError::InvalidName {
             what: "table name",

@@ -1,4 +1,4 @@
-//! Atomic compare-and-swap with deep JSON equality (SPEC O4) on plain Redis
+//! Atomic compare-and-swap with deep JSON equality (rule O4) on plain Redis
 //! strings, which Fedify's store has no equivalent of.
 //!
 //! Redis can only compare bytes, while O4 compares JSON values (object key

@@ -28,7 +28,7 @@ use crate::key::KvKey;
 
 use super::error::BACKEND;
 
-/// Longest encoded key (prefix included) fedikv writes, in bytes (SPEC K3).
+/// Longest encoded key (prefix included) fedikv writes, in bytes (rule K3).
 /// Redis itself accepts up to 512 MB, but keys that large make every `SCAN`
 /// slow; this is far above any URL Fedify uses as a key component.
 pub const MAX_KEY_BYTES: usize = 64 * 1024;

@@ -20,7 +20,7 @@
 //! # Limits
 //!
 //! - Keys: [`MAX_KEY_BYTES`] bytes of Redis key, prefix included
-//!   ([`KvError::KeyTooLong`] before any round trip, SPEC K3).
+//!   ([`KvError::KeyTooLong`] before any round trip, rule K3).
 //! - Values: [`MAX_VALUE_BYTES`] bytes of JSON (Redis's default
 //!   `proto-max-bulk-len`, [`KvError::ValueTooLarge`]).
 //! - TTLs are whole milliseconds (rounded down), clamped to [`MAX_TTL`](crate::MAX_TTL) as on every backend.

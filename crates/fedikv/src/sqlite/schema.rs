@@ -11,7 +11,7 @@ pub const DEFAULT_TABLE: &str = "fedify_kv";
 pub const MAX_TABLE_NAME_LEN: usize = 64;
 
 /// Checks `name` against Fedify's rule `^[A-Za-z_][A-Za-z0-9_]{0,63}$`, so it
-/// can be spliced into SQL inside double quotes (SPEC S2).
+/// can be spliced into SQL inside double quotes (rule S2).
 pub(crate) fn validate_table_name(name: &str) -> KvResult<()> {
     let mut chars = name.chars();
     let valid = chars

@@ -1,5 +1,5 @@
 //! The keys and values the interop scenarios store: every character class of
-//! SPEC K1 and the JSON values Fedify stores.
+//! rule K1 and the JSON values Fedify stores.
 
 use fedikv::KvKey;
 use serde_json::{Value, json};
@@ -30,7 +30,7 @@ fn long_url(len: usize) -> String {
     url
 }
 
-/// Keys under `base` with every character class of SPEC K1 (empty
+/// Keys under `base` with every character class of rule K1 (empty
 /// component, `:`, `::`, `%`, `_`, `\`, `"`, `*`, `?`, `[`, `]`, newline,
 /// emoji, mixed case), near-collisions, a long URL component and Fedify's
 /// newline-joined idempotence keys. All distinct, all within every backend's
