@@ -7,9 +7,18 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use fedikv::Scheme;
 
 /// The store a command uses when neither `--store` nor `FEDIKV_STORE` names one.
 pub const DEFAULT_STORE: &str = "sqlite:fedikv.sqlite3";
+
+/// The help of `--store`, listing every URL form of [`Scheme`].
+fn store_help() -> String {
+    format!(
+        "Store URL: {} [default: {DEFAULT_STORE}; for `bench`, a temporary SQLite file]. `bench` takes it several times.",
+        Scheme::forms()
+    )
+}
 
 /// Read and write Fedify-compatible key-value stores, and benchmark them.
 ///
@@ -20,11 +29,10 @@ pub const DEFAULT_STORE: &str = "sqlite:fedikv.sqlite3";
 #[derive(Debug, Parser)]
 #[command(name = "fedikv", version)]
 pub struct Cli {
-    /// Store URL: memory:, sqlite:PATH, postgres://..., mysql://..., mariadb://...,
-    /// redis://..., denokv:PATH, denokv+http://HOST:PORT?token=... [default: sqlite:fedikv.sqlite3; for `bench`, a temporary
-    /// SQLite file]. `bench` takes it several times.
+    /// Store URL (see `store_help`).
     #[arg(
         long = "store",
+        help = store_help(),
         value_name = "URL",
         global = true,
         env = "FEDIKV_STORE",

@@ -81,7 +81,8 @@ pub enum KvError {
 
     /// The URL names a scheme fedikv does not know.
     #[error(
-        "unknown store URL scheme {scheme:?}: use memory:, sqlite:PATH, postgres://, postgresql://, mysql://, mariadb://, redis://, rediss://, denokv:PATH or denokv+http://"
+        "unknown store URL scheme {scheme:?}: use one of {}",
+        crate::Scheme::forms()
     )]
     UnsupportedScheme {
         /// The scheme as given.

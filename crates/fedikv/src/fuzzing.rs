@@ -87,8 +87,8 @@ pub mod denokv {
 
 /// Store URL parsing (`open.rs` and each backend's options).
 pub mod store_url {
+    use crate::Scheme;
     use crate::error::KvResult;
-    use crate::open::Scheme;
 
     /// Every check [`open`](crate::open) makes on `url` before it touches a
     /// file or the network: the scheme, then the backend's URL and option
@@ -116,19 +116,18 @@ pub mod store_url {
                 crate::mysql::sql::validate_table_name(&options.table)
             }
             #[cfg(feature = "redis")]
-            Scheme::Redis => redis(url),
+            Scheme::Redis | Scheme::RedisCluster => redis(url),
             #[cfg(feature = "denokv")]
-            Scheme::DenoKv => denokv(url),
+            Scheme::DenoKv | Scheme::DenoKvRemote => denokv(url),
+            #[allow(unreachable_patterns)]
+            _ => Ok(()),
         }
     }
 
     #[cfg(feature = "redis")]
     fn redis(url: &str) -> KvResult<()> {
         use crate::redis::{cluster, codec::KeyCodec, config};
-        let is_cluster = url.split_once("://").is_some_and(|(scheme, _)| {
-            cluster::SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
-        });
-        let prefix = if is_cluster {
+        let prefix = if crate::Scheme::of(url)? == crate::Scheme::RedisCluster {
             let (nodes, options) = cluster::parse(url)?;
             cluster::client(&nodes, &options)?;
             cluster::endpoint(&nodes);
@@ -136,9 +135,7 @@ pub mod store_url {
         } else {
             let (info, options) = config::parse(url)?;
             config::endpoint(&info);
-            redis::Client::open(info).map_err(|e| crate::KvError::InvalidUrl {
-                reason: format!("{:?}: {e}", crate::redact(url)),
-            })?;
+            redis::Client::open(info).map_err(|e| crate::store_url::invalid_url(url, e))?;
             options.prefix
         };
         KeyCodec::new(&prefix).map(drop)

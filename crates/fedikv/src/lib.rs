@@ -44,6 +44,7 @@ mod memory;
 mod open;
 mod paging;
 mod store;
+mod store_url;
 mod sweep;
 
 #[cfg(feature = "denokv")]
@@ -63,8 +64,9 @@ pub use ext::{KvStoreExt, UPDATE_MAX_ATTEMPTS};
 pub use json::{json_eq, json_opt_eq};
 pub use key::KvKey;
 pub use memory::MemoryKvStore;
-pub use open::{open, redact};
+pub use open::open;
 pub use store::{Capabilities, KvEntry, KvRecord, KvRecordStream, KvStore, KvStream, SetOptions};
+pub use store_url::{Scheme, redact};
 pub use sweep::SweepPolicy;
 
 #[cfg(feature = "denokv")]

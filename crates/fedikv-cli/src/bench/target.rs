@@ -25,7 +25,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use fedikv::{KvError, KvKey, KvResult, KvStore, MysqlKvStore, PostgresKvStore, SqliteKvStore};
+use fedikv::{
+    KvError, KvKey, KvResult, KvStore, MysqlKvStore, PostgresKvStore, Scheme, SqliteKvStore,
+};
 use futures::{StreamExt, TryStreamExt};
 use url::Url;
 
@@ -59,28 +61,28 @@ pub struct Target {
 impl Target {
     /// The benchmark's version of the store `given` names.
     pub fn new(given: &str) -> Result<Self, CliError> {
-        let scheme = given
-            .split_once(':')
-            .map(|(scheme, _)| scheme.to_ascii_lowercase())
-            .unwrap_or_default();
-        match scheme.as_str() {
-            "memory" => Ok(Self {
+        let scheme = Scheme::of(given).map_err(|e| {
+            CliError::new(format!("cannot benchmark {:?}: {e}", fedikv::redact(given)))
+        })?;
+        match scheme {
+            Scheme::Memory => Ok(Self {
                 url: given.to_owned(),
                 backend: "memory",
                 driver: None,
                 server: "in-process".into(),
                 temp_file: None,
             }),
-            "sqlite" => Ok(Self::sqlite(given)),
-            "postgres" | "postgresql" => Self::server(given, "postgres", "PostgreSQL"),
-            "mysql" | "mariadb" => Self::server(given, "mysql", "MySQL/MariaDB"),
-            "redis" | "rediss" => Self::server(given, "redis", "Redis"),
-            "redis+cluster" | "rediss+cluster" => Ok(Self::redis_cluster(given)),
-            "denokv" => Ok(Self::denokv_file(given)),
-            "denokv+http" | "denokv+https" => Ok(Self::denokv_server(given)),
-            _ => Err(CliError::new(format!(
-                "cannot benchmark {:?}: use memory:, sqlite:[PATH], postgres://, mysql://, mariadb://, redis://, redis+cluster://, denokv:[PATH] or denokv+http:// URLs",
-                fedikv::redact(given)
+            Scheme::Sqlite => Ok(Self::sqlite(given)),
+            Scheme::Postgres => Self::server(given, "postgres", "PostgreSQL"),
+            Scheme::Mysql => Self::server(given, "mysql", "MySQL/MariaDB"),
+            Scheme::Redis => Self::server(given, "redis", "Redis"),
+            Scheme::RedisCluster => Ok(Self::redis_cluster(given)),
+            Scheme::DenoKv => Ok(Self::denokv_file(given)),
+            Scheme::DenoKvRemote => Ok(Self::denokv_server(given)),
+            other => Err(CliError::new(format!(
+                "cannot benchmark {:?}: fedikv bench does not know {} stores yet",
+                fedikv::redact(given),
+                other.form()
             ))),
         }
     }

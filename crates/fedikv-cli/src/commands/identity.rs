@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use fedikv::Scheme;
 use url::Url;
 
 /// Whether `a` and `b` name the same table (or Redis key space) of the same
@@ -65,61 +66,66 @@ enum Identity {
 }
 
 fn identity(url: &str) -> Option<Identity> {
-    let (scheme, rest) = url.split_once(':')?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme == "memory" {
-        return Some(Identity::Private);
-    }
-    if scheme == "sqlite" {
-        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let path = path.strip_prefix("//").unwrap_or(path);
-        if path == ":memory:" {
-            return Some(Identity::Private);
+    let (_, rest) = url.split_once(':')?;
+    match Scheme::of(url).ok()? {
+        Scheme::Memory => Some(Identity::Private),
+        Scheme::Sqlite => {
+            let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path == ":memory:" {
+                return Some(Identity::Private);
+            }
+            Some(Identity::Sqlite {
+                file: absolute(Path::new(path)),
+                // SQLite table names are case-insensitive.
+                table: option(query, "table")
+                    .unwrap_or_else(|| fedikv::sqlite::DEFAULT_TABLE.into())
+                    .to_ascii_lowercase(),
+            })
         }
-        return Some(Identity::Sqlite {
-            file: absolute(Path::new(path)),
-            // SQLite table names are case-insensitive.
-            table: option(query, "table")
-                .unwrap_or_else(|| "fedify_kv".into())
-                .to_ascii_lowercase(),
-        });
-    }
-    if let Some(rest) = scheme
-        .strip_suffix("+cluster")
-        .filter(|s| *s == "redis" || *s == "rediss")
-        .and_then(|_| rest.strip_prefix("//"))
-    {
-        return cluster(rest);
-    }
-    if scheme == "denokv" {
+        Scheme::RedisCluster => cluster(rest.strip_prefix("//")?),
         // One Deno KV database per file: no table or prefix inside it.
-        let path = rest.strip_prefix("//").unwrap_or(rest);
-        return Some(Identity::Sqlite {
-            file: absolute(Path::new(path)),
+        Scheme::DenoKv => Some(Identity::Sqlite {
+            file: absolute(Path::new(rest.strip_prefix("//").unwrap_or(rest))),
             table: "(Deno KV)".into(),
-        });
+        }),
+        Scheme::DenoKvRemote => {
+            let parsed = Url::parse(&url["denokv+".len()..]).ok()?;
+            let default_port = if parsed.scheme() == "https" { 443 } else { 80 };
+            Some(Identity::Server {
+                family: "denokv",
+                host: parsed
+                    .host_str()
+                    .unwrap_or("localhost")
+                    .to_ascii_lowercase(),
+                port: parsed.port().unwrap_or(default_port),
+                database: parsed.path().trim_matches('/').to_owned(),
+                space: String::new(),
+            })
+        }
+        Scheme::Postgres => server(
+            url,
+            "postgres",
+            5432,
+            "table",
+            fedikv::postgres::DEFAULT_TABLE,
+        ),
+        Scheme::Mysql => server(url, "mysql", 3306, "table", fedikv::mysql::DEFAULT_TABLE),
+        Scheme::Redis => server(url, "redis", 6379, "prefix", fedikv::redis::DEFAULT_PREFIX),
+        _ => None,
     }
-    if let Some(server) = scheme.strip_prefix("denokv+") {
-        let parsed = Url::parse(&url["denokv+".len()..]).ok()?;
-        return Some(Identity::Server {
-            family: "denokv",
-            host: parsed
-                .host_str()
-                .unwrap_or("localhost")
-                .to_ascii_lowercase(),
-            port: parsed
-                .port()
-                .unwrap_or(if server == "https" { 443 } else { 80 }),
-            database: parsed.path().trim_matches('/').to_owned(),
-            space: String::new(),
-        });
-    }
-    let (family, port, space_option, default_space) = match scheme.as_str() {
-        "postgres" | "postgresql" => ("postgres", 5432, "table", "fedify_kv_v2"),
-        "mysql" | "mariadb" => ("mysql", 3306, "table", "fedify_kv"),
-        "redis" | "rediss" => ("redis", 6379, "prefix", "fedify::"),
-        _ => return None,
-    };
+}
+
+/// The identity of a server URL of `family`, whose default port is `port`
+/// and whose table or key prefix is option `space_option`
+/// (`default_space` when absent).
+fn server(
+    url: &str,
+    family: &'static str,
+    port: u16,
+    space_option: &str,
+    default_space: &str,
+) -> Option<Identity> {
     let parsed = Url::parse(url).ok()?;
     let query = parsed.query().unwrap_or("");
     // libpq also takes its connection parameters from the query string.
@@ -183,7 +189,7 @@ fn cluster(rest: &str) -> Option<Identity> {
         .collect::<Option<Vec<_>>>()?;
     Some(Identity::Cluster {
         nodes,
-        space: option(query, "prefix").unwrap_or_else(|| "fedify::".into()),
+        space: option(query, "prefix").unwrap_or_else(|| fedikv::redis::DEFAULT_PREFIX.into()),
     })
 }
 

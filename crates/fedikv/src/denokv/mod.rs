@@ -181,12 +181,12 @@ impl DenoKvStore {
     /// [`KvError::Unavailable`] when it cannot be reached. The token never
     /// appears in errors or `Debug`.
     pub async fn connect(url: &str, token: &str, timeout: Duration) -> KvResult<Self> {
-        let url = options::without_credentials(crate::open::parse_url(url)?, url)?;
+        let url = options::without_credentials(crate::store_url::parse_url(url)?, url)?;
         if url.query().is_some() {
             return Err(KvError::InvalidUrl {
                 reason: format!(
                     "{:?}: connect takes the server's URL without a query; pass the token and timeout as arguments (or use open_url)",
-                    crate::open::redact(url.as_str())
+                    crate::store_url::redact(url.as_str())
                 ),
             });
         }
@@ -215,7 +215,7 @@ impl DenoKvStore {
                 let token = parsed.token.ok_or_else(|| KvError::InvalidUrl {
                     reason: format!(
                         "{:?} has no access token: add ?token=… or set {TOKEN_VAR}",
-                        crate::open::redact(url)
+                        crate::store_url::redact(url)
                     ),
                 })?;
                 Self::connect(server.as_str(), &token, timeout).await

@@ -6,7 +6,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::{KvError, KvResult};
-use crate::open::{UrlOptions, parse_url, redact};
+use crate::store_url::{UrlOptions, invalid_url, parse_url, redact};
 
 use super::remote::DEFAULT_TIMEOUT;
 
@@ -140,9 +140,7 @@ pub(crate) fn check_token(token: &str) -> KvResult<()> {
 
 /// A `denokv:PATH` URL.
 fn parse_file(url: &str) -> KvResult<DenoKvLocation> {
-    let invalid = |reason: &str| KvError::InvalidUrl {
-        reason: format!("{:?}: {reason}", redact(url)),
-    };
+    let invalid = |reason: &str| invalid_url(url, reason);
     let (scheme, rest) = url
         .split_once(':')
         .ok_or_else(|| invalid("the scheme must be denokv:"))?;

@@ -2,8 +2,8 @@
 
 use mysql_async::{Opts, OptsBuilder, PoolConstraints, PoolOpts};
 
-use crate::error::{KvError, KvResult};
-use crate::open::{UrlOptions, parse_url, redact};
+use crate::error::KvResult;
+use crate::store_url::{UrlOptions, invalid_url, parse_url};
 use crate::sweep::SweepPolicy;
 
 use super::sql::DEFAULT_TABLE;
@@ -94,9 +94,7 @@ const OWN_OPTIONS: &str = "table, sweep, sweep_batch, pool_size";
 /// `sweep_batch=` and `pool_size=` are fedikv's; any other is passed to
 /// `mysql_async` (e.g. `require_ssl=true`), which rejects unknown ones.
 pub(crate) fn parse(url: &str) -> KvResult<(Opts, MysqlOptions)> {
-    let invalid = |reason: String| KvError::InvalidUrl {
-        reason: format!("{:?}: {reason}", redact(url)),
-    };
+    let invalid = |reason: String| invalid_url(url, reason);
     let mut parsed = parse_url(url)?;
     if !matches!(parsed.scheme(), "mysql" | "mariadb") {
         return Err(invalid(
@@ -146,6 +144,7 @@ pub(crate) fn parse(url: &str) -> KvResult<(Opts, MysqlOptions)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::KvError;
 
     #[test]
     fn reads_own_options_and_passes_the_rest() {

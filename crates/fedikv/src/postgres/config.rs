@@ -8,7 +8,7 @@ use tokio_postgres::config::Host;
 use super::schema::DEFAULT_TABLE;
 use super::tls::TlsSettings;
 use crate::error::{KvError, KvResult};
-use crate::open::{UrlOptions, parse_url, redact};
+use crate::store_url::{UrlOptions, invalid_url, parse_url};
 use crate::sweep::SweepPolicy;
 
 /// Connections a store opened from a URL keeps at most, unless `pool_size=`
@@ -105,9 +105,7 @@ const OWN_OPTIONS: &str = "table, unlogged, sweep, sweep_batch, pool_size, sslmo
 /// socket directory) is passed to tokio-postgres, which rejects unknown ones.
 /// Errors never repeat the password.
 pub(crate) fn parse(url: &str) -> KvResult<ParsedUrl> {
-    let invalid = |reason: String| KvError::InvalidUrl {
-        reason: format!("{:?}: {reason}", redact(url)),
-    };
+    let invalid = |reason: String| invalid_url(url, reason);
     let mut parsed = parse_url(url)?;
     if !matches!(parsed.scheme(), "postgres" | "postgresql") {
         return Err(invalid(

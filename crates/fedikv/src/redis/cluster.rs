@@ -23,15 +23,11 @@ use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{ConnectionAddr, ConnectionInfo, FromRedisValue, Value as Reply};
 
 use crate::error::{KvError, KvResult};
-use crate::open::redact;
+use crate::store_url::invalid_url;
 
 use super::config::{self, RedisOptions};
 use super::conn::Cluster;
 use super::error::{BACKEND, map};
-
-/// The URL schemes of a cluster: `redis+cluster://` and, with TLS,
-/// `rediss+cluster://`.
-pub(crate) const SCHEMES: [&str; 2] = ["redis+cluster", "rediss+cluster"];
 
 /// How often a listing reads the topology (once per pass, and again while it
 /// is unsettled) before it gives up with [`KvError::Unavailable`].
@@ -48,9 +44,7 @@ const SETTLE_WAIT: Duration = Duration::from_millis(200);
 /// options: `redis+cluster://[user:password@]host:port[,host:port…][/][?options]`,
 /// with the options of `redis://` URLs. A cluster has only database 0.
 pub(crate) fn parse(url: &str) -> KvResult<(Vec<ConnectionInfo>, RedisOptions)> {
-    let invalid = |reason: &str| KvError::InvalidUrl {
-        reason: format!("{:?}: {reason}", redact(url)),
-    };
+    let invalid = |reason: &str| invalid_url(url, reason);
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| invalid("expected redis+cluster://host:port,host:port"))?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use redis::{ConnectionAddr, ConnectionInfo};
 
 use crate::error::{KvError, KvResult};
-use crate::open::{UrlOptions, parse_url, redact};
+use crate::store_url::{UrlOptions, invalid_url, parse_url};
 
 /// Fedify's default key prefix (`RedisKvStoreOptions.keyPrefix`).
 pub const DEFAULT_PREFIX: &str = "fedify::";
@@ -150,9 +150,7 @@ fn optional_duration(name: &str, value: &str) -> KvResult<Option<Duration>> {
 }
 
 fn invalid(url: &str, reason: &str) -> KvError {
-    KvError::InvalidUrl {
-        reason: format!("{:?}: {reason}", redact(url)),
-    }
+    invalid_url(url, reason)
 }
 
 #[cfg(test)]

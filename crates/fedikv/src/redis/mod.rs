@@ -111,6 +111,7 @@ use crate::json;
 use crate::key::KvKey;
 use crate::paging::into_entries;
 use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
+use crate::store_url::invalid_url;
 
 pub use codec::{MAX_KEY_BYTES, MAX_PREFIX_BYTES};
 pub use config::{
@@ -169,10 +170,7 @@ impl RedisKvStore {
     /// [`KvError::AccessDenied`], [`KvError::Unavailable`]; none repeats the
     /// password.
     pub async fn open_url(url: &str) -> KvResult<Self> {
-        let is_cluster = url.split_once("://").is_some_and(|(scheme, _)| {
-            cluster::SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
-        });
-        if is_cluster {
+        if crate::Scheme::of(url)? == crate::Scheme::RedisCluster {
             let (nodes, options) = cluster::parse(url)?;
             let client = cluster::client(&nodes, &options)?;
             let codec = KeyCodec::new(&options.prefix)?;
@@ -184,9 +182,7 @@ impl RedisKvStore {
             ));
         }
         let (info, options) = config::parse(url)?;
-        let client = Client::open(info).map_err(|e| KvError::InvalidUrl {
-            reason: format!("{:?}: {e}", crate::redact(url)),
-        })?;
+        let client = Client::open(info).map_err(|e| invalid_url(url, e))?;
         Self::from_client(client, options).await
     }
 

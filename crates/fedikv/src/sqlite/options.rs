@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::error::{KvError, KvResult};
-use crate::open::{UrlOptions, redact};
+use crate::error::KvResult;
+use crate::store_url::{UrlOptions, invalid_url};
 use crate::sweep::SweepPolicy;
 
 use super::schema::DEFAULT_TABLE;
@@ -108,9 +108,7 @@ const KNOWN: &str = "table, sweep, sweep_batch, readers, busy_timeout, initializ
 /// query string: `table=`, `sweep=` (an interval such as `60s`, or `off`),
 /// `sweep_batch=`, `readers=`, `busy_timeout=` (e.g. `5s`), `initialize=`.
 pub(crate) fn parse_url(url: &str) -> KvResult<(PathBuf, SqliteOptions)> {
-    let invalid = |reason: String| KvError::InvalidUrl {
-        reason: format!("{:?}: {reason}", redact(url)),
-    };
+    let invalid = |reason: String| invalid_url(url, reason);
     let rest = url
         .get(..7)
         .filter(|scheme| scheme.eq_ignore_ascii_case("sqlite:"))
@@ -153,6 +151,7 @@ pub(crate) fn parse_url(url: &str) -> KvResult<(PathBuf, SqliteOptions)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::KvError;
 
     #[test]
     fn url_forms() {
