@@ -110,6 +110,7 @@
 
 mod cases;
 mod history;
+pub mod lifecycle;
 mod macros;
 mod model;
 #[cfg(test)]

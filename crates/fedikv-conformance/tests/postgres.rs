@@ -37,3 +37,23 @@ async fn count_expired_is_exact_while_unswept() {
     fedikv_conformance::unswept::count_expired_is_exact(store.clone()).await;
     store.drop_table().await.expect("drop the test table");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s1_table_dropped_elsewhere_is_recreated() {
+    let table = format!("table=fedikv_dropped_{}", std::process::id());
+    let (Some(store), Some(other)) = (open(&table).await, open(&table).await) else {
+        return;
+    };
+    let drop_elsewhere = async || {
+        other
+            .drop_table()
+            .await
+            .expect("drop the table through another store")
+    };
+    fedikv_conformance::lifecycle::table_dropped_elsewhere_is_recreated(
+        Arc::new(store.clone()),
+        drop_elsewhere,
+    )
+    .await;
+    store.drop_table().await.expect("drop the test table");
+}

@@ -37,3 +37,26 @@ async fn count_expired_is_exact_while_unswept() {
         .expect("cannot open the SQLite store");
     fedikv_conformance::unswept::count_expired_is_exact(Arc::new(store)).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s1_table_dropped_elsewhere_is_recreated() {
+    let dir = tempfile::tempdir().expect("cannot create a temporary directory");
+    let file = dir.path().join("dropped.sqlite3");
+    let open = async || {
+        SqliteKvStore::open(&file)
+            .await
+            .expect("cannot open the SQLite store")
+    };
+    let (store, other) = (open().await, open().await);
+    let drop_elsewhere = async || {
+        other
+            .drop_table()
+            .await
+            .expect("drop the table through another store")
+    };
+    fedikv_conformance::lifecycle::table_dropped_elsewhere_is_recreated(
+        Arc::new(store),
+        drop_elsewhere,
+    )
+    .await;
+}

@@ -46,6 +46,8 @@ mod paging;
 mod store;
 mod store_url;
 mod sweep;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod table;
 
 #[cfg(feature = "denokv")]
 pub mod denokv;

@@ -329,6 +329,7 @@ impl UrlOptions {
     }
 
     /// Fails if any option was not consumed, naming the known ones.
+    #[cfg(any(feature = "sqlite", feature = "denokv"))]
     pub(crate) fn finish(self, known: &str) -> KvResult<()> {
         match self.pairs.first() {
             None => Ok(()),

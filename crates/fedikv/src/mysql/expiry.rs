@@ -21,7 +21,7 @@ impl Inner {
     /// `expires` index, until a batch comes back short. Returns the number of
     /// rows removed.
     pub(crate) async fn sweep_expired(&self) -> KvResult<u64> {
-        let batch = self.schedule.policy().batch_size as u64;
+        let batch = self.sweeps.policy().batch_size as u64;
         let mut conn = self.conn().await?;
         let mut total = 0;
         loop {

@@ -87,7 +87,6 @@ pub(crate) mod sql;
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use async_trait::async_trait;
 use mysql_async::{Conn, Pool};
@@ -97,7 +96,7 @@ use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, into_entries};
 use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
-use crate::sweep::SweepSchedule;
+use crate::table::{BackgroundSweep, TableState};
 
 /// The driver, re-exported so that [`MysqlKvStore::from_pool`] callers use
 /// the same version.
@@ -128,10 +127,8 @@ pub(crate) struct Inner {
     table: String,
     sql: Statements,
     info: ServerInfo,
-    schedule: SweepSchedule,
-    /// Whether the table is known to exist (reset by `drop_table`).
-    initialized: AtomicBool,
-    schema_lock: tokio::sync::Mutex<()>,
+    sweeps: BackgroundSweep,
+    table_state: TableState,
     /// `user@host:port/db`, for Debug: never the password.
     endpoint: String,
 }
@@ -143,7 +140,7 @@ impl fmt::Debug for MysqlKvStore {
             .field("endpoint", &inner.endpoint)
             .field("table", &inner.table)
             .field("dialect", &inner.info.dialect)
-            .field("sweep", &inner.schedule.policy())
+            .field("sweep", &inner.sweeps.policy())
             .finish_non_exhaustive()
     }
 }
@@ -197,16 +194,12 @@ impl MysqlKvStore {
             table: options.table,
             sql,
             info,
-            schedule: SweepSchedule::new(options.sweep),
-            initialized: AtomicBool::new(false),
-            schema_lock: tokio::sync::Mutex::new(()),
+            sweeps: BackgroundSweep::new(options.sweep),
+            table_state: TableState::default(),
             endpoint,
         };
-        inner.create_schema(&mut conn).await?;
-        inner
-            .initialized
-            .store(true, std::sync::atomic::Ordering::Release);
         drop(conn);
+        inner.initialize(true).await?;
         let inner = Arc::new(inner);
         // Kept connections idle too long go back to the pool, also when the
         // store is not used; the task ends with the store.

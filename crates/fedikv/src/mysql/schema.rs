@@ -1,7 +1,5 @@
 //! Creating and dropping the table (rule S1), and learning about the server.
 
-use std::sync::atomic::Ordering;
-
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
@@ -50,36 +48,29 @@ impl Inner {
         }
     }
 
-    /// Runs [`create_schema`](Self::create_schema) once, until the table is
-    /// dropped through this store.
-    pub(crate) async fn ensure_schema(&self) -> KvResult<()> {
-        if self.initialized.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        self.initialize(false).await
-    }
-
     /// Creates the table unless this store knows it exists; with `force`,
     /// asks the server anyway (the table may have been dropped elsewhere).
     pub(crate) async fn initialize(&self, force: bool) -> KvResult<()> {
-        let _guard = self.schema_lock.lock().await;
-        if !force && self.initialized.load(Ordering::Acquire) {
-            return Ok(());
-        }
+        self.table_state
+            .ensure(force, async || self.create_table().await)
+            .await
+    }
+
+    /// [`create_schema`](Self::create_schema) on a connection of its own.
+    pub(crate) async fn create_table(&self) -> KvResult<()> {
         let mut conn = self.conns.pool().get_conn().await.map_err(map)?;
-        self.create_schema(&mut conn).await?;
-        self.initialized.store(true, Ordering::Release);
-        Ok(())
+        self.create_schema(&mut conn).await
     }
 
     /// Drops the table; the next use creates it again.
     pub(crate) async fn drop_schema(&self) -> KvResult<()> {
-        let _guard = self.schema_lock.lock().await;
-        let mut conn = self.conns.pool().get_conn().await.map_err(map)?;
-        conn.query_drop(self.sql.drop_table.as_str())
+        self.table_state
+            .drop_with(async || {
+                let mut conn = self.conns.pool().get_conn().await.map_err(map)?;
+                conn.query_drop(self.sql.drop_table.as_str())
+                    .await
+                    .map_err(map)
+            })
             .await
-            .map_err(map)?;
-        self.initialized.store(false, Ordering::Release);
-        Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! The SQL text of every statement, built once per store from the validated
 //! table name and the server's dialect.
 
-use crate::error::{KvError, KvResult};
+use crate::error::KvResult;
 
 /// Fedify's default table name.
 pub const DEFAULT_TABLE: &str = "fedify_kv";
@@ -13,22 +13,7 @@ pub const MAX_TABLE_NAME_LEN: usize = 50;
 /// Checks a table name against Fedify's rule `^[A-Za-z_][A-Za-z0-9_]*$`, at
 /// most [`MAX_TABLE_NAME_LEN`] characters, so it can be spliced into SQL.
 pub(crate) fn validate_table_name(name: &str) -> KvResult<()> {
-    let mut chars = name.chars();
-    let valid_start = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    let valid_rest = chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if valid_start && valid_rest && name.len() <= MAX_TABLE_NAME_LEN {
-        Ok(())
-    } else {
-        Err(KvError::InvalidName {
-            what: "table name",
-            name: name.to_owned(),
-            reason: format!(
-                "use 1 to {MAX_TABLE_NAME_LEN} ASCII letters, digits and underscores, not starting with a digit"
-            ),
-        })
-    }
+    crate::table::validate_identifier(name, MAX_TABLE_NAME_LEN, "table name")
 }
 
 /// Which server family the store talks to. Only the CAS value guard differs:
@@ -234,6 +219,7 @@ impl Statements {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::KvError;
 
     #[test]
     fn table_names_follow_fedify() {

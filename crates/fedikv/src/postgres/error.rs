@@ -152,10 +152,15 @@ pub(crate) fn map_pool(e: PoolError) -> KvError {
     }
 }
 
-/// Whether the statement failed because the table does not exist (dropped
-/// behind the store's back), so the store should create it again.
-pub(crate) fn is_undefined_table(e: &tokio_postgres::Error) -> bool {
-    e.code() == Some(&SqlState::UNDEFINED_TABLE)
+/// Whether a mapped error says the table does not exist (dropped behind
+/// the store's back), so the store should create it again.
+pub(crate) fn is_missing_table(e: &KvError) -> bool {
+    match e {
+        KvError::Backend { source, .. } => source
+            .downcast_ref::<PostgresError>()
+            .is_some_and(|e| e.code() == Some(&SqlState::UNDEFINED_TABLE)),
+        _ => false,
+    }
 }
 
 /// Whether `source`, the source of a mapped error, says the server could

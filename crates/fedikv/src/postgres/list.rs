@@ -31,7 +31,6 @@ use super::params::{components, upper_bound};
 use super::raw_key::RawKey;
 use super::sql::Statements;
 use crate::error::{KvError, KvResult};
-use crate::json;
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, ms_left, paged};
 use crate::store::{KvRecord, KvRecordStream};
@@ -252,17 +251,15 @@ fn page_row(row: &Row) -> PageRow {
 /// Reads a `jsonb` column, of any depth.
 pub(crate) fn decode_value(row: &Row, column: usize, key: &KvKey) -> KvResult<Value> {
     // Named as stored: the raw key of `delete_raw`.
-    let corrupt = |reason: String| KvError::Corrupt {
-        key: stored(key).map_or_else(|_| key.to_json(), |raw| raw.literal()),
-        reason,
-    };
-    let JsonText(text) = row
-        .try_get(column)
-        .map_err(|e| corrupt(format!("the value cannot be read as JSON: {e}")))?;
-    json::parse(text).map_err(|e| corrupt(format!("the value is not JSON: {e}")))
+    let raw_key = || stored(key).map_or_else(|_| key.to_json(), |raw| raw.literal());
+    let JsonText(text) = row.try_get(column).map_err(|e| KvError::Corrupt {
+        key: raw_key(),
+        reason: format!("the value cannot be read as JSON: {e}"),
+    })?;
+    crate::table::decode_value_str(raw_key, text)
 }
 
-/// The text of a `jsonb` (or `json`) column, parsed by [`json::parse`]
+/// The text of a `jsonb` (or `json`) column, parsed by [`json::parse`](crate::json::parse)
 /// rather than `serde_json`, whose recursion limit refuses values nested
 /// deeper than 127 levels that `jsonb` holds.
 struct JsonText<'a>(&'a str);

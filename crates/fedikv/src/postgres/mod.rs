@@ -102,7 +102,6 @@ mod tls;
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Client, Manager, Pool, QueueMode, Runtime};
@@ -115,7 +114,7 @@ use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, into_entries};
 use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
-use crate::sweep::SweepSchedule;
+use crate::table::{BackgroundSweep, TableState};
 
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE, PostgresOptions};
 pub use error::PostgresError;
@@ -140,13 +139,8 @@ pub(crate) struct Inner {
     table: TableName,
     unlogged: bool,
     sql: Statements,
-    schedule: SweepSchedule,
-    /// Whether the table is known to exist (reset by `drop_table` and when a
-    /// statement finds it missing).
-    initialized: AtomicBool,
-    init_lock: tokio::sync::Mutex<()>,
-    /// Whether a background sweep is running.
-    sweeping: AtomicBool,
+    sweeps: BackgroundSweep,
+    table_state: TableState,
     /// `user@host:port/db`, for Debug: never the password.
     endpoint: String,
 }
@@ -158,7 +152,7 @@ impl fmt::Debug for PostgresKvStore {
             .field("endpoint", &inner.endpoint)
             .field("table", &inner.table)
             .field("unlogged", &inner.unlogged)
-            .field("sweep", &inner.schedule.policy())
+            .field("sweep", &inner.sweeps.policy())
             .field("pool_max_size", &inner.pool.status().max_size)
             .finish_non_exhaustive()
     }
@@ -215,13 +209,11 @@ impl PostgresKvStore {
             pool,
             table,
             unlogged: options.unlogged,
-            schedule: SweepSchedule::new(options.sweep),
-            initialized: AtomicBool::new(false),
-            init_lock: tokio::sync::Mutex::new(()),
-            sweeping: AtomicBool::new(false),
+            sweeps: BackgroundSweep::new(options.sweep),
+            table_state: TableState::default(),
             endpoint,
         };
-        inner.initialize().await?;
+        inner.initialize(true).await?;
         Ok(Self {
             inner: Arc::new(inner),
         })
@@ -235,19 +227,21 @@ impl PostgresKvStore {
     ///
     /// [`drop_table`]: Self::drop_table
     pub async fn initialize(&self) -> KvResult<()> {
-        self.inner.initialized.store(false, Ordering::Release);
-        self.inner.initialize().await
+        self.inner.initialize(true).await
     }
 
     /// Drops the table with all its entries (`DROP TABLE IF EXISTS`). The
     /// next operation, or [`initialize`](Self::initialize), creates it
     /// again.
     pub async fn drop_table(&self) -> KvResult<()> {
-        let _guard = self.inner.init_lock.lock().await;
-        let client = self.inner.pool.get().await.map_err(map_pool)?;
-        schema::drop(&client, &self.inner.table).await?;
-        self.inner.initialized.store(false, Ordering::Release);
-        Ok(())
+        let inner = &self.inner;
+        inner
+            .table_state
+            .drop_with(async || {
+                let client = inner.pool.get().await.map_err(map_pool)?;
+                schema::drop(&client, &inner.table).await
+            })
+            .await
     }
 
     /// The query plan (`EXPLAIN`, one line per element) of the page of
@@ -274,38 +268,46 @@ impl PostgresKvStore {
 }
 
 impl Inner {
-    /// Creates the table unless this store already knows it exists.
-    async fn initialize(&self) -> KvResult<()> {
-        let _guard = self.init_lock.lock().await;
-        if self.initialized.load(Ordering::Acquire) {
-            return Ok(());
-        }
+    /// Creates the table unless this store knows it exists; with `force`,
+    /// asks the server anyway (it may have been dropped elsewhere).
+    async fn initialize(&self, force: bool) -> KvResult<()> {
+        self.table_state
+            .ensure(force, async || self.create_table().await)
+            .await
+    }
+
+    /// Creates the table and its index unless they exist.
+    async fn create_table(&self) -> KvResult<()> {
         let mut client = self.pool.get().await.map_err(map_pool)?;
-        schema::create(&mut client, &self.table, self.unlogged).await?;
-        self.initialized.store(true, Ordering::Release);
-        Ok(())
+        schema::create(&mut client, &self.table, self.unlogged).await
     }
 
     /// A pooled connection, with the table created first if needed.
     async fn client(&self) -> KvResult<Client> {
-        if !self.initialized.load(Ordering::Acquire) {
-            self.initialize().await?;
-        }
+        self.initialize(false).await?;
         self.pool.get().await.map_err(map_pool)
     }
 
-    /// Maps a statement's error; a missing table is created again by the next
-    /// operation.
-    fn fail(&self, e: tokio_postgres::Error) -> KvError {
-        if error::is_undefined_table(&e) {
-            self.initialized.store(false, Ordering::Release);
-        }
-        map(e)
+    /// Runs the statement `op`; if the table was gone (dropped by another
+    /// program), creates it and runs `op` once more (the policy of
+    /// [`TableState`]).
+    async fn recreating<T, F, Fut>(&self, op: F) -> KvResult<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = KvResult<T>>,
+    {
+        self.table_state
+            .recreating(
+                error::is_missing_table,
+                async || self.create_table().await,
+                op,
+            )
+            .await
     }
 
     /// Maps the error of a statement that stored `value`.
-    fn fail_write(&self, e: tokio_postgres::Error, value: &Jsonb) -> KvError {
-        error::value_error(&e, value.len()).unwrap_or_else(|| self.fail(e))
+    fn fail_write(e: tokio_postgres::Error, value: &Jsonb) -> KvError {
+        error::value_error(&e, value.len()).unwrap_or_else(|| map(e))
     }
 
     /// Runs a cached prepared statement; returns the rows it affected.
@@ -315,25 +317,28 @@ impl Inner {
         params: &[&(dyn ToSql + Sync)],
         value: Option<&Jsonb>,
     ) -> KvResult<u64> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
-        client
-            .execute(&statement, params)
-            .await
-            .map_err(|e| match value {
-                Some(value) => self.fail_write(e, value),
-                None => self.fail(e),
-            })
+        self.recreating(|| async {
+            let client = self.client().await?;
+            let statement = client.prepare_cached(sql).await.map_err(map)?;
+            client
+                .execute(&statement, params)
+                .await
+                .map_err(|e| match value {
+                    Some(value) => Self::fail_write(e, value),
+                    None => map(e),
+                })
+        })
+        .await
     }
 
     /// Runs a cached prepared query; returns its rows.
     async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> KvResult<Vec<Row>> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
-        client
-            .query(&statement, params)
-            .await
-            .map_err(|e| self.fail(e))
+        self.recreating(|| async {
+            let client = self.client().await?;
+            let statement = client.prepare_cached(sql).await.map_err(map)?;
+            client.query(&statement, params).await.map_err(map)
+        })
+        .await
     }
 
     /// Runs a cached prepared query and maps its rows with `f` as they
@@ -344,15 +349,21 @@ impl Inner {
         params: &[&(dyn ToSql + Sync)],
         mut f: impl FnMut(&Row) -> T,
     ) -> KvResult<Vec<T>> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
-        let rows = client
-            .query_raw(&statement, params.iter().copied())
-            .await
-            .map_err(|e| self.fail(e))?;
+        // The client stays checked out until every row has arrived.
+        let (_client, rows) = self
+            .recreating(|| async {
+                let client = self.client().await?;
+                let statement = client.prepare_cached(sql).await.map_err(map)?;
+                let rows = client
+                    .query_raw(&statement, params.iter().copied())
+                    .await
+                    .map_err(map)?;
+                Ok((client, rows))
+            })
+            .await?;
         let mut rows = std::pin::pin!(rows);
         let mut mapped = Vec::new();
-        while let Some(row) = rows.try_next().await.map_err(|e| self.fail(e))? {
+        while let Some(row) = rows.try_next().await.map_err(map)? {
             mapped.push(f(&row));
         }
         Ok(mapped)
@@ -360,25 +371,21 @@ impl Inner {
 
     /// Runs a cached prepared query returning at most one row.
     async fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> KvResult<Option<Row>> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
-        client
-            .query_opt(&statement, params)
-            .await
-            .map_err(|e| self.fail(e))
+        self.recreating(|| async {
+            let client = self.client().await?;
+            let statement = client.prepare_cached(sql).await.map_err(map)?;
+            client.query_opt(&statement, params).await.map_err(map)
+        })
+        .await
     }
 
     /// Starts a sweep in the background if one is due and none is running.
     fn after_write(self: &Arc<Self>) {
-        if self.schedule.claim() && !self.sweeping.swap(true, Ordering::AcqRel) {
-            let inner = Arc::clone(self);
-            tokio::spawn(async move {
-                if let Err(e) = inner.sweep_expired(Pace::Background).await {
-                    tracing::warn!(table = ?inner.table, error = %e, "postgres: sweeping expired rows failed");
-                }
-                inner.sweeping.store(false, Ordering::Release);
+        self.sweeps
+            .after_write(BACKEND, self.table.as_str().to_owned(), || {
+                let inner = Arc::clone(self);
+                async move { inner.sweep_expired(Pace::Background).await }
             });
-        }
     }
 }
 

@@ -7,6 +7,7 @@ use deadpool_postgres::{Client, GenericClient};
 
 use super::error::{PgResult, map};
 use crate::error::{KvError, KvResult};
+use crate::table::is_identifier;
 
 /// Fedify's default table name.
 pub const DEFAULT_TABLE: &str = "fedify_kv_v2";
@@ -45,19 +46,13 @@ impl TableName {
                 "use `table` or `schema.table`: at most one dot is allowed",
             ));
         }
-        for part in &parts {
-            let mut chars = part.chars();
-            let valid_start = chars
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-            if !valid_start || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(invalid(
-                    "each part must start with an ASCII letter or `_` and hold only ASCII letters, digits and `_`",
-                ));
-            }
-            if part.len() > MAX_IDENTIFIER_LEN {
-                return Err(invalid("each part may have at most 63 characters"));
-            }
+        if !parts
+            .iter()
+            .all(|part| is_identifier(part, MAX_IDENTIFIER_LEN))
+        {
+            return Err(invalid(
+                "each part must start with an ASCII letter or `_`, hold only ASCII letters, digits and `_`, and have at most 63 characters",
+            ));
         }
         let quoted = parts
             .iter()

@@ -12,7 +12,7 @@ use std::time::Instant;
 use deadpool_postgres::Client;
 
 use super::Inner;
-use super::error::PgResult;
+use super::error::{PgResult, map};
 use crate::error::KvResult;
 
 /// The cursor before the first row.
@@ -39,16 +39,19 @@ pub(crate) enum Pace {
 impl Inner {
     /// Deletes every row expired now, a batch at a time; returns how many.
     pub(crate) async fn sweep_expired(&self, pace: Pace) -> KvResult<u64> {
-        let batch_size = i64::try_from(self.schedule.policy().batch_size).unwrap_or(i64::MAX);
+        let batch_size = i64::try_from(self.sweeps.policy().batch_size).unwrap_or(i64::MAX);
         let mut cursor = START.to_owned();
         let mut total = 0;
         loop {
             let started = Instant::now();
-            let mut client = self.client().await?;
-            let batch = sweep_batch(&mut client, &self.sql.sweep, &cursor)
-                .await
-                .map_err(|e| self.fail(e))?;
-            drop(client);
+            let batch = self
+                .recreating(|| async {
+                    let mut client = self.client().await?;
+                    sweep_batch(&mut client, &self.sql.sweep, &cursor)
+                        .await
+                        .map_err(map)
+                })
+                .await?;
             total += u64::try_from(batch.deleted).unwrap_or(0);
             match batch.last {
                 Some(last) if batch.examined >= batch_size => cursor = last,

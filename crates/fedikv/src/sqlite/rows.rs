@@ -8,7 +8,6 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
-use crate::json;
 use crate::key::KvKey;
 use crate::paging::ms_left;
 use crate::store::KvRecord;
@@ -138,10 +137,7 @@ fn corrupt(key: &str, reason: String) -> KvError {
 
 /// A stored value's JSON text, or [`KvError::Corrupt`] naming the key.
 pub(crate) fn decode_value(key: &str, text: &str) -> KvResult<Value> {
-    json::parse(text).map_err(|e| KvError::Corrupt {
-        key: key.to_owned(),
-        reason: format!("the value is not JSON: {e}"),
-    })
+    crate::table::decode_value_str(|| key.to_owned(), text)
 }
 
 /// A column that must hold text: the key or the value of a row.

@@ -1,7 +1,7 @@
 //! The table layout of Fedify's `SqliteKvStore`, table-name validation, and
 //! every SQL statement the store runs, built once per table.
 
-use crate::error::{KvError, KvResult};
+use crate::error::KvResult;
 
 /// The table Fedify's `SqliteKvStore` uses by default.
 pub const DEFAULT_TABLE: &str = "fedify_kv";
@@ -13,23 +13,7 @@ pub const MAX_TABLE_NAME_LEN: usize = 64;
 /// Checks `name` against Fedify's rule `^[A-Za-z_][A-Za-z0-9_]{0,63}$`, so it
 /// can be spliced into SQL inside double quotes (rule S2).
 pub(crate) fn validate_table_name(name: &str) -> KvResult<()> {
-    let mut chars = name.chars();
-    let valid = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && name.len() <= MAX_TABLE_NAME_LEN;
-    if valid {
-        Ok(())
-    } else {
-        Err(KvError::InvalidName {
-            what: "table name",
-            name: name.to_owned(),
-            reason: format!(
-                "use 1 to {MAX_TABLE_NAME_LEN} ASCII letters, digits and underscores, not starting with a digit (Fedify's rule)"
-            ),
-        })
-    }
+    crate::table::validate_identifier(name, MAX_TABLE_NAME_LEN, "table name")
 }
 
 /// Every statement of one table. The table name is validated before these are
@@ -108,6 +92,7 @@ impl Sql {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::KvError;
     use crate::jsonkey::JsonKeyRange;
     use crate::key::KvKey;
     use rusqlite::{Connection, StatementStatus};
