@@ -369,11 +369,29 @@ mod tests {
     }
 
     #[test]
+    fn text_beyond_a_mebibyte_is_written_at_its_exact_size() {
+        let lone = from_utf16(&[0xD800]);
+        let value = json!({"big": "x\n".repeat(GROWN_BYTES), "lone": lone, "n": [1.5, -0.0]});
+        let text = stringify(&value);
+        assert_eq!(text.len(), text.capacity());
+        assert!(text.ends_with(r#"x\n","lone":"\ud800","n":[1.5,-0.0]}"#));
+        let mut prefixed = "[".to_owned();
+        write_value(&mut prefixed, &value, Surrogates::Escape);
+        assert_eq!(prefixed[1..], text);
+        let mut streamed = Vec::new();
+        write_to(&mut streamed, &value).unwrap();
+        assert_eq!(streamed, text.as_bytes());
+    }
+
+    #[test]
     fn writes_any_depth_without_recursion() {
         let depth = 500_000;
         let text = format!("{}1{}", "{\"a\":[".repeat(depth), "]}".repeat(depth));
         let value = parse(&text).unwrap();
         assert_eq!(stringify(&value), text);
+        let mut streamed = Vec::new();
+        write_to(&mut streamed, &value).unwrap();
+        assert_eq!(streamed, text.as_bytes());
         drop_deep(value);
     }
 }
