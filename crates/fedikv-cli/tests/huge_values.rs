@@ -1,8 +1,9 @@
 //! Peak memory of `fedikv set`, `get` and `list` with a 64 MiB value, read
 //! from each child process's own resource usage (`wait4`'s `ru_maxrss`):
 //! at most the run's baseline (the same binary and store reading an absent
-//! key) plus the bound of docs/layouts.md ("Memory of huge values") times the value's size.
-//! A regression that keeps one more copy of the value fails it.
+//! key) plus the bound of docs/layouts.md ("Memory of huge values") times
+//! the value's size. A regression that keeps one more copy of the value
+//! fails it.
 //!
 //! Two shapes of value: one big string, whose decoded `serde_json::Value`
 //! is as large as its text, and an array of about 1 KiB documents, whose
