@@ -37,7 +37,8 @@ pub fn parse_value(text: &str, what: &str) -> Result<Value, CliError> {
     })
 }
 
-/// A value argument: JSON text, or `-` to read the JSON from `stdin`.
+/// A value argument: JSON text, or `-` to read the JSON from `stdin`. The
+/// text read is dropped once parsed, before the value is sent anywhere.
 pub fn read_value(arg: &str, stdin: impl Read) -> Result<Value, CliError> {
     if arg != "-" {
         return parse_value(arg, "value");
@@ -48,6 +49,18 @@ pub fn read_value(arg: &str, stdin: impl Read) -> Result<Value, CliError> {
         .read_to_string(&mut text)
         .map_err(|e| CliError::new(format!("cannot read the value from stdin: {e}")))?;
     parse_value(&text, "the value read from stdin")
+}
+
+/// Standard input, to read a value from whole. On Unix it is read as a
+/// `File` (a duplicate of its descriptor), whose `read_to_string` reserves
+/// a redirected file's size at once: text grown by doubling instead peaks
+/// at up to twice its size, in the copies each reallocation makes.
+pub fn stdin() -> Box<dyn Read> {
+    #[cfg(unix)]
+    if let Ok(fd) = std::os::fd::AsFd::as_fd(&std::io::stdin()).try_clone_to_owned() {
+        return Box::new(std::fs::File::from(fd));
+    }
+    Box::new(std::io::stdin())
 }
 
 /// Parses an optional `--ttl` (`500ms`, `30s`, `5m`, `1h30m`, `1d`).

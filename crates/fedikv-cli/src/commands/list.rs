@@ -1,6 +1,6 @@
 //! `fedikv list [PREFIX] [--limit N] [--format json|table]`.
 
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::pin::Pin;
 
 use fedikv::{KvError, KvKey, KvRecord, KvResult, KvStore};
@@ -9,7 +9,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::skips::Skips;
 use super::table::{MAX_CELL, cell, ttl_cell, write_row};
-use super::{flush, write_line};
+use super::{flush, write_line_with};
 use crate::cli::Format;
 use crate::error::{CliError, Outcome};
 use crate::input::parse_prefix;
@@ -86,7 +86,7 @@ impl List {
             let more = if self.table {
                 write_row(&mut out, &table_row(&listed), &WIDTHS)?
             } else {
-                write_line(&mut out, &json_line(&listed))?
+                write_line_with(&mut out, |out| write_json(out, &listed))?
             };
             if !more {
                 return skips.finish(Outcome::Success);
@@ -126,24 +126,21 @@ async fn entries(
     .boxed()
 }
 
-/// The entry as one JSON line, keys and values as `JSON.stringify` writes
-/// them (lone surrogates as `\udxxx`, any depth).
-fn json_line(listed: &Listed) -> String {
+/// Writes the entry as one JSON line (without its newline), keys and values
+/// as `JSON.stringify` writes them (lone surrogates as `\udxxx`, any
+/// depth). The value is streamed, never held as text.
+fn write_json(out: &mut impl Write, listed: &Listed) -> io::Result<()> {
     let record = &listed.record;
-    let mut line = format!(
-        "{{\"key\":{},\"value\":{}",
-        record.key.to_json(),
-        fedikv::json::stringify(&record.value)
-    );
+    write!(out, "{{\"key\":{},\"value\":", record.key.to_json())?;
+    fedikv::json::write_to(out, &record.value)?;
     if listed.ttl_known {
         match record.expires_in {
-            Some(ttl) => line.push_str(&format!(",\"ttl_ms\":{}}}", ttl.as_millis())),
-            None => line.push_str(",\"ttl_ms\":null}"),
+            Some(ttl) => write!(out, ",\"ttl_ms\":{}}}", ttl.as_millis()),
+            None => out.write_all(b",\"ttl_ms\":null}"),
         }
     } else {
-        line.push('}');
+        out.write_all(b"}")
     }
-    line
 }
 
 fn table_row(listed: &Listed) -> Vec<String> {

@@ -75,9 +75,12 @@ impl Request {
     fn parse(command: DataCommand) -> Result<Self, CliError> {
         Ok(match command {
             DataCommand::Get { key } => Self::Get(Get::parse(&key)?),
-            DataCommand::Set { key, value, ttl } => {
-                Self::Set(Set::parse(&key, &value, ttl.as_deref(), io::stdin())?)
-            }
+            DataCommand::Set { key, value, ttl } => Self::Set(Set::parse(
+                &key,
+                &value,
+                ttl.as_deref(),
+                crate::input::stdin(),
+            )?),
             DataCommand::Delete(args) => Self::Delete(Delete::parse(&args)?),
             DataCommand::Cas(args) => Self::Cas(Cas::parse(&args)?),
             DataCommand::List {
@@ -121,7 +124,17 @@ async fn open_store(stores: &[String]) -> Result<Arc<dyn KvStore>, CliError> {
 /// Writes `line` and a newline. Returns `Ok(false)` when the reader has gone
 /// away (broken pipe, e.g. `fedikv list | head`), which is not an error.
 fn write_line(out: &mut impl Write, line: &str) -> Result<bool, CliError> {
-    match writeln!(out, "{line}") {
+    write_line_with(out, |out| out.write_all(line.as_bytes()))
+}
+
+/// [`write_line`] of what `write` writes: a line written in pieces, such as
+/// a value by [`fedikv::json::write_to`], which never holds a huge value's
+/// text whole.
+fn write_line_with<W: Write>(
+    out: &mut W,
+    write: impl FnOnce(&mut W) -> io::Result<()>,
+) -> Result<bool, CliError> {
+    match write(out).and_then(|()| out.write_all(b"\n")) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
         Err(e) => Err(output_error(e)),

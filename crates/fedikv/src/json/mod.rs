@@ -5,7 +5,8 @@
 //! holds what `serde_json` does not do for them:
 //!
 //! - [`parse`] and [`stringify`]: JSON text with lone surrogates (see
-//!   [`js`](crate::js)) and without a depth limit;
+//!   [`js`](crate::js)) and without a depth limit; [`write_to`] writes the
+//!   text of [`stringify`] to an `io::Write` without holding it whole;
 //! - [`json_eq`]: the deep equality of `cas` (rule O4), for any depth;
 //! - [`clone_deep`] and [`drop_deep`]: `Value`'s own `Clone`, `Drop`,
 //!   `PartialEq` and `Debug` recurse once per level and overflow a 2 MiB
@@ -25,4 +26,4 @@ pub use eq::{json_eq, json_opt_eq};
 pub(crate) use parse::is_plain_text;
 pub use parse::{JsonError, parse};
 pub(crate) use write::{Surrogates, write_serializable, write_value};
-pub use write::{stringify, with_lone_surrogates_replaced};
+pub use write::{stringify, with_lone_surrogates_replaced, write_to};

@@ -140,18 +140,109 @@ pub(crate) fn write_value(out: &mut String, value: &Value, surrogates: Surrogate
 
 /// Appends the JSON text of `value` (shallow: `serde_json` recurses) to
 /// `out`, strings as [`write_str`] writes them.
+///
+/// Text longer than [`GROWN_BYTES`] is measured first and written into a
+/// buffer of exactly its size: a huge value's text then costs its own size
+/// once, where a buffer grown by doubling costs up to twice that, plus the
+/// smaller buffers each reallocation leaves to the allocator.
 pub(crate) fn write_serializable<T: Serialize + ?Sized>(
     out: &mut String,
     value: &T,
     surrogates: Surrogates,
 ) {
+    let start = out.len();
     let mut bytes = std::mem::take(out).into_bytes();
-    let mut serializer = Serializer::with_formatter(&mut bytes, JsFormatter { surrogates });
-    // Writing to a Vec cannot fail, and a Value or strings always serialize.
-    let _ = value.serialize(&mut serializer);
+    let mut capped = Capped {
+        bytes: &mut bytes,
+        max: start + GROWN_BYTES,
+    };
+    if serialize(&mut capped, value, surrogates).is_err() {
+        bytes.truncate(start);
+        // Counting and writing to a Vec cannot fail.
+        let mut counted = Counted(0);
+        let _ = serialize(&mut counted, value, surrogates);
+        let mut exact = Vec::with_capacity(start + counted.0);
+        exact.extend_from_slice(&bytes);
+        drop(bytes);
+        let _ = serialize(&mut exact, value, surrogates);
+        bytes = exact;
+    }
     // The formatter writes UTF-8 only; the fallback is never taken.
     *out = String::from_utf8(bytes)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+}
+
+/// Text length up to which [`write_serializable`] writes in one pass into a
+/// growing buffer.
+const GROWN_BYTES: usize = 1 << 20;
+
+/// Serializes `value` to `out` with the [`JsFormatter`]. Errors only when
+/// `out` does: a `Value` or strings always serialize.
+fn serialize<W: io::Write, T: Serialize + ?Sized>(
+    out: W,
+    value: &T,
+    surrogates: Surrogates,
+) -> Result<(), serde_json::Error> {
+    value.serialize(&mut Serializer::with_formatter(
+        out,
+        JsFormatter { surrogates },
+    ))
+}
+
+/// A `Vec` that refuses to grow beyond `max` bytes.
+struct Capped<'a> {
+    bytes: &'a mut Vec<u8>,
+    max: usize,
+}
+
+impl io::Write for Capped<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.max {
+            return Err(io::ErrorKind::FileTooLarge.into());
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A sink that only counts the bytes written to it.
+struct Counted(usize);
+
+impl io::Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes the compact JSON text of `value` to `out`, byte for byte what
+/// [`stringify`] returns, without building that text in memory first: a
+/// value read from a store costs its own size again at most (its text is
+/// never held whole), however large. Values nested deeper than 128 levels
+/// are the exception: their text is built first, then written. Wrap `out`
+/// in a [`BufWriter`](std::io::BufWriter): the text is written in many
+/// small pieces.
+///
+/// ```
+/// use serde_json::json;
+/// let mut out = Vec::new();
+/// fedikv::json::write_to(&mut out, &json!({"b": [1, "\n"], "a": null}))?;
+/// assert_eq!(out, br#"{"a":null,"b":[1,"\n"]}"#);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn write_to(out: &mut impl io::Write, value: &Value) -> io::Result<()> {
+    if is_deeper_than(value, SERDE_DEPTH) {
+        return out.write_all(stringify(value).as_bytes());
+    }
+    serialize(out, value, Surrogates::Escape).map_err(io::Error::from)
 }
 
 /// `serde_json`'s compact formatter, writing the [`js`](crate::js)
@@ -278,11 +369,29 @@ mod tests {
     }
 
     #[test]
+    fn text_beyond_a_mebibyte_is_written_at_its_exact_size() {
+        let lone = from_utf16(&[0xD800]);
+        let value = json!({"big": "x\n".repeat(GROWN_BYTES), "lone": lone, "n": [1.5, -0.0]});
+        let text = stringify(&value);
+        assert_eq!(text.len(), text.capacity());
+        assert!(text.ends_with(r#"x\n","lone":"\ud800","n":[1.5,-0.0]}"#));
+        let mut prefixed = "[".to_owned();
+        write_value(&mut prefixed, &value, Surrogates::Escape);
+        assert_eq!(prefixed[1..], text);
+        let mut streamed = Vec::new();
+        write_to(&mut streamed, &value).unwrap();
+        assert_eq!(streamed, text.as_bytes());
+    }
+
+    #[test]
     fn writes_any_depth_without_recursion() {
         let depth = 500_000;
         let text = format!("{}1{}", "{\"a\":[".repeat(depth), "]}".repeat(depth));
         let value = parse(&text).unwrap();
         assert_eq!(stringify(&value), text);
+        let mut streamed = Vec::new();
+        write_to(&mut streamed, &value).unwrap();
+        assert_eq!(streamed, text.as_bytes());
         drop_deep(value);
     }
 }

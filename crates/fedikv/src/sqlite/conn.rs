@@ -240,11 +240,22 @@ impl Db {
 
     /// The live value text of key text `key` at `now`.
     pub(crate) fn get(&self, key: &str, now: i64) -> Result<Option<String>, Failure> {
+        self.get_with(key, now, str::to_owned)
+    }
+
+    /// `read` of the live value text of key text `key` at `now`, borrowed
+    /// from SQLite's row: decoding it there spares a copy of the text.
+    pub(crate) fn get_with<T>(
+        &self,
+        key: &str,
+        now: i64,
+        read: impl FnOnce(&str) -> T,
+    ) -> Result<Option<T>, Failure> {
         let mut stmt = self.conn.prepare_cached(&self.sql.get)?;
         let mut rows = stmt.query((key, now))?;
         match rows.next()? {
             None => Ok(None),
-            Some(row) => Ok(Some(text(key, row.get_ref(0)?)?.to_owned())),
+            Some(row) => Ok(Some(read(text(key, row.get_ref(0)?)?))),
         }
     }
 

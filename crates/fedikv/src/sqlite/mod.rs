@@ -307,9 +307,14 @@ fn value_text(value: &Value) -> KvResult<String> {
 impl KvStore for SqliteKvStore {
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
         let key = key_text(key)?;
-        let inline = self.inner.inline.with(|db| db.get(&key, now_ms()));
-        if let Some(Ok(text)) = inline {
-            return text.map(|text| rows::decode_value(&key, &text)).transpose();
+        // Inline reads run on this thread, so the value is decoded straight
+        // from SQLite's row, without a copy of its text.
+        let inline = self
+            .inner
+            .inline
+            .with(|db| db.get_with(&key, now_ms(), |text| rows::decode_value(&key, text)));
+        if let Some(Ok(value)) = inline {
+            return value.transpose();
         }
         let text = self
             .read(|reply| Read::Get {
