@@ -271,8 +271,8 @@ pub struct BenchArgs {
 /// The workloads of `fedikv bench`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Scenario {
-    /// Fedify's workload (`docs/benchmarks.md`): set, get_hit, get_miss, get_hit_c64, cas,
-    /// list, set_ttl, delete.
+    /// The workload of docs/benchmarks.md: set, get_hit, get_miss,
+    /// get_hit_c64, cas, list, set_ttl, delete.
     Standard,
     /// Writes and lists on an empty table, then on a table of `--rows` rows of
     /// which half are expired.

@@ -27,7 +27,7 @@ pub struct Tally {
     /// Live entries without a TTL (they never expire).
     pub without_ttl: u64,
     /// Expired rows still stored, waiting for a sweep (`null` where the
-    /// store cannot tell them apart per group: see [`Stats`]).
+    /// store cannot tell them apart per group: see [`Counts::run`]).
     pub expired_present: Option<u64>,
 }
 
