@@ -949,21 +949,15 @@ fn split_keys_spaced_ttls_and_slashless_urls_get_hints() {
 #[test]
 fn stats_totals_are_the_sums_of_their_lines() {
     let store = Store::with_options("sweep=off");
-    put(
-        &store,
-        r#"["_fedify","remoteDocument","a"]"#,
-        "1",
-        Some("1h"),
-    );
-    put(
-        &store,
-        r#"["_fedify","remoteDocument","b"]"#,
-        "2",
-        Some("0s"),
-    );
-    put(&store, r#"["_fedify","inbox","gone"]"#, "3", Some("0s"));
-    put(&store, r#"["_fedify","short"]"#, "4", Some("0s"));
-    put(&store, r#"["_fedify"]"#, "5", None);
+    for (key, value, ttl) in [
+        (r#"["_fedify","remoteDocument","a"]"#, "1", Some("1h")),
+        (r#"["_fedify","remoteDocument","b"]"#, "2", Some("0s")),
+        (r#"["_fedify","inbox","gone"]"#, "3", Some("0s")),
+        (r#"["_fedify","short"]"#, "4", Some("0s")),
+        (r#"["_fedify"]"#, "5", None),
+    ] {
+        put(&store, key, value, ttl);
+    }
     let stats = json_lines(&store.run(&["stats", r#"["_fedify"]"#]));
     assert_eq!(
         stats,
