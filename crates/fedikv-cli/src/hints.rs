@@ -65,7 +65,7 @@ fn hint(cli: &Command, args: &[String]) -> Option<String> {
         };
         let next_is_word = rest
             .get(i)
-            .is_some_and(|next| next.chars().all(char::is_alphabetic));
+            .is_some_and(|next| !next.is_empty() && next.chars().all(char::is_alphabetic));
         if option == "ttl" && value.is_some_and(is_number) && next_is_word {
             return Some(DURATION_HINT.to_owned());
         }
