@@ -8,21 +8,57 @@ use fedikv::KvKey;
 use serde_json::Value;
 
 use crate::error::CliError;
+use crate::quote::shell_quote;
 
 /// Parses a key given as a JSON array of strings (`["app","item"]`).
-pub fn parse_key(text: &str) -> Result<KvKey, CliError> {
+/// `command` is the command line before the key as the user typed it
+/// (`"get"`, `"delete --prefix"`): the error's example uses it.
+pub fn parse_key(text: &str, command: &str) -> Result<KvKey, CliError> {
     KvKey::from_json(text).map_err(|e| {
         CliError::new(format!(
-            "{e}; quote it for the shell, e.g. fedikv get '[\"app\",\"item\"]'"
+            "{e}; quote it for the shell, e.g. {}",
+            key_example(command, &shell_words(text))
         ))
     })
 }
 
-/// Parses a list prefix: a key, or `[]` for "everything".
-pub fn parse_prefix(text: &str) -> Result<Option<KvKey>, CliError> {
+/// Parses a list prefix: a key, or `[]` for "everything"; `command` as for
+/// [`parse_key`].
+pub fn parse_prefix(text: &str, command: &str) -> Result<Option<KvKey>, CliError> {
     match fedikv::json::parse(text) {
         Ok(Value::Array(components)) if components.is_empty() => Ok(None),
-        _ => parse_key(text).map(Some),
+        _ => parse_key(text, command).map(Some),
+    }
+}
+
+/// Whether `word` is a key component written without JSON (no `"`, `[`,
+/// `]`, `{` or `}`), as the shell leaves it of a key the user quoted in JSON
+/// but not for the shell.
+pub fn is_bare_word(word: &str) -> bool {
+    !word.is_empty() && !word.contains(['"', '[', ']', '{', '}'])
+}
+
+/// `fedikv COMMAND 'KEY'`, the key being `words` as a JSON array, quoted for
+/// the shell; `["app","item"]` when `words` is empty or not all bare words
+/// ([`is_bare_word`]).
+pub fn key_example(command: &str, words: &[&str]) -> String {
+    let bare = !words.is_empty() && words.iter().all(|w| is_bare_word(w));
+    let key = if bare {
+        serde_json::to_string(words).unwrap_or_default()
+    } else {
+        r#"["app","item"]"#.to_owned()
+    };
+    format!("fedikv {command} {}", shell_quote(&key))
+}
+
+/// The key components a user meant by `text` when the shell took their
+/// quotes: `app` for `app`, and `app`, `item` for `[app,item]` (what the
+/// shell leaves of an unquoted `["app","item"]`). Empty otherwise.
+fn shell_words(text: &str) -> Vec<&str> {
+    match text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        Some(inner) if !inner.contains('"') => inner.split(',').map(str::trim).collect(),
+        Some(_) => Vec::new(),
+        None => vec![text],
     }
 }
 
@@ -51,6 +87,7 @@ pub fn read_value(arg: &str, stdin: impl Read) -> Result<Value, CliError> {
     parse_value(&text, "the value read from stdin")
 }
 
+<<<<<<< HEAD
 /// Standard input, to read a value from whole. On Unix it is read as a
 /// `File` (a duplicate of its descriptor), whose `read_to_string` reserves
 /// a redirected file's size at once: text grown by doubling instead peaks
@@ -62,11 +99,25 @@ pub fn stdin() -> Box<dyn Read> {
     }
     Box::new(std::io::stdin())
 }
+=======
+/// How to write a duration, for messages about one written with a space
+/// (`--ttl 5 minutes`).
+pub const DURATION_HINT: &str = "write durations without spaces: 5m, 30s, 1h30m";
+>>>>>>> cli-frictions
 
 /// Parses an optional `--ttl` (`500ms`, `30s`, `5m`, `1h30m`, `1d`).
 pub fn parse_ttl(text: Option<&str>) -> Result<Option<Duration>, CliError> {
-    text.map(|t| fedikv::parse_duration(t).map_err(|e| CliError::new(format!("--ttl: {e}"))))
-        .transpose()
+    text.map(|t| {
+        fedikv::parse_duration(t).map_err(|e| {
+            let hint = if t.trim().contains(char::is_whitespace) {
+                format!("; {DURATION_HINT}")
+            } else {
+                String::new()
+            };
+            CliError::new(format!("--ttl: {e}{hint}"))
+        })
+    })
+    .transpose()
 }
 
 #[cfg(test)]
@@ -75,16 +126,45 @@ mod tests {
 
     #[test]
     fn keys_and_prefixes() {
-        assert_eq!(parse_key(r#"["a","b"]"#).unwrap().len(), 2);
-        assert!(parse_key("[]").is_err());
+        assert_eq!(parse_key(r#"["a","b"]"#, "get").unwrap().len(), 2);
+        assert!(parse_key("[]", "get").is_err());
         assert_eq!(
-            fedikv::js::to_utf16(&parse_key(r#"["a\u0000\ud800"]"#).unwrap().components()[0]),
+            fedikv::js::to_utf16(
+                &parse_key(r#"["a\u0000\ud800"]"#, "get")
+                    .unwrap()
+                    .components()[0]
+            ),
             [0x61, 0, 0xD800]
         );
-        assert!(parse_key("a").is_err());
-        assert_eq!(parse_prefix("[]").unwrap(), None);
-        assert!(parse_prefix(r#"["a"]"#).unwrap().is_some());
-        assert!(parse_prefix("{").is_err());
+        assert!(parse_key("a", "get").is_err());
+        assert_eq!(parse_prefix("[]", "list").unwrap(), None);
+        assert!(parse_prefix(r#"["a"]"#, "list").unwrap().is_some());
+        assert!(parse_prefix("{", "list").is_err());
+    }
+
+    /// Issue 11: the example names the command typed, with the words the
+    /// user meant as the key when the shell took their quotes.
+    #[test]
+    fn key_errors_show_the_typed_command_with_the_key_quoted() {
+        let message = |text, command| parse_key(text, command).unwrap_err().to_string();
+        assert!(
+            message("app", "set").ends_with(r#"e.g. fedikv set '["app"]'"#),
+            "{}",
+            message("app", "set")
+        );
+        assert!(
+            message("[app,greeting]", "cas").ends_with(r#"e.g. fedikv cas '["app","greeting"]'"#)
+        );
+        assert!(
+            message(r#"{"a":1}"#, "delete --prefix")
+                .ends_with(r#"e.g. fedikv delete --prefix '["app","item"]'"#)
+        );
+        let prefix = parse_prefix("x", "stats").unwrap_err().to_string();
+        assert!(prefix.ends_with(r#"e.g. fedikv stats '["x"]'"#), "{prefix}");
+        assert_eq!(
+            key_example("get", &["it's", "b"]),
+            r#"fedikv get '["it'\''s","b"]'"#
+        );
     }
 
     #[test]
@@ -104,5 +184,13 @@ mod tests {
             Some(Duration::from_secs(5400))
         );
         assert!(parse_ttl(Some("soon")).is_err());
+        let spaced = parse_ttl(Some("5 minutes")).unwrap_err().to_string();
+        assert!(spaced.ends_with(DURATION_HINT), "{spaced}");
+        assert!(
+            !parse_ttl(Some("5x"))
+                .unwrap_err()
+                .to_string()
+                .contains(DURATION_HINT)
+        );
     }
 }

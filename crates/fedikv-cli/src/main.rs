@@ -10,6 +10,7 @@ mod bench;
 mod cli;
 mod commands;
 mod error;
+mod hints;
 mod input;
 mod progress;
 mod quote;
@@ -32,8 +33,15 @@ const COMMAND_STACK_BYTES: usize = 1 << 30;
 
 fn main() -> ExitCode {
     report_panics_as_errors();
-    // Usage errors print clap's usage text and exit with code 2.
-    let cli = Cli::parse();
+    // Usage errors print clap's usage text, with a hint when the shell split
+    // a key or a duration, and exit with code 2.
+    let cli = Cli::try_parse().unwrap_or_else(|error| {
+        let args: Vec<String> = std::env::args_os()
+            .skip(1)
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
+        hints::with_hint(error, &args).exit()
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -908,3 +908,74 @@ fn copy_refuses_bad_input_and_writes_nothing() {
         "the source is untouched"
     );
 }
+
+/// Issue 11: what the shell split, and a server URL without `//`, get a hint
+/// saying how to write them, naming the command typed.
+#[test]
+fn split_keys_spaced_ttls_and_slashless_urls_get_hints() {
+    let store = Store::new();
+    let split = stderr(&store.run(&["get", "app", "greeting"]));
+    assert!(
+        split.contains(
+            r#"tip: keys are JSON arrays of strings; quote them: fedikv get '["app","greeting"]'"#
+        ),
+        "{split}"
+    );
+    let ttl = stderr(&store.run(&["set", r#"["a"]"#, "1", "--ttl", "5", "minutes"]));
+    assert!(
+        ttl.contains("tip: write durations without spaces: 5m, 30s, 1h30m"),
+        "{ttl}"
+    );
+    assert_error(
+        &store.run(&["set", r#"["a"]"#, "1", "--ttl", "5 minutes"]),
+        "write durations without spaces",
+    );
+    assert_error(
+        &store.run(&["delete", "app"]),
+        r#"e.g. fedikv delete '["app"]'"#,
+    );
+    assert_error(
+        &store.run(&["stats", "[app,x]"]),
+        r#"e.g. fedikv stats '["app","x"]'"#,
+    );
+    assert_error(
+        &fedikv(&["--store", "postgresql:/x", "get", r#"["a"]"#], None),
+        "write it as postgres://USER@HOST/DB",
+    );
+}
+
+/// Issue 11: the totals of `stats` are the sums of their lines, also when
+/// expired rows lie in a group with no live entry or named by a short key.
+#[test]
+fn stats_totals_are_the_sums_of_their_lines() {
+    let store = Store::with_options("sweep=off");
+    for (key, value, ttl) in [
+        (r#"["_fedify","remoteDocument","a"]"#, "1", Some("1h")),
+        (r#"["_fedify","remoteDocument","b"]"#, "2", Some("0s")),
+        (r#"["_fedify","inbox","gone"]"#, "3", Some("0s")),
+        (r#"["_fedify","short"]"#, "4", Some("0s")),
+        (r#"["_fedify"]"#, "5", None),
+    ] {
+        put(&store, key, value, ttl);
+    }
+    let stats = json_lines(&store.run(&["stats", r#"["_fedify"]"#]));
+    assert_eq!(
+        stats,
+        [
+            json!({"prefix": ["_fedify"], "entries": 1, "with_ttl": 0, "without_ttl": 1, "expired_present": null}),
+            json!({"prefix": ["_fedify","remoteDocument"], "entries": 1, "with_ttl": 1, "without_ttl": 0, "expired_present": 1}),
+            json!({"prefix": ["_fedify"], "other": true, "entries": 0, "with_ttl": 0, "without_ttl": 0, "expired_present": 2}),
+            json!({"prefix": ["_fedify"], "total": true, "entries": 2, "with_ttl": 1, "without_ttl": 1, "expired_present": 3}),
+        ]
+    );
+    let (total, lines) = stats.split_last().unwrap();
+    for field in ["entries", "with_ttl", "without_ttl", "expired_present"] {
+        let sum: u64 = lines.iter().filter_map(|l| l[field].as_u64()).sum();
+        assert_eq!(total[field], sum, "{field}");
+    }
+    let table = stdout(&store.run(&["stats", "--format", "table"]));
+    assert!(
+        table.contains("other (expired, in no group above)"),
+        "{table}"
+    );
+}

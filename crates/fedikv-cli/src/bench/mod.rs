@@ -1,7 +1,7 @@
-//! `fedikv bench`: Fedify's workload (`docs/benchmarks.md`) on one or more stores, one JSON
-//! line per (store, operation) in the peer harness's format
-//! (`shared/peers/README.md`), so `summarize.mjs` tables fedikv and Fedify's
-//! TypeScript stores side by side.
+//! `fedikv bench`: the workload of docs/benchmarks.md on one or more stores,
+//! one JSON line per (store, operation) in the format of the Node harness
+//! that runs Fedify's stores through the same workload, so its summarizer
+//! tables fedikv and Fedify's TypeScript stores side by side.
 //!
 //! Stores run one after the other, each in a dedicated table, prefix or file
 //! ([`target`]) that is wiped before and after. A store that fails gets an

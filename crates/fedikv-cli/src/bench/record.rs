@@ -1,6 +1,6 @@
 //! The result lines: one JSON object per (store, operation), with the fields
-//! and field order of the peer harness (`peers/README.md`), so
-//! `summarize.mjs` tables fedikv and Fedify side by side.
+//! and field order of the Node harness that runs Fedify's stores through the
+//! same workload, so its summarizer tables fedikv and Fedify side by side.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -17,7 +17,7 @@ pub struct Base {
     pub ts: String,
     /// The machine's host name.
     pub host: String,
-    /// "rust <rustc version>".
+    /// `"rust <rustc version>"`.
     pub runtime: String,
     /// The row label in `summarize.mjs` ("sqlite", "postgres", ...).
     pub backend: String,

@@ -1,4 +1,4 @@
-//! The standard scenario, the workload of `docs/benchmarks.md`: warm-up, then
+//! The standard scenario, the workload of docs/benchmarks.md: warm-up, then
 //! (a) set, (b) get_hit, (c) get_miss, (d) get_hit_c64, (e) cas, (f) list,
 //! (g) set_ttl, (h) delete.
 

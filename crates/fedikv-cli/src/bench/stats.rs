@@ -1,5 +1,5 @@
 //! [`PhaseStats`]: what a timed phase measured, summarized exactly as the
-//! peer harness does (`summarize()` in `peers/fedify-bench/bench.mjs`).
+//! Node harness that runs Fedify's stores through the same workload does.
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
-//! The workload's data, identical to the peer harness's: keys, the 1 KiB
+//! The data of the workload of docs/benchmarks.md, identical to the Node
+//! harness's that runs Fedify's stores through it: keys, the 1 KiB
 //! cached-document values, the sizes of each phase, and the warm-up.
 
 use std::sync::Arc;

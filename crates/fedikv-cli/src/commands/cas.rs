@@ -28,7 +28,7 @@ impl Cas {
     pub fn parse(args: &CasArgs) -> Result<Self, CliError> {
         let json = |text: Option<&str>, what| text.map(|t| parse_value(t, what)).transpose();
         Ok(Self {
-            key: parse_key(&args.key)?,
+            key: parse_key(&args.key, "cas")?,
             expected: json(args.expect.as_deref(), "--expect")?,
             new: json(args.new.as_deref(), "--new")?,
             ttl: parse_ttl(args.ttl.as_deref())?,

@@ -11,7 +11,7 @@ use super::bulk::{Step, apply};
 use super::identity::same_data;
 use super::skips::Skips;
 use super::{flush, write_line};
-use crate::cli::CopyArgs;
+use crate::cli::{CopyArgs, store_scheme};
 use crate::error::{CliError, Outcome};
 use crate::input::parse_prefix;
 use crate::progress::Progress;
@@ -47,7 +47,10 @@ impl Copy {
         let prefix = args
             .prefix
             .as_deref()
-            .map(|p| parse_prefix(p).map_err(|e| CliError::new(format!("--prefix: {e}"))))
+            .map(|p| {
+                parse_prefix(p, "copy --prefix")
+                    .map_err(|e| CliError::new(format!("--prefix: {e}")))
+            })
             .transpose()?
             .flatten();
         if same_data(&args.from, &args.to) {
@@ -76,7 +79,11 @@ impl Copy {
     /// skipped; then the command ends with an error saying how many.
     pub async fn run(self, out: &mut impl Write) -> Result<Outcome, CliError> {
         let open = |url: String, flag: &'static str| async move {
-            fedikv::open(&url).await.map_err(|e| {
+            let opened = async {
+                store_scheme(&url)?;
+                fedikv::open(&url).await
+            };
+            opened.await.map_err(|e| {
                 CliError::new(format!(
                     "cannot open the {flag} store {}: {e}",
                     fedikv::redact(&url)

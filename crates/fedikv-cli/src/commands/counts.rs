@@ -27,7 +27,7 @@ pub struct Tally {
     /// Live entries without a TTL (they never expire).
     pub without_ttl: u64,
     /// Expired rows still stored, waiting for a sweep (`null` where the
-    /// store cannot tell them apart per group: see [`Stats`]).
+    /// store cannot tell them apart per group: see [`Counts::run`]).
     pub expired_present: Option<u64>,
 }
 
@@ -41,6 +41,19 @@ impl Tally {
     }
 }
 
+/// What a line of `count` or `stats` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The line of `count`, or a group of `stats`.
+    Group,
+    /// `stats`: the expired rows under the prefix that no group line counts
+    /// (their group has no live entry, or is named by a shorter key), so
+    /// that the groups and this line add up to the total.
+    Other,
+    /// `stats`: the total.
+    Total,
+}
+
 /// One output line: a prefix and its counts.
 #[derive(Serialize)]
 struct Line<'a> {
@@ -49,6 +62,9 @@ struct Line<'a> {
     /// Whether this line is the total of `stats`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     total: bool,
+    /// Whether this line holds the expired rows in no group of `stats`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    other: bool,
     #[serde(flatten)]
     tally: &'a Tally,
 }
@@ -75,7 +91,10 @@ impl Counts {
     /// `count [PREFIX]`.
     pub fn count(prefix: Option<&str>, format: Format) -> Result<Self, CliError> {
         Ok(Self {
-            prefix: prefix.map(parse_prefix).transpose()?.flatten(),
+            prefix: prefix
+                .map(|p| parse_prefix(p, "count"))
+                .transpose()?
+                .flatten(),
             grouping: None,
             table: format.is_table(),
         })
@@ -98,7 +117,10 @@ impl Counts {
             ));
         }
         Ok(Self {
-            prefix: prefix.map(parse_prefix).transpose()?.flatten(),
+            prefix: prefix
+                .map(|p| parse_prefix(p, "stats"))
+                .transpose()?
+                .flatten(),
             grouping: Some(grouping),
             table: format.is_table(),
         })
@@ -106,12 +128,14 @@ impl Counts {
 
     /// Scans the prefix (memory grows with the number of groups, not of
     /// entries, and stops with an error past `max_groups` of them), then
-    /// asks the store for its expired rows: for the prefix, and for each
-    /// group of `stats` whose keys all have `depth` or more components (a
-    /// group named by a shorter key would count the expired rows of longer
-    /// groups too, so it says `null`). Rows that cannot be decoded are
-    /// reported and not counted; then the command ends with an error saying
-    /// how many.
+    /// asks the store for its expired rows: for each group of `stats` whose
+    /// keys all have `depth` or more components (a group named by a shorter
+    /// key would count the expired rows of longer groups too, so it says
+    /// `null`), then for the prefix. Every total of `stats` is the sum of
+    /// its lines: expired rows that no group counts (a group with no live
+    /// entry has no line) get one line of their own, `"other":true`. Rows
+    /// that cannot be decoded are reported and not counted; then the
+    /// command ends with an error saying how many.
     pub async fn run(self, store: &dyn KvStore, out: impl Write) -> Result<Outcome, CliError> {
         let bar = Progress::detect().counter("entries scanned");
         let mut total = Tally::default();
@@ -145,22 +169,45 @@ impl Counts {
             bar.add(1);
         }
         drop(bar);
-        total.expired_present = Some(store.count_expired(self.prefix.as_ref()).await?);
+        let mut grouped_expired = 0;
         if let Some(depth) = depth {
             for (group, tally) in &mut groups {
                 if group.len() >= depth {
-                    tally.expired_present = Some(store.count_expired(Some(group)).await?);
+                    let expired = store.count_expired(Some(group)).await?;
+                    tally.expired_present = Some(expired);
+                    grouped_expired += expired;
                 }
             }
         }
-        let mut lines: Vec<(Option<&KvKey>, bool, &Tally)> =
-            groups.iter().map(|(g, t)| (Some(g), false, t)).collect();
-        lines.push((self.prefix.as_ref(), self.grouping.is_some(), &total));
+        // Counted after the groups, so that rows expiring meanwhile can only
+        // add to it; never less than the groups' sum, so that a sweep
+        // meanwhile leaves the total equal to the sum of its lines.
+        let expired = store
+            .count_expired(self.prefix.as_ref())
+            .await?
+            .max(grouped_expired);
+        total.expired_present = Some(expired);
+        let other = Tally {
+            expired_present: Some(expired - grouped_expired),
+            ..Tally::default()
+        };
+        let mut lines: Vec<(Option<&KvKey>, Role, &Tally)> = groups
+            .iter()
+            .map(|(g, t)| (Some(g), Role::Group, t))
+            .collect();
+        if self.grouping.is_some() {
+            if other.expired_present != Some(0) {
+                lines.push((self.prefix.as_ref(), Role::Other, &other));
+            }
+            lines.push((self.prefix.as_ref(), Role::Total, &total));
+        } else {
+            lines.push((self.prefix.as_ref(), Role::Group, &total));
+        }
         let mut out = BufWriter::new(out);
         if self.table {
             let rows: Vec<Vec<String>> = lines
                 .iter()
-                .map(|(prefix, is_total, tally)| table_row(*prefix, *is_total, tally))
+                .map(|(prefix, role, tally)| table_row(*prefix, *role, tally))
                 .collect();
             write_table(
                 &mut out,
@@ -168,10 +215,11 @@ impl Counts {
                 &rows,
             )?;
         } else {
-            for (prefix, total, tally) in lines {
+            for (prefix, role, tally) in lines {
                 let line = serde_json::to_string(&Line {
                     prefix,
-                    total,
+                    total: role == Role::Total,
+                    other: role == Role::Other,
                     tally,
                 })
                 .map_err(|e| CliError::new(format!("cannot print counts: {e}")))?;
@@ -191,11 +239,14 @@ fn group_of(key: &KvKey, depth: usize) -> Result<KvKey, CliError> {
     Ok(KvKey::new(components.iter().cloned())?)
 }
 
-fn table_row(prefix: Option<&KvKey>, total: bool, tally: &Tally) -> Vec<String> {
-    let name = match (prefix, total) {
-        (Some(p), true) => format!("total {}", p.to_json()),
-        (None, _) => "total".to_owned(),
-        (Some(p), false) => p.to_json(),
+fn table_row(prefix: Option<&KvKey>, role: Role, tally: &Tally) -> Vec<String> {
+    let under = prefix
+        .map(|p| format!(" {}", p.to_json()))
+        .unwrap_or_default();
+    let name = match (role, prefix) {
+        (Role::Group, Some(p)) => p.to_json(),
+        (Role::Group | Role::Total, _) => format!("total{under}"),
+        (Role::Other, _) => format!("other{under} (expired, in no group above)"),
     };
     vec![
         name,

@@ -56,10 +56,10 @@ impl Delete {
             (_, _, None) if args.no_ttl_only || args.dry_run => Err(CliError::new(
                 "--no-ttl-only and --dry-run go with --prefix: use delete --prefix KEY",
             )),
-            (Some(key), None, None) => Ok(Self::Key(parse_key(key)?)),
+            (Some(key), None, None) => Ok(Self::Key(parse_key(key, "delete")?)),
             (None, Some(raw), None) => Ok(Self::Raw(raw.clone())),
             (None, None, Some(prefix)) => Ok(Self::Prefix {
-                prefix: parse_prefix(prefix)?,
+                prefix: parse_prefix(prefix, "delete --prefix")?,
                 no_ttl_only: args.no_ttl_only,
                 dry_run: args.dry_run,
                 concurrency: args.concurrency,

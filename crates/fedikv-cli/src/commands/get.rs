@@ -18,7 +18,7 @@ impl Get {
     /// Parses the key argument.
     pub fn parse(key: &str) -> Result<Self, CliError> {
         Ok(Self {
-            key: parse_key(key)?,
+            key: parse_key(key, "get")?,
         })
     }
 

@@ -42,7 +42,10 @@ impl List {
         format: Format,
     ) -> Result<Self, CliError> {
         Ok(Self {
-            prefix: prefix.map(parse_prefix).transpose()?.flatten(),
+            prefix: prefix
+                .map(|p| parse_prefix(p, "list"))
+                .transpose()?
+                .flatten(),
             limit,
             table: format.is_table(),
         })

@@ -26,7 +26,7 @@ impl Set {
         stdin: impl Read,
     ) -> Result<Self, CliError> {
         Ok(Self {
-            key: parse_key(key)?,
+            key: parse_key(key, "set")?,
             ttl: parse_ttl(ttl)?,
             value: read_value(value, stdin)?,
         })

@@ -17,7 +17,7 @@ use super::BACKEND;
 pub const MAX_KEY_BYTES: usize = 2048;
 
 /// The limit on a key written with a TTL: one byte less than
-/// [`MAX_KEY_BYTES`], because its [expiry record](expiry_key) is one byte
+/// [`MAX_KEY_BYTES`], because its expiry record (`expiry_key`) is one byte
 /// longer than the key.
 pub const MAX_TTL_KEY_BYTES: usize = MAX_KEY_BYTES - 1;
 

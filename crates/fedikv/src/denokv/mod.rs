@@ -74,7 +74,7 @@
 //!   no checks.
 //! - `cas`: a versionstamp loop, as Fedify's: read the entry (with its
 //!   versionstamp, expired or not), compare with
-//!   [`json_opt_eq`](crate::json_opt_eq) (an expired entry counts as
+//!   [`json_opt_eq`] (an expired entry counts as
 //!   absent), then write with a check that the versionstamp is unchanged. A
 //!   failed check means another write came in between: read again (up to
 //!   [`CAS_MAX_ATTEMPTS`] times, then [`KvError::Contention`]).

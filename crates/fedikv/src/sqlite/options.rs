@@ -14,7 +14,7 @@ use super::schema::DEFAULT_TABLE;
 pub const DEFAULT_READERS: usize = 4;
 
 /// How long a statement waits for another process's lock before failing with
-/// [`KvError::Unavailable`], unless told otherwise.
+/// [`KvError::Unavailable`](crate::KvError::Unavailable), unless told otherwise.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Options of a [`SqliteKvStore`](super::SqliteKvStore).
