@@ -87,7 +87,6 @@ pub fn read_value(arg: &str, stdin: impl Read) -> Result<Value, CliError> {
     parse_value(&text, "the value read from stdin")
 }
 
-<<<<<<< HEAD
 /// Standard input, to read a value from whole. On Unix it is read as a
 /// `File` (a duplicate of its descriptor), whose `read_to_string` reserves
 /// a redirected file's size at once: text grown by doubling instead peaks
@@ -99,11 +98,10 @@ pub fn stdin() -> Box<dyn Read> {
     }
     Box::new(std::io::stdin())
 }
-=======
+
 /// How to write a duration, for messages about one written with a space
 /// (`--ttl 5 minutes`).
 pub const DURATION_HINT: &str = "write durations without spaces: 5m, 30s, 1h30m";
->>>>>>> cli-frictions
 
 /// Parses an optional `--ttl` (`500ms`, `30s`, `5m`, `1h30m`, `1d`).
 pub fn parse_ttl(text: Option<&str>) -> Result<Option<Duration>, CliError> {
