@@ -100,14 +100,14 @@ pub mod store_url {
             #[cfg(feature = "sqlite")]
             Scheme::Sqlite => {
                 let (_, options) = crate::sqlite::options::parse_url(url)?;
-                crate::sqlite::schema::validate_table_name(&options.table)
+                crate::sqlite::sql::validate_table_name(&options.table)
             }
             #[cfg(feature = "postgres")]
             Scheme::Postgres => {
-                use crate::postgres::{config, schema::TableName};
-                let parsed = config::parse(url)?;
+                use crate::postgres::{options, schema::TableName};
+                let parsed = options::parse(url)?;
                 TableName::parse(&parsed.options.table)?;
-                config::endpoint(&parsed.driver);
+                options::endpoint(&parsed.driver);
                 Ok(())
             }
             #[cfg(feature = "mysql")]
@@ -126,15 +126,15 @@ pub mod store_url {
 
     #[cfg(feature = "redis")]
     fn redis(url: &str) -> KvResult<()> {
-        use crate::redis::{cluster, codec::KeyCodec, config};
+        use crate::redis::{cluster, codec::KeyCodec, options};
         let prefix = if crate::Scheme::of(url)? == crate::Scheme::RedisCluster {
             let (nodes, options) = cluster::parse(url)?;
             cluster::client(&nodes, &options)?;
             cluster::endpoint(&nodes);
             options.prefix
         } else {
-            let (info, options) = config::parse(url)?;
-            config::endpoint(&info);
+            let (info, options) = options::parse(url)?;
+            options::endpoint(&info);
             redis::Client::open(info).map_err(|e| crate::store_url::invalid_url(url, e))?;
             options.prefix
         };

@@ -37,8 +37,9 @@ use mysql_async::prelude::Queryable;
 use serde_json::Value;
 
 use super::Inner;
+use super::codec::{decode_value, json_text, value_params};
 use super::error::{DUPLICATE_ENTRY, map, server_code};
-use super::ops::{decode_value, exec_write, json_text, value_params};
+use super::ops::exec_write;
 use crate::error::{KvError, KvResult};
 use crate::ext::UPDATE_MAX_ATTEMPTS;
 use crate::json::json_opt_eq;

@@ -16,8 +16,8 @@ use mysql_async::prelude::Queryable;
 use tokio::task::JoinHandle;
 
 use super::Inner;
+use super::codec::decode_value;
 use super::error::{BACKEND, map};
-use super::ops::decode_value;
 use crate::error::{KvError, KvResult};
 use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;

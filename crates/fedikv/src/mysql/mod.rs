@@ -76,14 +76,15 @@
 //! semantically).
 
 mod cas;
+mod codec;
 mod conns;
 mod error;
-mod expiry;
 mod list;
 mod ops;
 pub(crate) mod options;
 mod schema;
 pub(crate) mod sql;
+mod sweep;
 
 use std::fmt;
 use std::sync::Arc;
@@ -104,9 +105,9 @@ pub use mysql_async;
 pub use options::{DEFAULT_POOL_SIZE, MysqlOptions};
 pub use sql::{DEFAULT_TABLE, MAX_TABLE_NAME_LEN};
 
+use codec::key_text;
 use conns::Conns;
 use error::{BACKEND, map};
-use ops::key_text;
 use schema::ServerInfo;
 use sql::{Statements, validate_table_name};
 

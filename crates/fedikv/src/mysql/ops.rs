@@ -1,6 +1,6 @@
 //! The single-statement operations (`get`, `set`, `delete`) and the helpers
-//! every operation shares: key and value checks, write execution, recovery
-//! from a table dropped behind the store's back, background sweeps.
+//! every operation shares: value checks, write execution, recovery from a
+//! table dropped behind the store's back, background sweeps.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,12 +10,12 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params};
 use serde_json::Value;
 
+use super::Inner;
+use super::codec::{decode_value, json_text, value_params};
 use super::conns::Lease;
 use super::error::{BACKEND, DEADLOCK, NO_SUCH_TABLE, map, server_code};
-use super::{Inner, MAX_KEY_CHARS, expiry};
 use crate::error::{KvError, KvResult};
 use crate::json;
-use crate::key::KvKey;
 
 /// Room left in `max_allowed_packet` for the statement and the key.
 const PACKET_HEADROOM: usize = 64 * 1024;
@@ -23,47 +23,6 @@ const PACKET_HEADROOM: usize = 64 * 1024;
 /// How often a statement chosen as a deadlock victim (and so rolled back) is
 /// run again before the error is returned.
 const DEADLOCK_RETRIES: u32 = 5;
-
-/// The key's JSON text, refused before any round trip when the key column
-/// cannot hold it.
-pub(crate) fn key_text(key: &KvKey) -> KvResult<String> {
-    let text = key.to_json();
-    // At most one character per byte: only count when the bytes exceed it.
-    if text.len() > MAX_KEY_CHARS {
-        let len = text.chars().count();
-        if len > MAX_KEY_CHARS {
-            return Err(KvError::KeyTooLong {
-                backend: BACKEND,
-                len,
-                max: MAX_KEY_CHARS,
-                unit: "characters of JSON text",
-            });
-        }
-    }
-    Ok(text)
-}
-
-/// Parses a stored value; [`KvError::Corrupt`] naming `key` otherwise.
-pub(crate) fn decode_value(key: &str, bytes: &[u8]) -> KvResult<Value> {
-    crate::table::decode_value_text(|| key.to_owned(), bytes)
-}
-
-/// A value's JSON text as this backend stores it: lone surrogates as U+FFFD.
-pub(crate) fn json_text(value: &Value) -> String {
-    let mut text = String::new();
-    json::write_value(&mut text, value, json::Surrogates::Replace);
-    text
-}
-
-/// The value and, with a TTL, its microseconds: the parameters every write
-/// statement takes in that order.
-pub(crate) fn value_params(value: &str, ttl: Option<Duration>) -> Vec<mysql_async::Value> {
-    let mut params = vec![mysql_async::Value::from(value)];
-    if let Some(ttl) = ttl {
-        params.push(mysql_async::Value::from(expiry::ttl_micros(ttl)));
-    }
-    params
-}
 
 /// Runs a write and returns the affected (with `CLIENT_FOUND_ROWS`: matched)
 /// rows, running it again if it was a deadlock victim (rolled back, so it

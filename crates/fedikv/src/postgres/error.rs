@@ -4,7 +4,7 @@
 //! ("db error"), so errors are wrapped in [`PostgresError`], whose message
 //! includes the cause and the SQLSTATE. None of these messages holds a
 //! password: server messages name at most the user, and connection strings
-//! never reach an error (see `config.rs`).
+//! never reach an error (see `options.rs`).
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -182,7 +182,7 @@ pub(crate) fn is_invalid_text(source: &(dyn StdError + Send + Sync + 'static)) -
 pub(crate) fn value_error(e: &tokio_postgres::Error, len: usize) -> Option<KvError> {
     let code = e.code()?;
     if *code == SqlState::PROGRAM_LIMIT_EXCEEDED {
-        Some(super::params::too_large(len))
+        Some(super::codec::too_large(len))
     } else if *code == SqlState::UNTRANSLATABLE_CHARACTER {
         Some(KvError::InvalidValue {
             reason: "PostgreSQL jsonb cannot store the NUL character (\\u0000) in a string or object key; remove or encode it, or use another backend".into(),

@@ -1,7 +1,7 @@
 //! `list`: keyset pages over a primary-key range.
 //!
 //! A prefix's keys are the range `[prefix, prefix || NULL)` (see
-//! `params::upper_bound`), so each page is an index range scan of at most
+//! `codec::upper_bound`), so each page is an index range scan of at most
 //! [`PAGE_SIZE`] rows that stops at the end of the prefix, and the next page
 //! starts after the last key seen. Rows come in `ORDER BY key` order:
 //! component by component, each compared with the column's collation, a key
@@ -26,8 +26,8 @@ use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, ToSql, Type, accepts};
 
 use super::Inner;
+use super::codec::{components, upper_bound};
 use super::error::{BACKEND, map};
-use super::params::{components, upper_bound};
 use super::raw_key::RawKey;
 use super::sql::Statements;
 use crate::error::{KvError, KvResult};

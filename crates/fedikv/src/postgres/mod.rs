@@ -90,14 +90,14 @@
 //! statements, so a PgBouncer in front must be in session mode or version
 //! 1.21+ with `max_prepared_statements` set.
 
-pub(crate) mod config;
+mod codec;
 mod error;
 mod list;
-mod params;
+pub(crate) mod options;
 mod raw_key;
 pub(crate) mod schema;
 mod sql;
-mod sweeper;
+mod sweep;
 mod tls;
 
 use std::fmt;
@@ -116,16 +116,16 @@ use crate::paging::{PAGE_SIZE, into_entries};
 use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::table::{BackgroundSweep, TableState};
 
-pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE, PostgresOptions};
+pub use codec::{KEY_COMPONENT_OVERHEAD, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 pub use error::PostgresError;
-pub use params::{KEY_COMPONENT_OVERHEAD, MAX_KEY_BYTES, MAX_VALUE_BYTES};
+pub use options::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE, PostgresOptions};
 pub use schema::{DEFAULT_TABLE, MAX_IDENTIFIER_LEN};
 
+use codec::{Interval, Jsonb};
 use error::{BACKEND, map, map_pool};
-use params::{Interval, Jsonb};
 use schema::TableName;
 use sql::Statements;
-use sweeper::Pace;
+use sweep::Pace;
 
 /// A [`KvStore`] in a PostgreSQL table with Fedify's layout (see the
 /// [module docs](self)). Cheap to clone; clones share the pool.
@@ -179,9 +179,9 @@ impl PostgresKvStore {
     /// [`KvError::Backend`] (e.g. a failed TLS handshake); none repeats the
     /// password.
     pub async fn open_url(url: &str) -> KvResult<Self> {
-        let parsed = config::parse(url)?;
+        let parsed = options::parse(url)?;
         TableName::parse(&parsed.options.table)?;
-        let endpoint = config::endpoint(&parsed.driver);
+        let endpoint = options::endpoint(&parsed.driver);
         let manager = Manager::new(parsed.driver, parsed.tls.connector()?);
         // LIFO: sequential work keeps using the same warm connection (and
         // server process) instead of cycling through every idle one.
@@ -393,7 +393,7 @@ impl Inner {
 impl KvStore for PostgresKvStore {
     /// One round trip: the live row's value.
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
-        let components = params::key(key)?;
+        let components = codec::key(key)?;
         let components = components.as_ref();
         let row = self
             .inner
@@ -404,7 +404,7 @@ impl KvStore for PostgresKvStore {
 
     /// One round trip: `INSERT … ON CONFLICT DO UPDATE`, resetting `created`.
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
-        let components = params::key(key)?;
+        let components = codec::key(key)?;
         let components = components.as_ref();
         let value = Jsonb::new(value)?;
         let ttl = options.effective_ttl().map(Interval::from_ttl);
@@ -421,7 +421,7 @@ impl KvStore for PostgresKvStore {
 
     /// One round trip.
     async fn delete(&self, key: &KvKey) -> KvResult<()> {
-        let components = params::key(key)?;
+        let components = codec::key(key)?;
         let components = components.as_ref();
         self.inner
             .execute(&self.inner.sql.delete, &[&components], None)
@@ -463,7 +463,7 @@ impl KvStore for PostgresKvStore {
         new: Option<&Value>,
         options: SetOptions,
     ) -> KvResult<bool> {
-        let components = params::key(key)?;
+        let components = codec::key(key)?;
         let components = components.as_ref();
         let sql = &self.inner.sql;
         let ttl = options.effective_ttl().map(Interval::from_ttl);

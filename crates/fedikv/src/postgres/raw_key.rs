@@ -27,7 +27,7 @@ pub(crate) struct RawKey {
 
 impl RawKey {
     /// The one-dimensional array of `components` as `text` holds them (see
-    /// `params::components`), the form of every key fedikv and Fedify write.
+    /// `codec::components`), the form of every key fedikv and Fedify write.
     pub(crate) fn from_components(components: &[String]) -> Self {
         Self {
             dims: vec![(i32::try_from(components.len()).unwrap_or(i32::MAX), 1)],

@@ -43,7 +43,7 @@ pub(crate) struct Statements {
     pub(crate) list_all_first: String,
     /// `$1` last key of the previous page.
     pub(crate) list_all_after: String,
-    /// `$1` prefix, `$2` its upper bound (see `params::upper_bound`); then
+    /// `$1` prefix, `$2` its upper bound (see `codec::upper_bound`); then
     /// the first key at or after `$2`, as a `(key, NULL, NULL, true)` row.
     pub(crate) list_prefix_first: String,
     /// `$1` last key of the previous page, `$2` the prefix's upper bound.

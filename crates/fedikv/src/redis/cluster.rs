@@ -25,9 +25,9 @@ use redis::{ConnectionAddr, ConnectionInfo, FromRedisValue, Value as Reply};
 use crate::error::{KvError, KvResult};
 use crate::store_url::invalid_url;
 
-use super::config::{self, RedisOptions};
 use super::conn::Cluster;
 use super::error::{BACKEND, map};
+use super::options::{self, RedisOptions};
 
 /// How often a listing reads the topology (once per pass, and again while it
 /// is unsettled) before it gives up with [`KvError::Unavailable`].
@@ -73,7 +73,7 @@ pub(crate) fn parse(url: &str) -> KvResult<(Vec<ConnectionInfo>, RedisOptions)> 
         if seed.is_empty() {
             return Err(invalid("an empty node in the list of nodes"));
         }
-        let (info, seed_options) = config::parse(&format!("{single}://{user}{seed}{tail}"))?;
+        let (info, seed_options) = options::parse(&format!("{single}://{user}{seed}{tail}"))?;
         if info.redis_settings().db() != 0 {
             return Err(invalid(
                 "a Redis Cluster has only database 0: drop the database from the path",

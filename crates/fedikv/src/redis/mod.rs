@@ -90,10 +90,10 @@
 mod cas;
 pub(crate) mod cluster;
 pub(crate) mod codec;
-pub(crate) mod config;
 mod conn;
 mod error;
 mod list;
+pub(crate) mod options;
 
 use std::fmt;
 use std::sync::Arc;
@@ -114,7 +114,7 @@ use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::store_url::invalid_url;
 
 pub use codec::{MAX_KEY_BYTES, MAX_PREFIX_BYTES};
-pub use config::{
+pub use options::{
     DEFAULT_CONNECTION_TIMEOUT, DEFAULT_PREFIX, DEFAULT_RESPONSE_TIMEOUT, RedisOptions,
 };
 
@@ -181,7 +181,7 @@ impl RedisKvStore {
                 cluster::endpoint(&nodes),
             ));
         }
-        let (info, options) = config::parse(url)?;
+        let (info, options) = options::parse(url)?;
         let client = Client::open(info).map_err(|e| invalid_url(url, e))?;
         Self::from_client(client, options).await
     }
@@ -193,7 +193,7 @@ impl RedisKvStore {
     /// [`KvError::Unavailable`].
     pub async fn from_client(client: Client, options: RedisOptions) -> KvResult<Self> {
         let codec = KeyCodec::new(&options.prefix)?;
-        let endpoint = config::endpoint(client.get_connection_info());
+        let endpoint = options::endpoint(client.get_connection_info());
         let manager_config = ConnectionManagerConfig::new()
             .set_number_of_retries(CONNECTION_RETRIES)
             .set_min_delay(Duration::from_millis(50))

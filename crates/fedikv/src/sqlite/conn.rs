@@ -15,9 +15,9 @@ use crate::json::current_matches;
 use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
 
+use super::codec::{RawPage, blob_of_raw_key, decode_value, raw_key, text};
 use super::error::{Failure, map_open};
-use super::rows::{RawPage, blob_of_raw_key, decode_value, raw_key, text};
-use super::schema::Sql;
+use super::sql::Sql;
 
 /// Where the database lives.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use super::conn::{Db, Location, Role};
 use super::error::Failure;
-use super::schema::Sql;
+use super::sql::Sql;
 
 /// Inline connections of a store with reader threads.
 pub(crate) const INLINE_READERS: usize = 2;

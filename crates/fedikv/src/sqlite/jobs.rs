@@ -8,9 +8,9 @@ use tokio::sync::oneshot;
 
 use crate::jsonkey::JsonKeyRange;
 
+use super::codec::RawPage;
 use super::conn::{Db, PageQuery, now_ms};
 use super::error::Failure;
-use super::rows::RawPage;
 
 /// Where a worker sends its answer.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, Failure>>;

@@ -8,10 +8,10 @@ use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, paged};
 use crate::store::{KvRecord, KvRecordStream};
 
+use super::codec::RawPage;
 use super::conn::PageQuery;
 use super::error::Failure;
 use super::jobs::{Answer, Read};
-use super::rows::RawPage;
 use super::worker::answer;
 use super::{Inner, read};
 

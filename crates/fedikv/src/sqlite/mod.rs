@@ -95,6 +95,7 @@
 //! before anything is sent to SQLite). TTLs count whole milliseconds.
 
 mod checkpoint;
+mod codec;
 mod conn;
 mod error;
 mod inline;
@@ -102,8 +103,7 @@ mod jobs;
 mod list;
 pub(crate) mod options;
 mod queue;
-mod rows;
-pub(crate) mod schema;
+pub(crate) mod sql;
 mod worker;
 mod writer;
 
@@ -122,13 +122,13 @@ use crate::paging::into_entries;
 use crate::store::{KvRecordStream, KvStore, KvStream, SetOptions};
 
 pub use options::{DEFAULT_BUSY_TIMEOUT, DEFAULT_READERS, SqliteOptions};
-pub use schema::{DEFAULT_TABLE, MAX_TABLE_NAME_LEN};
+pub use sql::{DEFAULT_TABLE, MAX_TABLE_NAME_LEN};
 
 use conn::{Location, now_ms};
 use error::{BACKEND, Failure};
 use inline::{INLINE_READERS, InlineReaders};
 use jobs::{Read, Reply, Write};
-use schema::{Sql, validate_table_name};
+use sql::{Sql, validate_table_name};
 use worker::{Config, Workers};
 
 /// Longest key or value, in bytes of JSON text: SQLite's default
@@ -312,7 +312,7 @@ impl KvStore for SqliteKvStore {
         let inline = self
             .inner
             .inline
-            .with(|db| db.get_with(&key, now_ms(), |text| rows::decode_value(&key, text)));
+            .with(|db| db.get_with(&key, now_ms(), |text| codec::decode_value(&key, text)));
         if let Some(Ok(value)) = inline {
             return value.transpose();
         }
@@ -322,7 +322,8 @@ impl KvStore for SqliteKvStore {
                 reply,
             })
             .await?;
-        text.map(|text| rows::decode_value(&key, &text)).transpose()
+        text.map(|text| codec::decode_value(&key, &text))
+            .transpose()
     }
 
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {

@@ -7,7 +7,7 @@ use crate::error::KvResult;
 use crate::store_url::{UrlOptions, invalid_url};
 use crate::sweep::SweepPolicy;
 
-use super::schema::DEFAULT_TABLE;
+use super::sql::DEFAULT_TABLE;
 
 /// Reader threads (each with its own connection) a store starts unless told
 /// otherwise.

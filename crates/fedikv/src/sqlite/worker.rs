@@ -16,7 +16,7 @@ use super::conn::{Db, Location, Role};
 use super::error::{BACKEND, Failure, map};
 use super::jobs::{Answer, Job, Read, Reply, Write, serve};
 use super::queue::JobQueue;
-use super::schema::Sql;
+use super::sql::Sql;
 use super::writer::{Shared, Writer};
 
 /// The queues of a running store. Dropping it closes them: the threads finish

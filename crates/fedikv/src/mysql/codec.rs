@@ -1,0 +1,76 @@
+//! Keys and values as the table holds them: key JSON text (at most
+//! [`MAX_KEY_CHARS`] characters), value JSON text (lone surrogates as
+//! U+FFFD), TTLs as microseconds on the server clock.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::MAX_KEY_CHARS;
+use super::error::BACKEND;
+use crate::error::{KvError, KvResult};
+use crate::json;
+use crate::key::KvKey;
+
+/// The key's JSON text, refused before any round trip when the key column
+/// cannot hold it.
+pub(crate) fn key_text(key: &KvKey) -> KvResult<String> {
+    let text = key.to_json();
+    // At most one character per byte: only count when the bytes exceed it.
+    if text.len() > MAX_KEY_CHARS {
+        let len = text.chars().count();
+        if len > MAX_KEY_CHARS {
+            return Err(KvError::KeyTooLong {
+                backend: BACKEND,
+                len,
+                max: MAX_KEY_CHARS,
+                unit: "characters of JSON text",
+            });
+        }
+    }
+    Ok(text)
+}
+
+/// Parses a stored value; [`KvError::Corrupt`] naming `key` otherwise.
+pub(crate) fn decode_value(key: &str, bytes: &[u8]) -> KvResult<Value> {
+    crate::table::decode_value_text(|| key.to_owned(), bytes)
+}
+
+/// A value's JSON text as this backend stores it: lone surrogates as U+FFFD.
+pub(crate) fn json_text(value: &Value) -> String {
+    let mut text = String::new();
+    json::write_value(&mut text, value, json::Surrogates::Replace);
+    text
+}
+
+/// The value and, with a TTL, its microseconds: the parameters every write
+/// statement takes in that order.
+pub(crate) fn value_params(value: &str, ttl: Option<Duration>) -> Vec<mysql_async::Value> {
+    let mut params = vec![mysql_async::Value::from(value)];
+    if let Some(ttl) = ttl {
+        params.push(mysql_async::Value::from(ttl_micros(ttl)));
+    }
+    params
+}
+
+/// The microseconds bound to `NOW(6) + INTERVAL ? MICROSECOND`: the TTL at
+/// millisecond precision (rule O2). Callers pass
+/// [`SetOptions::effective_ttl`](crate::SetOptions::effective_ttl), at most
+/// [`MAX_TTL`](crate::MAX_TTL) (3.2e16 microseconds), which keeps
+/// `NOW(6) + INTERVAL` inside `DATETIME`'s range (year 9999).
+pub(crate) fn ttl_micros(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis().saturating_mul(1000)).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_is_whole_milliseconds() {
+        assert_eq!(ttl_micros(Duration::ZERO), 0);
+        assert_eq!(ttl_micros(Duration::from_micros(1999)), 1000);
+        assert_eq!(ttl_micros(Duration::from_secs(3600)), 3_600_000_000);
+        assert_eq!(ttl_micros(crate::MAX_TTL), 31_536_000_000_000_000);
+    }
+}
