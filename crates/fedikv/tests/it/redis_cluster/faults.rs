@@ -1,0 +1,342 @@
+//! `RedisKvStore` on a Redis Cluster while its topology changes under a
+//! running workload: a failover (a primary is shut down and its replica
+//! promoted) and a slot migration (`redis-cli --cluster reshard`).
+//!
+//! Runs only with `FEDIKV_TEST_FAULTS=1` and `FEDIKV_TEST_REDIS_CLUSTER_URL`
+//! naming the local test cluster on 127.0.0.1:7000-7005 (started by
+//! `scripts/redis-cluster.sh`, which these tests run again afterwards so that
+//! the stopped node rejoins, as a replica). They disturb only that cluster.
+//!
+//! What is checked: operations that fail during the event fail with a typed
+//! error (counted and printed); the same store works again afterwards
+//! without being recreated; every acknowledged write is there afterwards;
+//! every `list` that succeeds during the event yields each entry once and
+//! every entry written before the event.
+
+
+use std::collections::{HashMap, HashSet};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use fedikv::redis::RedisKvStore;
+use fedikv::{KvKey, KvStore, SetOptions};
+use futures::TryStreamExt;
+use super::{
+    Node, clear, cluster_ok, cluster_url, ensure_cluster, nodes, redis_cli, serving_primaries,
+    store, unique_prefix, wait_until,
+};
+use serde_json::json;
+
+const PORTS: [u16; 6] = [7000, 7001, 7002, 7003, 7004, 7005];
+
+/// How long after the workload the store may still fail (typed) while the
+/// cluster connection catches up with the new topology.
+const RECOVERY: Duration = Duration::from_secs(15);
+
+/// Entries written before the event, which every listing must yield.
+const BEFORE: usize = 2000;
+
+/// The cluster URL when fault tests are enabled, or `None` (after saying
+/// why).
+fn fault_url() -> Option<String> {
+    if std::env::var("FEDIKV_TEST_FAULTS").as_deref() != Ok("1") {
+        eprintln!(
+            "skipping: set FEDIKV_TEST_FAULTS=1 to run the Redis Cluster fault tests (they stop \
+             nodes of the test cluster on 127.0.0.1:7000-7005)"
+        );
+        return None;
+    }
+    let url = cluster_url()?;
+    assert!(
+        url.contains("127.0.0.1:700"),
+        "fault tests stop nodes on 127.0.0.1:7000-7005, but the cluster URL is {url}"
+    );
+    Some(url)
+}
+
+/// One fault test at a time, even without `--test-threads=1`.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Runs the cluster script when dropped, whatever happened in between.
+struct Repair;
+
+impl Drop for Repair {
+    fn drop(&mut self) {
+        ensure_cluster();
+    }
+}
+
+/// What the workload saw.
+#[derive(Default)]
+struct Tally {
+    /// Acknowledged writes: key → value.
+    acked: HashMap<KvKey, i64>,
+    ops: usize,
+    failed: usize,
+    errors: HashSet<String>,
+    lists: usize,
+    failed_lists: usize,
+}
+
+impl Tally {
+    fn failure(&mut self, error: fedikv::KvError) {
+        self.failed += 1;
+        self.errors
+            .insert(format!("{error:?}").chars().take(160).collect());
+    }
+}
+
+/// Writers set fresh keys (each once) and read them back; a `cas` counter is
+/// incremented; until `stop`.
+async fn writer(store: RedisKvStore, worker: usize, stop: Arc<AtomicBool>) -> Tally {
+    let mut tally = Tally::default();
+    let counter = KvKey::new(["counter", &worker.to_string()]).unwrap();
+    let mut count = 0i64;
+    let mut i = 0i64;
+    while !stop.load(Ordering::Relaxed) {
+        let key = KvKey::new(["w", &worker.to_string(), &i.to_string()]).unwrap();
+        tally.ops += 1;
+        match store.set(&key, &json!(i), SetOptions::default()).await {
+            Ok(()) => {
+                tally.acked.insert(key, i);
+            }
+            Err(e) => tally.failure(e),
+        }
+        tally.ops += 1;
+        let expected = (count > 0).then(|| json!(count));
+        match store
+            .cas(
+                &counter,
+                expected.as_ref(),
+                Some(&json!(count + 1)),
+                SetOptions::default(),
+            )
+            .await
+        {
+            Ok(true) => count += 1,
+            // A cas that failed in flight may have run: read the counter.
+            Ok(false) => {}
+            Err(e) => tally.failure(e),
+        }
+        if let Ok(Some(value)) = store.get(&counter).await {
+            count = value.as_i64().unwrap_or(count);
+        }
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    tally
+}
+
+/// Lists everything over and over until `stop`; each listing that succeeds
+/// must hold every `before` key once.
+async fn lister(store: RedisKvStore, before: Arc<HashSet<KvKey>>, stop: Arc<AtomicBool>) -> Tally {
+    let mut tally = Tally::default();
+    while !stop.load(Ordering::Relaxed) {
+        tally.lists += 1;
+        match store.list(None).try_collect::<Vec<_>>().await {
+            Ok(entries) => {
+                let keys: HashSet<&KvKey> = entries.iter().map(|e| &e.key).collect();
+                assert_eq!(
+                    keys.len(),
+                    entries.len(),
+                    "a listing yielded an entry twice"
+                );
+                let missing = before.iter().filter(|k| !keys.contains(k)).count();
+                assert_eq!(
+                    missing, 0,
+                    "a listing missed {missing} entries written before it"
+                );
+            }
+            Err(e) => {
+                tally.failed_lists += 1;
+                tally.failure(e);
+            }
+        }
+    }
+    tally
+}
+
+/// Fills `BEFORE` entries, runs the workload around `event`, then checks.
+async fn under_load(name: &str, event: impl FnOnce() + Send + 'static) {
+    let url = fault_url().expect("checked by the caller");
+    let store = store(&url, &unique_prefix(name)).await;
+    let before: HashSet<KvKey> = (0..BEFORE)
+        .map(|i| KvKey::new(["before", &i.to_string()]).unwrap())
+        .collect();
+    for key in &before {
+        store
+            .set(key, &json!(1), SetOptions::default())
+            .await
+            .unwrap();
+    }
+    let before = Arc::new(before);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..8)
+        .map(|w| tokio::spawn(writer(store.clone(), w, Arc::clone(&stop))))
+        .collect();
+    let listing = tokio::spawn(lister(
+        store.clone(),
+        Arc::clone(&before),
+        Arc::clone(&stop),
+    ));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    tokio::task::spawn_blocking(event).await.unwrap();
+    // Keep going for a while on the new topology.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut total = Tally::default();
+    for worker in writers {
+        let tally = worker.await.unwrap();
+        total.ops += tally.ops;
+        total.failed += tally.failed;
+        total.errors.extend(tally.errors);
+        total.acked.extend(tally.acked);
+    }
+    let lists = listing.await.unwrap();
+    total.errors.extend(lists.errors);
+    eprintln!(
+        "{name}: {} of {} operations failed during the event, {} of {} listings; errors: {:?}",
+        total.failed, total.ops, lists.failed_lists, lists.lists, total.errors
+    );
+    assert!(
+        total.ops > 100,
+        "the workload ran ({} operations)",
+        total.ops
+    );
+
+    // The same store works again: once the cluster connection has caught up
+    // with the new topology (bounded), every operation succeeds.
+    let after = KvKey::new(["after"]).unwrap();
+    let recovering = Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match store.set(&after, &json!("ok"), SetOptions::default()).await {
+            Ok(()) => break,
+            Err(e) if e.is_transient() && recovering.elapsed() < RECOVERY => {
+                eprintln!("{name}: after the event: {e}");
+            }
+            Err(e) => panic!("{name}: no recovery within {RECOVERY:?}: {e}"),
+        }
+    }
+    eprintln!(
+        "{name}: the store served again after {attempts} attempts, {:?} after the workload stopped",
+        recovering.elapsed()
+    );
+    assert!(
+        store
+            .cas(
+                &after,
+                Some(&json!("ok")),
+                Some(&json!(2)),
+                SetOptions::default()
+            )
+            .await
+            .unwrap()
+    );
+    // No acknowledged write is lost.
+    let mut lost = Vec::new();
+    for (key, value) in &total.acked {
+        if store.get(key).await.unwrap() != Some(json!(value)) {
+            lost.push(key.clone());
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged writes lost, e.g. {:?}",
+        lost.len(),
+        lost.first()
+    );
+    let listed: Vec<_> = store.list(None).try_collect().await.unwrap();
+    let keys: HashSet<_> = listed.iter().map(|e| e.key.clone()).collect();
+    assert_eq!(keys.len(), listed.len());
+    assert!(total.acked.keys().all(|k| keys.contains(k)));
+    assert!(before.iter().all(|k| keys.contains(k)));
+    clear(&store).await;
+}
+
+/// The serving primary on `port`'s view with the most slots, and a replica
+/// of it.
+fn primary_with_replica() -> (Node, Node) {
+    let all = nodes(7000);
+    serving_primaries(7000)
+        .into_iter()
+        .find_map(|primary| {
+            let replica = all.iter().find(|n| {
+                !n.primary
+                    && !n.failed
+                    && redis_cli(n.port, &["cluster", "nodes"])
+                        .lines()
+                        .any(|l| l.contains("myself") && l.contains(&primary.id))
+            })?;
+            Some((primary, replica.clone()))
+        })
+        .expect("a primary with a replica")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failover_under_load() {
+    if fault_url().is_none() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let _repair = Repair;
+    ensure_cluster();
+    let (primary, replica) = primary_with_replica();
+    under_load("failover", move || {
+        eprintln!(
+            "failover: shutting down primary {} (replica {})",
+            primary.port, replica.port
+        );
+        // SHUTDOWN waits for the replica to catch up before exiting.
+        let _ = redis_cli(primary.port, &["shutdown", "nosave"]);
+        wait_until("the replica is promoted", Duration::from_secs(30), || {
+            serving_primaries(replica.port)
+                .iter()
+                .any(|n| n.port == replica.port)
+        });
+        let others: Vec<u16> = PORTS
+            .iter()
+            .copied()
+            .filter(|&p| p != primary.port)
+            .collect();
+        wait_until("cluster_state:ok", Duration::from_secs(30), || {
+            cluster_ok(&others)
+        });
+        eprintln!("failover: {} is primary now", replica.port);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reshard_under_load() {
+    if fault_url().is_none() {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let _repair = Repair;
+    ensure_cluster();
+    let primaries = serving_primaries(7000);
+    let (from, to) = (primaries[0].clone(), primaries[1].clone());
+    under_load("reshard", move || {
+        eprintln!(
+            "reshard: moving 1000 slots from {} to {}",
+            from.port, to.port
+        );
+        let status = Command::new("redis-cli")
+            .args(["--cluster", "reshard", &format!("127.0.0.1:{}", from.port)])
+            .args(["--cluster-from", &from.id, "--cluster-to", &to.id])
+            .args(["--cluster-slots", "1000", "--cluster-yes"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("run redis-cli --cluster reshard");
+        assert!(status.success(), "redis-cli --cluster reshard: {status}");
+        wait_until("cluster_state:ok", Duration::from_secs(30), || {
+            cluster_ok(&PORTS)
+        });
+    })
+    .await;
+}
