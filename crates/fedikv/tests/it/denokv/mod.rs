@@ -12,7 +12,6 @@ use fedikv::DenoKvStore;
 use serde_json::{Value, json};
 use url::Url;
 
-
 use fedikv_conformance::server::skip;
 
 pub const URL_VAR: &str = "FEDIKV_TEST_DENOKV_URL";

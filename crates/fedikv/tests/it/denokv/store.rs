@@ -6,13 +6,10 @@
 //! Needs Deno in `interop/` (`scripts/interop-setup.sh`) and, for the server
 //! tests, `FEDIKV_TEST_DENOKV_URL` (the server `scripts/denokv.sh` starts).
 
-
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{
-    OwnServer, Target, deno, deno_get, denokv_binary, run_deno, server_url, unique,
-};
+use super::{OwnServer, Target, deno, deno_get, denokv_binary, run_deno, server_url, unique};
 use fedikv::denokv::{MAX_KEY_BYTES, MAX_TTL_KEY_BYTES, MAX_VALUE_BYTES};
 use fedikv::{DenoKvStore, KvError, KvKey, KvStore, SetOptions};
 use futures::TryStreamExt;

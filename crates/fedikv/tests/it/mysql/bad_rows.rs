@@ -5,11 +5,10 @@
 //!
 //! Needs `FEDIKV_TEST_MYSQL_URL`; each test uses its own table.
 
-
+use super::{TestTable, server_url};
 use crate::support::bad_rows::{Item, corrupt, delete_reported_rows, entries, key, listed};
 use fedikv::{KvError, KvKey, KvStore, SetOptions};
 use mysql_async::prelude::Queryable;
-use super::{TestTable, server_url};
 use serde_json::json;
 
 /// Inserts `(key, value)` rows as they are, on a connection where MariaDB

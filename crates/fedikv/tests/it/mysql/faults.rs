@@ -8,7 +8,6 @@
 //! test fails, with the machine's start command (scripts/services.sh), and the test waits
 //! until it answers.
 
-
 use std::collections::BTreeMap;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::process::{Command, Stdio};

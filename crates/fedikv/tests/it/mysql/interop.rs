@@ -14,14 +14,13 @@
 //! Needs `FEDIKV_TEST_MYSQL_URL` and `scripts/interop-setup.sh`; each test
 //! has a table of its own, dropped at the end.
 
-
 use std::collections::BTreeMap;
 
-use fedikv::KvStore;
+use super::{TestTable, server_url};
 use crate::support::interop::data::{base, tricky_entries, under};
 use crate::support::interop::scenarios;
 use crate::support::interop::{Capabilities, Fedify, check, entries, got, op, swapped};
-use super::{TestTable, server_url};
+use fedikv::KvStore;
 use serde_json::{Value, json};
 
 const CAPS: Capabilities = Capabilities {

@@ -5,12 +5,11 @@ mod faults;
 mod interop;
 mod store;
 
-use fedikv_conformance::server::unique_name;
 use fedikv::SweepPolicy;
 use fedikv::mysql::{MysqlKvStore, MysqlOptions};
+use fedikv_conformance::server::unique_name;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
-
 
 pub const URL_VAR: &str = "FEDIKV_TEST_MYSQL_URL";
 

@@ -5,16 +5,15 @@
 //! Needs `FEDIKV_TEST_MYSQL_URL` (e.g. `mysql://root@127.0.0.1:3306/test`);
 //! each test uses its own table and drops it.
 
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::{TestTable, server_url, unique_table};
 use fedikv::mysql::{MAX_KEY_CHARS, MysqlKvStore, MysqlOptions};
 use fedikv::{KvError, KvKey, KvStore, KvStoreExt, SetOptions, SweepPolicy};
 use futures::{StreamExt, TryStreamExt};
 use mysql_async::prelude::Queryable;
-use super::{TestTable, server_url, unique_table};
 use serde_json::{Value, json};
 
 fn key(components: &[&str]) -> KvKey {

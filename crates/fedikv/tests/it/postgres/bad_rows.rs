@@ -7,10 +7,9 @@
 //!
 //! Needs `FEDIKV_TEST_POSTGRES_URL`; each test uses its own table.
 
-
+use super::{fresh_store, raw, server_url};
 use crate::support::bad_rows::{Item, corrupt, delete_reported_rows, entries, key, listed};
 use fedikv::{KvError, KvKey, KvStore, SetOptions};
-use super::{fresh_store, raw, server_url};
 use serde_json::json;
 
 /// The keys of rows no key can be, as SQL expressions, in key order

@@ -13,7 +13,6 @@
 //! start command the machine uses (`pg_ctlcluster --skip-systemctl-redirect
 //! <version> main start`).
 
-
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

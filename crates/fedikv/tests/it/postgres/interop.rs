@@ -10,14 +10,13 @@
 //! Needs `FEDIKV_TEST_POSTGRES_URL` and `scripts/interop-setup.sh`; each test
 //! has a table of its own, dropped at the end.
 
-
 use std::time::{Duration, Instant};
 
-use fedikv::{KvStore, PostgresKvStore, SetOptions};
+use super::{Cleanup, raw, server_url, unique_name, with_options};
 use crate::support::interop::data::{base, under};
 use crate::support::interop::scenarios::{self, sleep_past_expiry};
 use crate::support::interop::{Capabilities, Fedify, check, got, op};
-use super::{Cleanup, raw, server_url, unique_name, with_options};
+use fedikv::{KvStore, PostgresKvStore, SetOptions};
 use serde_json::json;
 
 const CAPS: Capabilities = Capabilities {

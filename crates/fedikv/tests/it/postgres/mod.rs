@@ -11,7 +11,6 @@ use fedikv::PostgresKvStore;
 pub use fedikv_conformance::server::with_options;
 use tokio_postgres::{Client, NoTls};
 
-
 pub const URL_VAR: &str = "FEDIKV_TEST_POSTGRES_URL";
 
 /// The server URL, or `None` (after saying why) when the variable is unset.

@@ -11,7 +11,6 @@
 //! - `million_rows`: `set`, `cas` and `list` on an empty table and on one
 //!   of 1,000,000 rows of which half are expired, alternating.
 
-
 use std::time::{Duration, Instant};
 
 use fedikv::{KvKey, KvStore, PostgresKvStore, SetOptions};

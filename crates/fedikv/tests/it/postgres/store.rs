@@ -5,7 +5,6 @@
 //! uses tables of its own, so they run in parallel with each other and with
 //! the conformance suite.
 
-
 use std::sync::Arc;
 use std::time::Duration;
 

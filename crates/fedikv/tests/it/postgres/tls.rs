@@ -7,7 +7,6 @@
 //! Needs PostgreSQL's server binaries (`/usr/lib/postgresql/<v>/bin`) and
 //! `openssl`; skips without them, unless `FEDIKV_TEST_REQUIRE_SERVERS=1`.
 
-
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -6,12 +6,11 @@
 //! Needs `FEDIKV_TEST_REDIS_URL`; each test uses its own key prefix. The
 //! same on a Redis Cluster is in `redis_cluster.rs`.
 
-
 use std::collections::BTreeSet;
 
+use super::{TestPrefix, server_url};
 use crate::support::bad_rows::{corrupt, delete_reported_rows, key, listed, sorted_entries};
 use fedikv::{KvError, KvKey, KvStore, SetOptions};
-use super::{TestPrefix, server_url};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]

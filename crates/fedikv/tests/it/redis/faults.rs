@@ -16,16 +16,15 @@
 //! no longer has); and every write acknowledged after the restart is there
 //! afterwards.
 
-
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::{TestPrefix, server_url, unique};
 use fedikv::redis::{RedisKvStore, RedisOptions};
 use fedikv::{KvError, KvKey, KvStore, SetOptions};
 use futures::TryStreamExt;
-use super::{TestPrefix, server_url, unique};
 use serde_json::json;
 
 /// The project's start command for the test server (as scripts/services.sh starts it).

@@ -9,14 +9,13 @@
 //! Needs `FEDIKV_TEST_REDIS_URL` and `scripts/interop-setup.sh`; each test
 //! has a key prefix of its own, deleted at the end.
 
-
 use std::time::{Duration, Instant};
 
-use fedikv::{KvStore, SetOptions};
+use super::{TestPrefix, server_url};
 use crate::support::interop::data::{base, under};
 use crate::support::interop::scenarios::{self, assert_live_checks_in_time, sleep_past_expiry};
 use crate::support::interop::{Capabilities, Fedify, check, got, op};
-use super::{TestPrefix, server_url};
+use fedikv::{KvStore, SetOptions};
 use serde_json::json;
 
 const CAPS: Capabilities = Capabilities {
@@ -82,7 +81,8 @@ async fn same_redis_keys() {
     check(&fedify.one(op::set(&key, &json!("v"), None)).await, "set");
     assert_eq!(test.raw_keys().await, vec![test.raw_key("a_:::b_:_:c::d")]);
     let listed =
-        crate::support::interop::fedikv_list(&test.store, &fedikv::KvKey::new(["a:"]).unwrap()).await;
+        crate::support::interop::fedikv_list(&test.store, &fedikv::KvKey::new(["a:"]).unwrap())
+            .await;
     assert_eq!(listed.into_keys().collect::<Vec<_>>(), vec![key]);
 }
 

@@ -5,9 +5,8 @@ mod faults;
 mod interop;
 mod store;
 
-use fedikv_conformance::server::unique_name;
 use fedikv::redis::{RedisKvStore, RedisOptions};
-
+use fedikv_conformance::server::unique_name;
 
 pub const URL_VAR: &str = "FEDIKV_TEST_REDIS_URL";
 

@@ -6,15 +6,14 @@
 //! Needs `FEDIKV_TEST_REDIS_URL` (e.g. `redis://127.0.0.1:6379/`); each test
 //! uses a key prefix of its own and deletes its keys.
 
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use super::{TestPrefix, server_url, unique};
 use fedikv::redis::{MAX_KEY_BYTES, RedisKvStore, RedisOptions};
 use fedikv::{KvError, KvKey, KvStore, SetOptions};
-use futures::{StreamExt, TryStreamExt};
-use super::{TestPrefix, server_url, unique};
 use fedikv_conformance::server::with_options;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 fn key(components: &[&str]) -> KvKey {

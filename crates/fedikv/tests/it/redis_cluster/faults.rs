@@ -13,20 +13,19 @@
 //! every `list` that succeeds during the event yields each entry once and
 //! every entry written before the event.
 
-
 use std::collections::{HashMap, HashSet};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use fedikv::redis::RedisKvStore;
-use fedikv::{KvKey, KvStore, SetOptions};
-use futures::TryStreamExt;
 use super::{
     Node, clear, cluster_ok, cluster_url, ensure_cluster, nodes, redis_cli, serving_primaries,
     store, unique_prefix, wait_until,
 };
+use fedikv::redis::RedisKvStore;
+use fedikv::{KvKey, KvStore, SetOptions};
+use futures::TryStreamExt;
 use serde_json::json;
 
 const PORTS: [u16; 6] = [7000, 7001, 7002, 7003, 7004, 7005];

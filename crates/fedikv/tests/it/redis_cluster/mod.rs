@@ -13,7 +13,6 @@ use fedikv::KvStore;
 use fedikv::redis::RedisKvStore;
 use futures::StreamExt;
 
-
 pub const URL_VAR: &str = "FEDIKV_TEST_REDIS_CLUSTER_URL";
 
 /// The script that starts (or repairs) the local cluster on 7000-7005.
@@ -30,10 +29,7 @@ pub fn cluster_url() -> Option<String> {
 
 /// A prefix no other test or run uses: `fedikv-test-<what>-<pid>-<nanos>-<seq>::`.
 pub fn unique_prefix(what: &str) -> String {
-    format!(
-        "{}::",
-        unique_name(&format!("fedikv-test-{what}"), '-')
-    )
+    format!("{}::", unique_name(&format!("fedikv-test-{what}"), '-'))
 }
 
 /// A store on the cluster under `prefix`.

@@ -5,17 +5,14 @@
 //! Runs against the cluster named by `FEDIKV_TEST_REDIS_CLUSTER_URL` (e.g.
 //! `redis+cluster://127.0.0.1:7000`, started by `scripts/redis-cluster.sh`).
 
-
 use std::collections::HashSet;
 
+use super::{clear, cluster_url, redis_cli, serving_primaries, store, unique_prefix};
 use crate::support::bad_rows::{corrupt, delete_reported_rows, listed, sorted_entries};
 use fedikv::redis::{RedisKvStore, RedisOptions};
 use fedikv::{KvError, KvKey, KvStore, SetOptions};
-use futures::{StreamExt, TryStreamExt};
-use super::{
-    clear, cluster_url, redis_cli, serving_primaries, store, unique_prefix,
-};
 use fedikv_conformance::server::with_options;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
 
 const KEYS: usize = 100_000;

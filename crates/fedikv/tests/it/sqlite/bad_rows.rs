@@ -4,11 +4,10 @@
 //! reported once by the key column's text, and `delete_raw` removes them by
 //! that text.
 
-
+use super::{fedify_insert, now_ms, open, raw, temp_db};
 use crate::support::bad_rows::{Item, corrupt, delete_reported_rows, entries, key, listed};
 use fedikv::{KvError, KvKey, KvStore, SetOptions};
 use serde_json::json;
-use super::{fedify_insert, now_ms, open, raw, temp_db};
 
 #[tokio::test]
 async fn bad_rows_are_reported_in_place_and_the_listing_goes_on() {

@@ -2,13 +2,12 @@
 //! group commits with a failing write inside, and two stores (as two
 //! processes would) sharing one file.
 
-
 use std::sync::Arc;
 
+use super::{count, fedify_insert, key, now_ms, open, raw, temp_db};
 use fedikv::{KvError, KvStore, KvStoreExt, SetOptions, SqliteKvStore};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
-use super::{count, fedify_insert, key, now_ms, open, raw, temp_db};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_readers_and_writers_at_once() {

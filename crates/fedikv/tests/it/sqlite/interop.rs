@@ -10,16 +10,15 @@
 //! where its `LIKE`-based `list` and fedikv's exact one differ on one file.
 //! Needs `scripts/interop-setup.sh`; each test has a database file of its own.
 
-
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use fedikv::{KvStore, SetOptions};
+use super::{open, temp_db};
 use crate::support::interop::data::{base, under};
 use crate::support::interop::scenarios;
 use crate::support::interop::{Capabilities, Fedify, check, got, op};
+use fedikv::{KvStore, SetOptions};
 use serde_json::json;
-use super::{open, temp_db};
 
 const CAPS: Capabilities = Capabilities {
     cas: true,
@@ -257,7 +256,9 @@ async fn fedify_2_dev_list_differs_from_fedikv_list() {
         .run(prefixes.iter().map(|p| op::list(Some(p))).collect())
         .await;
     let fedify_keys = |i: usize| -> Vec<fedikv::KvKey> {
-        crate::support::interop::entries(&results[i]).into_keys().collect()
+        crate::support::interop::entries(&results[i])
+            .into_keys()
+            .collect()
     };
     assert_eq!(
         fedify_keys(0),

@@ -1,14 +1,13 @@
 //! SqliteKvStore against the bytes on disk: Fedify's schema and encodings,
 //! rows Fedify wrote, exact prefixes, sweeping, table lifecycle, URLs.
 
-
 use std::time::Duration;
 
+use super::{count, fedify_insert, key, now_ms, open, raw, table_exists, temp_db};
 use fedikv::sqlite::SqliteOptions;
 use fedikv::{KvError, KvKey, KvStore, SetOptions, SqliteKvStore, SweepPolicy};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
-use super::{count, fedify_insert, key, now_ms, open, raw, table_exists, temp_db};
 
 /// Fedify's `initialize()` statements, verbatim (packages/sqlite/src/kv.ts).
 fn fedify_ddl(table: &str) -> [String; 2] {

@@ -4,41 +4,20 @@
 //! `FEDIKV_TEST_DENOKV_URL` (CI sets it and `FEDIKV_TEST_REQUIRE_SERVERS=1`,
 //! so this cannot skip there).
 
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use fedikv::{KvKey, SetOptions};
+use fedikv_conformance::server::{server_url, unique_name};
 use serde_json::{Value, json};
 
-#[path = "../../fedikv/tests/env_support/mod.rs"]
-mod env_support;
-
-/// The KV Connect URL, or `None` (with the reason printed) to skip.
-fn server_url() -> Option<String> {
-    env_support::server_url(
-        "FEDIKV_TEST_DENOKV_URL",
-        "'denokv+http://127.0.0.1:4512?token=fedikv-test-token'",
-        "the CLI's KV Connect test (scripts/denokv.sh starts that server)",
-    )
-}
-
-fn fedikv(store: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fedikv"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .output()
-        .expect("run fedikv")
-}
+use crate::run_on as fedikv;
 
 #[test]
 fn list_over_kv_connect_prints_entries_without_ttls() {
-    let Some(url) = server_url() else { return };
-    let prefix = KvKey::new([
-        "fedikv-cli-list".to_owned(),
-        env_support::unique("run", '-'),
-    ])
-    .unwrap();
+    let Some(url) = server_url("FEDIKV_TEST_DENOKV_URL") else {
+        return;
+    };
+    let prefix = KvKey::new(["fedikv-cli-list".to_owned(), unique_name("run", '-')]).unwrap();
     let key = |name: &str| prefix.child(name).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {

@@ -9,57 +9,9 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use serde_json::Value;
-
-#[path = "../../fedikv/tests/env_support/mod.rs"]
-mod env_support;
-
-/// Runs `fedikv --store <store> args...`.
-fn fedikv(store: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fedikv"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env_remove("FEDIKV_STORE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the fedikv binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// `url` with `options` added to its query string.
-fn with_options(url: &str, options: &str) -> String {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}{options}")
-}
-
-/// Asserts the exit code, showing stderr when it differs.
-fn assert_code(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(output),
-        stderr(output)
-    );
-}
-
-/// The JSON lines of stdout.
-fn json_lines(output: &Output) -> Vec<Value> {
-    stdout(output)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("a JSON line"))
-        .collect()
-}
+use crate::{ServerStore, assert_code, command, json_lines, run_on as fedikv, stderr, stdout};
 
 /// The text a POSIX shell makes of a word in single quotes (what
 /// `fedikv` prints for raw keys without control characters).
@@ -130,9 +82,7 @@ fn check_bulk_commands(store: &str, prefix: &str, good: &[&str], bad: &[&str], s
     assert_eq!(reported(&stats), bad);
 
     let target = format!("sqlite:{}", scratch.join("copy.sqlite3").display());
-    let copy = Command::new(env!("CARGO_BIN_EXE_fedikv"))
-        .args(["copy", "--from", store, "--to", &target, "--prefix", prefix])
-        .env_remove("FEDIKV_STORE")
+    let copy = command(&["copy", "--from", store, "--to", &target, "--prefix", prefix])
         .output()
         .unwrap();
     assert_code(&copy, 2);
@@ -253,15 +203,12 @@ fn sqlite_bulk_commands_go_past_bad_rows() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_bulk_commands_go_past_bad_rows() {
-    let Some(url) = env_support::server_url(
-        "FEDIKV_TEST_POSTGRES_URL",
-        "postgres://postgres@127.0.0.1:5432/test",
-        "the CLI's PostgreSQL bad-row tests",
-    ) else {
+    let Some(ServerStore {
+        name: table, store, ..
+    }) = ServerStore::table("FEDIKV_TEST_POSTGRES_URL", "fedikv_cli_bad")
+    else {
         return;
     };
-    let table = env_support::unique("fedikv_cli_bad", '_');
-    let store = with_options(&url, &format!("table={table}&sweep=off"));
     let good = [r#"["p","a"]"#, r#"["p","c"]"#];
     set_good(&store, &good);
     let pg = fedikv::postgres::PostgresKvStore::open_url(&store)
@@ -292,15 +239,12 @@ async fn postgres_bulk_commands_go_past_bad_rows() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mariadb_bulk_commands_go_past_bad_rows() {
-    let Some(url) = env_support::server_url(
-        "FEDIKV_TEST_MYSQL_URL",
-        "mysql://root@127.0.0.1:3306/test",
-        "the CLI's MariaDB bad-row tests",
-    ) else {
+    let Some(ServerStore {
+        name: table, store, ..
+    }) = ServerStore::table("FEDIKV_TEST_MYSQL_URL", "fedikv_cli_bad")
+    else {
         return;
     };
-    let table = env_support::unique("fedikv_cli_bad", '_');
-    let store = with_options(&url, &format!("table={table}&sweep=off"));
     let good = [r#"["p","a"]"#, r#"["p","c"]"#];
     set_good(&store, &good);
     let my = fedikv::mysql::MysqlKvStore::open_url(&store).await.unwrap();
@@ -329,15 +273,14 @@ async fn mariadb_bulk_commands_go_past_bad_rows() {
 
 #[test]
 fn redis_bulk_commands_go_past_bad_rows() {
-    let Some(url) = env_support::server_url(
-        "FEDIKV_TEST_REDIS_URL",
-        "redis://127.0.0.1:6379/",
-        "the CLI's Redis bad-row tests",
-    ) else {
+    let Some(ServerStore {
+        url,
+        name: prefix,
+        store,
+    }) = ServerStore::redis_prefix("fedikv-cli-bad")
+    else {
         return;
     };
-    let prefix = format!("{}::", env_support::unique("fedikv-cli-bad", '-'));
-    let store = with_options(&url, &format!("prefix={prefix}"));
     let good = [r#"["p","a"]"#, r#"["p","c"]"#];
     set_good(&store, &good);
     let redis_cli = |args: &[&str]| {

@@ -4,37 +4,20 @@
 //! `FEDIKV_TEST_REQUIRE_SERVERS=1`, so these tests cannot skip there).
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use fedikv::{KvKey, KvRecord, KvStore, SetOptions, json_eq};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
-#[path = "../../fedikv/tests/env_support/mod.rs"]
-mod env_support;
+use crate::{ServerStore, command};
 
-/// The PostgreSQL server URL, or `None` (with the reason printed) to skip.
-fn postgres_url() -> Option<String> {
-    env_support::server_url(
-        "FEDIKV_TEST_POSTGRES_URL",
-        "postgres://postgres@127.0.0.1:5432/test",
-        "the copy tests against PostgreSQL",
-    )
-}
-
-/// A PostgreSQL table of this test alone, dropped at the end.
-fn postgres_target(url: &str) -> String {
-    static SEQ: AtomicUsize = AtomicUsize::new(0);
-    let table = format!(
-        "fedikv_copy_{}_{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    );
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}table={table}&sweep=off")
+/// A PostgreSQL table of this test alone (dropped at the end), or `None`
+/// (after saying why) to skip.
+fn postgres_table() -> Option<ServerStore> {
+    ServerStore::table("FEDIKV_TEST_POSTGRES_URL", "fedikv_copy")
 }
 
 /// Components no naive encoding survives, for the copied keys.
@@ -132,25 +115,17 @@ async fn assert_copied(target: &dyn KvStore, n: usize) {
     }
 }
 
-fn fedikv(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_fedikv"));
-    command
-        .args(args)
-        .env_remove("FEDIKV_STORE")
-        .stdin(Stdio::null());
-    command
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn copies_sqlite_to_postgres_entry_by_entry() {
-    let Some(url) = postgres_url() else { return };
+    let Some(ServerStore { store: to, .. }) = postgres_table() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let from = format!("sqlite:{}", dir.path().join("from.sqlite3").display());
-    let to = postgres_target(&url);
     let source = fedikv::open(&from).await.unwrap();
     let n = 3000;
     fill(source.as_ref(), n).await;
-    let output = fedikv(&["copy", "--from", &from, "--to", &to])
+    let output = command(&["copy", "--from", &from, "--to", &to])
         .output()
         .unwrap();
     assert!(
@@ -174,10 +149,11 @@ async fn copies_sqlite_to_postgres_entry_by_entry() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_copy_completes_when_run_again() {
-    let Some(url) = postgres_url() else { return };
+    let Some(ServerStore { store: to, .. }) = postgres_table() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let from = format!("sqlite:{}", dir.path().join("from.sqlite3").display());
-    let to = postgres_target(&url);
     let source = fedikv::open(&from).await.unwrap();
     let n = 40_000;
     fill(source.as_ref(), n).await;
@@ -188,7 +164,7 @@ async fn an_interrupted_copy_completes_when_run_again() {
     );
     target.initialize().await.unwrap();
 
-    let mut child = fedikv(&["copy", "--from", &from, "--to", &to, "--concurrency", "4"])
+    let mut child = command(&["copy", "--from", &from, "--to", &to, "--concurrency", "4"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -208,7 +184,7 @@ async fn an_interrupted_copy_completes_when_run_again() {
         "the copy was interrupted after {partial} of {n} entries (it must be neither done nor not started)"
     );
 
-    let rerun = fedikv(&["copy", "--from", &from, "--to", &to])
+    let rerun = command(&["copy", "--from", &from, "--to", &to])
         .output()
         .unwrap();
     assert!(
@@ -222,12 +198,13 @@ async fn an_interrupted_copy_completes_when_run_again() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_copy_onto_its_own_database_is_refused() {
-    let Some(url) = postgres_url() else { return };
-    let to = postgres_target(&url);
+    let Some(ServerStore { store: to, .. }) = postgres_table() else {
+        return;
+    };
     let spelt_otherwise =
         to.replacen("127.0.0.1", "localhost", 1)
             .replacen("postgres://", "postgresql://", 1);
-    let output = fedikv(&["copy", "--from", &to, "--to", &spelt_otherwise])
+    let output = command(&["copy", "--from", &to, "--to", &spelt_otherwise])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));

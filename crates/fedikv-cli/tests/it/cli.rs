@@ -4,11 +4,13 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tempfile::TempDir;
+
+use crate::{assert_code, command, json_lines, stderr, stdout};
 
 /// A temporary directory with a store URL in it.
 struct Store {
@@ -54,19 +56,15 @@ fn fedikv_in(
     stdin: Option<&[u8]>,
     env: &[(&str, &str)],
 ) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_fedikv"));
+    let mut command = command(args);
     command
-        .args(args)
-        .env_remove("FEDIKV_STORE")
         .env("RUST_BACKTRACE", "1")
         .envs(env.iter().copied())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    if stdin.is_some() {
+        command.stdin(Stdio::piped());
+    }
     if let Some(cwd) = cwd {
         command.current_dir(cwd);
     }
@@ -78,24 +76,10 @@ fn fedikv_in(
     child.wait_with_output().expect("fedikv finishes")
 }
 
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr")
-}
-
 /// Asserts exit code `code`, and an empty stderr.
 #[track_caller]
 fn assert_ok(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(output),
-        stderr(output)
-    );
+    assert_code(output, code);
     assert_eq!(stderr(output), "", "nothing on stderr");
 }
 
@@ -666,14 +650,6 @@ fn large_table_scenario_measures_empty_and_full_tables() {
             "list@2k-half-expired",
         ]
     );
-}
-
-/// The JSON objects of a command's output, one per line.
-fn json_lines(output: &Output) -> Vec<Value> {
-    stdout(output)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
-        .collect()
 }
 
 /// Writes `key` = `value` (JSON texts) with an optional TTL.

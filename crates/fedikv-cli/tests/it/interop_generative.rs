@@ -22,11 +22,11 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use fedikv_conformance::server::skip;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
-#[path = "../../fedikv/tests/env_support/mod.rs"]
-mod env_support;
+use crate::ServerStore;
 
 const SETUP: &str = "scripts/interop-setup.sh";
 
@@ -49,17 +49,11 @@ fn node() -> Option<PathBuf> {
     if installed {
         Some(node)
     } else {
-        env_support::skip(&format!(
+        skip(&format!(
             "Node, Fedify's packages or fast-check are not installed in interop/node_modules: run {SETUP}"
         ));
         None
     }
-}
-
-/// `url` with the query options `options` added.
-fn with_options(url: &str, options: &str) -> String {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}{options}")
 }
 
 /// Runs `interop/generative.mjs` on the Fedify store `fedify` (a target as
@@ -117,17 +111,16 @@ async fn sqlite() {
 
 #[tokio::test]
 async fn postgres() {
-    let Some(url) = env_support::server_url(
-        "FEDIKV_TEST_POSTGRES_URL",
-        "postgres://postgres@127.0.0.1:5432/test",
-        "the generative tests against PostgreSQL",
-    ) else {
+    let Some(ServerStore {
+        url,
+        name: table,
+        store,
+    }) = ServerStore::table("FEDIKV_TEST_POSTGRES_URL", "fedikv_gen")
+    else {
         return;
     };
     let Some(node) = node() else { return };
-    let table = env_support::unique("fedikv_gen", '_');
     let fedify = json!({"backend": "postgres", "url": url, "table": table});
-    let store = with_options(&url, &format!("table={table}&sweep=off"));
     generate(node, fedify, &store).await;
 }
 
@@ -136,32 +129,30 @@ async fn postgres() {
 /// crates/fedikv/tests).
 #[tokio::test]
 async fn mysql() {
-    let Some(url) = env_support::server_url(
-        "FEDIKV_TEST_MYSQL_URL",
-        "mysql://root@127.0.0.1:3306/test",
-        "the generative tests against MySQL/MariaDB",
-    ) else {
+    let Some(ServerStore {
+        url,
+        name: table,
+        store,
+    }) = ServerStore::table("FEDIKV_TEST_MYSQL_URL", "fedikv_gen")
+    else {
         return;
     };
     let Some(node) = node() else { return };
-    let table = env_support::unique("fedikv_gen", '_');
     let fedify = json!({"backend": "mysql", "url": url, "table": table, "mariadb_cast_fix": true});
-    let store = with_options(&url, &format!("table={table}&sweep=off"));
     generate(node, fedify, &store).await;
 }
 
 #[tokio::test]
 async fn redis() {
-    let Some(url) = env_support::server_url(
-        "FEDIKV_TEST_REDIS_URL",
-        "redis://127.0.0.1:6379/",
-        "the generative tests against Redis",
-    ) else {
+    let Some(ServerStore {
+        url,
+        name: prefix,
+        store,
+    }) = ServerStore::redis_prefix("fedikv-gen")
+    else {
         return;
     };
     let Some(node) = node() else { return };
-    let prefix = format!("{}::", env_support::unique("fedikv-gen", '-'));
     let fedify = json!({"backend": "redis", "url": url, "prefix": prefix});
-    let store = with_options(&url, &format!("prefix={prefix}"));
     generate(node, fedify, &store).await;
 }
