@@ -125,8 +125,8 @@ async fn postgres() {
 }
 
 /// On MariaDB through the pool wrapper of `interop/stores.mjs` that lets
-/// `@fedify/mysql` write there (`mariadb_cast_fix`; see interop_mysql.rs in
-/// crates/fedikv/tests).
+/// `@fedify/mysql` write there (`mariadb_cast_fix`; see mysql/interop.rs in
+/// crates/fedikv/tests/it).
 #[tokio::test]
 async fn mysql() {
     let Some(ServerStore {

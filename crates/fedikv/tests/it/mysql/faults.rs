@@ -1,16 +1,13 @@
-//! `MysqlKvStore` while the MariaDB server is stopped and started again under
+//! `MysqlKvStore` while a MariaDB server is stopped and started again under
 //! a running workload: operations fail with typed errors while it is down,
 //! the same store recovers within seconds, and no acknowledged write is lost.
 //!
-//! Stops the local server, so it only runs with `FEDIKV_TEST_FAULTS=1` (CI
-//! runs it alone, `--test-threads=1`, after the other suites) and
-//! `FEDIKV_TEST_MYSQL_URL`. The server is always started again, even when the
-//! test fails, with the machine's start command (scripts/services.sh), and the test waits
-//! until it answers.
+//! On a server of the test's own ([`OwnMariadb`]: a data directory made by
+//! `mariadb-install-db` in a temporary directory, a free loopback port),
+//! stopped with SIGTERM and started again; the machine's server is never
+//! touched.
 
 use std::collections::BTreeMap;
-use std::net::{TcpStream, ToSocketAddrs};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -20,97 +17,7 @@ use fedikv::{KvError, KvKey, KvStore, SetOptions};
 use futures::TryStreamExt;
 use serde_json::json;
 
-const DAEMON: &str = "/usr/sbin/mariadbd";
-
-fn faults_enabled() -> bool {
-    if std::env::var("FEDIKV_TEST_FAULTS").as_deref() == Ok("1") {
-        true
-    } else {
-        eprintln!(
-            "skipping: set FEDIKV_TEST_FAULTS=1 to run the tests that stop and restart MariaDB \
-             (run them alone: --test-threads=1)"
-        );
-        false
-    }
-}
-
-/// Runs a command to completion, quietly, and says whether it succeeded.
-fn run(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Stops the local MariaDB server on demand and always starts it again when
-/// dropped (also while a failing test unwinds), waiting until it accepts
-/// connections.
-struct Server {
-    addr: String,
-}
-
-impl Server {
-    fn new(url: &str) -> Self {
-        let parsed = url::Url::parse(url).expect("server URL");
-        let host = parsed.host_str().unwrap_or("127.0.0.1").to_owned();
-        let port = parsed.port().unwrap_or(3306);
-        Self {
-            addr: format!("{host}:{port}"),
-        }
-    }
-
-    /// Stops the server and waits until the process is gone (SIGTERM: a clean
-    /// shutdown; SIGKILL only after 60 s).
-    fn stop(&self) {
-        assert!(
-            run(
-                "start-stop-daemon",
-                &["--stop", "--retry", "TERM/60/KILL/5", "--exec", DAEMON]
-            ),
-            "cannot stop {DAEMON}"
-        );
-        assert!(!self.answers(), "the server still answers after stopping");
-    }
-
-    /// Starts the server (a no-op if it runs) and waits up to 60 s until it
-    /// accepts connections and sends its greeting.
-    fn start(&self) {
-        run(
-            "start-stop-daemon",
-            &["--start", "--oknodo", "--background", "--exec", DAEMON],
-        );
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.answers() {
-            if Instant::now() > deadline {
-                panic!("MariaDB did not come back within 60 s");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// Whether the server accepts a TCP connection and sends a greeting.
-    fn answers(&self) -> bool {
-        use std::io::Read;
-        let Some(addr) = self.addr.to_socket_addrs().ok().and_then(|mut a| a.next()) else {
-            return false;
-        };
-        let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
-            return false;
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-        let mut greeting = [0u8; 5];
-        stream.read_exact(&mut greeting).is_ok()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.start();
-    }
-}
+use crate::support::servers::{OwnMariadb, one_at_a_time};
 
 fn key(i: u64) -> KvKey {
     KvKey::new(["fault", &format!("{i:06}")]).unwrap()
@@ -187,14 +94,11 @@ fn record(log: &mut Log, e: KvError) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn survives_a_server_restart_under_load() {
-    if !faults_enabled() {
-        return;
-    }
-    let Some(url) = super::server_url() else {
+    let _serial = one_at_a_time().await;
+    let Some(mut server) = OwnMariadb::start() else {
         return;
     };
-    let server = Server::new(&url);
-    server.start();
+    let url = server.url();
     let table = super::unique_table();
     let opened = MysqlKvStore::open_url(&format!("{url}?table={table}&pool_size=4"))
         .await
@@ -230,7 +134,7 @@ async fn survives_a_server_restart_under_load() {
         assert!(matches!(err, KvError::Unavailable { .. }), "{err:?}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    tokio::task::block_in_place(|| server.start());
+    tokio::task::block_in_place(|| server.restart());
     // The same store works again within seconds.
     let back = Instant::now();
     loop {

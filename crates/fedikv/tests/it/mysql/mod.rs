@@ -1,4 +1,4 @@
-//! Helpers shared by the MySQL/MariaDB test binaries.
+//! The MySQL/MariaDB tests; here, the helpers its modules share.
 
 mod bad_rows;
 mod faults;

@@ -1,19 +1,10 @@
 //! Fault test: PostgreSQL stops and starts again under a running workload.
 //!
-//! It stops the shared server, so it must run alone: it only runs with
-//! `FEDIKV_TEST_FAULTS=1` (and `FEDIKV_TEST_POSTGRES_URL`), which CI sets in
-//! a separate step after every other test, with `--test-threads=1`:
-//!
-//! ```sh
-//! FEDIKV_TEST_FAULTS=1 FEDIKV_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test \
-//!   cargo test -p fedikv --features postgres --test postgres_faults -- --test-threads=1
-//! ```
-//!
-//! The server is started again by a guard even when the test fails, with the
-//! start command the machine uses (`pg_ctlcluster --skip-systemctl-redirect
-//! <version> main start`).
+//! On a cluster of the test's own ([`OwnPostgres`]: `initdb` in a temporary
+//! directory, a free loopback port), which it stops (`pg_ctl stop -m fast`)
+//! and starts again; the machine's server is never touched. The cluster is
+//! stopped and removed when the test ends, also when it fails.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -22,54 +13,11 @@ use fedikv::{KvError, KvKey, KvStore, SetOptions};
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use super::{fresh_store, server_url};
+use super::fresh_store;
+use crate::support::servers::{OwnPostgres, one_at_a_time};
 
 /// How long the store may take to work again once the server is back.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(15);
-
-/// The version directory of the Debian cluster, e.g. `15`.
-fn cluster_version() -> Option<String> {
-    let mut versions: Vec<String> = std::fs::read_dir("/etc/postgresql")
-        .ok()?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .collect();
-    versions.sort();
-    versions.pop()
-}
-
-fn pg_ctlcluster(version: &str, args: &[&str]) -> bool {
-    Command::new("pg_ctlcluster")
-        .arg("--skip-systemctl-redirect")
-        .arg(version)
-        .arg("main")
-        .args(args)
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Starts the server again when dropped, whatever happened.
-struct Restart {
-    version: String,
-}
-
-impl Drop for Restart {
-    fn drop(&mut self) {
-        // `start` fails harmlessly if it is already running.
-        if !pg_ctlcluster(&self.version, &["start"]) {
-            eprintln!("pg_ctlcluster start failed; checking whether the server runs anyway");
-        }
-        let ready = Command::new("pg_ctlcluster")
-            .args([&self.version, "main", "status"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ready {
-            eprintln!(
-                "WARNING: PostgreSQL {} main is not running; start it with `pg_ctlcluster --skip-systemctl-redirect {} main start`",
-                self.version, self.version
-            );
-        }
-    }
-}
 
 fn doc_key(i: usize) -> KvKey {
     KvKey::new(["fault", "doc", &i.to_string()]).unwrap()
@@ -77,17 +25,12 @@ fn doc_key(i: usize) -> KvKey {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn survives_a_server_restart_without_losing_acknowledged_writes() {
-    if std::env::var("FEDIKV_TEST_FAULTS").as_deref() != Ok("1") {
-        eprintln!(
-            "skipping: this test stops and restarts the shared PostgreSQL server; \
-             set FEDIKV_TEST_FAULTS=1 and run it alone (--test-threads=1)"
-        );
+    let _serial = one_at_a_time().await;
+    let Some(server) = OwnPostgres::create() else {
         return;
-    }
-    let Some(url) = server_url() else { return };
-    let version = cluster_version().expect(
-        "FEDIKV_TEST_FAULTS=1 but /etc/postgresql has no cluster: this test drives a Debian cluster with pg_ctlcluster",
-    );
+    };
+    server.start("", "");
+    let url = server.url("127.0.0.1");
     let (store, _table, _cleanup) = fresh_store(&url, "pool_size=4&connect_timeout=2").await;
     let store = Arc::new(store);
 
@@ -142,17 +85,11 @@ async fn survives_a_server_restart_without_losing_acknowledged_writes() {
     let before_stop = acked.lock().await.len();
     assert!(before_stop > 0, "no write succeeded before the fault");
 
-    let restart = Restart {
-        version: version.clone(),
-    };
-    assert!(
-        pg_ctlcluster(&version, &["stop", "-m", "fast"]),
-        "pg_ctlcluster stop failed"
-    );
+    server.stop("fast");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let errors_while_down = errors.lock().await.len();
     let acked_while_down = acked.lock().await.len();
-    drop(restart); // starts the server again
+    server.start("", "");
     let restarted = Instant::now();
 
     // The same store works again within seconds.
@@ -177,7 +114,7 @@ async fn survives_a_server_restart_without_losing_acknowledged_writes() {
     let acked = acked.lock().await.clone();
     eprintln!(
         "acked {} writes ({before_stop} before the stop, {} during the stop), {} typed errors \
-         ({errors_while_down} by the end of the outage), recovered {recovery:?} after the start command",
+         ({errors_while_down} by the end of the outage), recovered {recovery:?} after the start",
         acked.len(),
         acked_while_down - before_stop,
         errors.len()

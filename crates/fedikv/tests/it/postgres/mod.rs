@@ -1,4 +1,4 @@
-//! Helpers shared by the PostgreSQL test binaries.
+//! The PostgreSQL tests; here, the helpers its modules share.
 
 mod bad_rows;
 mod faults;

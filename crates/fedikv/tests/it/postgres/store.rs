@@ -999,7 +999,7 @@ async fn tls_modes_against_the_test_server() {
     open("sslmode=disable").await.unwrap();
 }
 
-/// Rule V5 (more in `postgres_bad_rows.rs`): rows no key can address are
+/// Rule V5 (more in `bad_rows.rs`): rows no key can address are
 /// each one error in their place, the listing goes on.
 #[tokio::test(flavor = "multi_thread")]
 async fn foreign_rows_no_key_can_address_are_typed_errors_in_list() {

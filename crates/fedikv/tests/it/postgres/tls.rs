@@ -7,68 +7,20 @@
 //! Needs PostgreSQL's server binaries (`/usr/lib/postgresql/<v>/bin`) and
 //! `openssl`; skips without them, unless `FEDIKV_TEST_REQUIRE_SERVERS=1`.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fedikv::{KvError, KvKey, KvStore, PostgresKvStore, SetOptions};
 use serde_json::json;
 
-use fedikv_conformance::server::servers_required;
+use fedikv_conformance::server::skip;
 
-/// The newest installed PostgreSQL server binary directory.
-fn server_bin_dir() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| Some(e.ok()?.path().join("bin")))
-        .filter(|bin| bin.join("initdb").exists() && bin.join("pg_ctl").exists())
-        .collect();
-    dirs.sort_by_key(|d| {
-        d.parent()
-            .and_then(|v| v.file_name()?.to_str()?.parse::<u32>().ok())
-            .unwrap_or(0)
-    });
-    dirs.pop()
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
-
-/// Runs a command (as `postgres` when we are root: the server refuses to
-/// run as root), panicking with its output on failure.
-fn run(program: &Path, args: &[&str], as_postgres: bool) {
-    let mut command = if as_postgres && is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(program);
-        c
-    } else {
-        Command::new(program)
-    };
-    let output = command.args(args).output().expect("run command");
-    assert!(
-        output.status.success(),
-        "{} {args:?} failed: {}{}",
-        program.display(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+use crate::support::servers::{OwnPostgres, run};
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let output = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut openssl = Command::new("openssl");
+    openssl.current_dir(dir).args(args);
+    run(openssl);
 }
 
 /// A CA key and certificate named `name` (`name.key`, `name.pem`), signed by
@@ -134,24 +86,17 @@ const SERVER_EXT: &str = "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,
 extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n\
 subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n";
 
-/// The throwaway cluster; stopped (immediately: nothing in it matters) when
-/// dropped.
+/// The throwaway cluster and its certificates (in the cluster's directory,
+/// readable by the server's user).
 struct Cluster {
-    bin: PathBuf,
-    data: PathBuf,
+    server: OwnPostgres,
     certs: PathBuf,
-    port: u16,
-    log: PathBuf,
-    // Removed after the server stopped (field order: dropped last).
-    _dir: tempfile::TempDir,
 }
 
 impl Cluster {
-    fn create(bin: PathBuf) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        let data = root.join("data");
-        let certs = root.join("certs");
+    fn create() -> Option<Self> {
+        let server = OwnPostgres::create()?;
+        let certs = server.dir().join("certs");
         std::fs::create_dir(&certs).unwrap();
         make_cert(&certs, "root", "/CN=fedikv test root CA", None, CA_EXT);
         make_cert(&certs, "other", "/CN=fedikv untrusted CA", None, CA_EXT);
@@ -176,127 +121,41 @@ impl Cluster {
         ]
         .concat();
         std::fs::write(certs.join("chain.pem"), chain).unwrap();
-        if is_root() {
-            run(Path::new("chmod"), &["755", root.to_str().unwrap()], false);
-            run(
-                Path::new("chown"),
-                &["-R", "postgres", certs.to_str().unwrap()],
-                false,
-            );
-        }
-        std::fs::create_dir(&data).unwrap();
-        if is_root() {
-            run(
-                Path::new("chown"),
-                &["postgres", data.to_str().unwrap(), root.to_str().unwrap()],
-                false,
-            );
-        }
-        run(
-            &bin.join("initdb"),
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-            ],
-            true,
-        );
-        run(
-            Path::new("chmod"),
-            &["600", certs.join("server.key").to_str().unwrap()],
-            true,
-        );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap();
-        Self {
-            bin,
-            log: root.join("server.log"),
-            data,
-            certs,
-            port,
-            _dir: dir,
-        }
+        // The server reads them as its own user, the key private to it.
+        let mut chown = Command::new("chown");
+        chown
+            .args(["-R", "--reference"])
+            .arg(server.dir())
+            .arg(&certs);
+        run(chown);
+        let mut chmod = Command::new("chmod");
+        chmod.arg("600").arg(certs.join("server.key"));
+        run(chmod);
+        Some(Self { server, certs })
     }
 
     fn start(&self, ssl: bool) {
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1,127.0.0.2 -c fsync=off -c ssl={} \
-             -c ssl_cert_file={} -c ssl_key_file={}",
-            self.port,
-            self.data.display(),
-            if ssl { "on" } else { "off" },
-            self.certs.join("chain.pem").display(),
-            self.certs.join("server.key").display(),
-        );
-        run(
-            &self.bin.join("pg_ctl"),
-            &[
-                "-D",
-                self.data.to_str().unwrap(),
-                "-l",
-                self.log.to_str().unwrap(),
-                "-o",
-                &options,
-                "-w",
-                "start",
-            ],
-            true,
+        self.server.start(
+            ",127.0.0.2",
+            &format!(
+                "-c ssl={} -c ssl_cert_file={} -c ssl_key_file={}",
+                if ssl { "on" } else { "off" },
+                self.certs.join("chain.pem").display(),
+                self.certs.join("server.key").display(),
+            ),
         );
     }
 
     fn stop(&self) {
-        run(
-            &self.bin.join("pg_ctl"),
-            &[
-                "-D",
-                self.data.to_str().unwrap(),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-            true,
-        );
+        self.server.stop("immediate");
     }
 
     fn url(&self, host: &str, options: &str) -> String {
-        format!(
-            "postgres://postgres@{host}:{}/postgres?table=fedikv_tls&{options}",
-            self.port
-        )
+        format!("{}?table=fedikv_tls&{options}", self.server.url(host))
     }
 
     fn cert(&self, name: &str) -> String {
         self.certs.join(name).display().to_string()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let mut command = if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"])
-                .arg(self.bin.join("pg_ctl"));
-            c
-        } else {
-            Command::new(self.bin.join("pg_ctl"))
-        };
-        let _ = command
-            .args([
-                "-D",
-                self.data.to_str().unwrap_or(""),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ])
-            .output();
     }
 }
 
@@ -335,18 +194,13 @@ async fn tls_failure(url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tls_modes_with_a_real_certificate_chain() {
-    let (Some(bin), true) = (
-        server_bin_dir(),
-        Command::new("openssl").arg("version").output().is_ok(),
-    ) else {
-        assert!(
-            !servers_required(),
-            "FEDIKV_TEST_REQUIRE_SERVERS=1 but PostgreSQL's server binaries or openssl are missing"
-        );
-        eprintln!("skipping: needs /usr/lib/postgresql/<v>/bin/initdb and openssl");
+    if Command::new("openssl").arg("version").output().is_err() {
+        skip("openssl is not installed: install openssl to run this test");
+        return;
+    }
+    let Some(cluster) = Cluster::create() else {
         return;
     };
-    let cluster = Cluster::create(bin);
     let root = cluster.cert("root.pem");
     let other = cluster.cert("other.pem");
 

@@ -1,11 +1,10 @@
 //! `RedisKvStore` while the Redis server goes away: it is shut down (and
 //! started again) under a running workload, or paused so that replies stop.
 //!
-//! Runs only with `FEDIKV_TEST_FAULTS=1` and `FEDIKV_TEST_REDIS_URL` naming
-//! the local server on 127.0.0.1:6379, alone (`--test-threads=1`, no other
-//! suite at the same time): it stops the server everyone shares. The server
-//! is always started again (also when a test fails) with the project's start
-//! command, and the tests wait until it answers `PING`.
+//! Each test runs on a `redis-server` of its own ([`OwnRedis`], a free
+//! loopback port), which it shuts down, starts again or pauses; the
+//! machine's server is never touched. The server is killed when the test
+//! ends, also when it fails.
 //!
 //! The server here keeps nothing on disk (`--save "" --appendonly no`), so a
 //! restart loses every key by design: durability across restarts is the
@@ -16,115 +15,21 @@
 //! no longer has); and every write acknowledged after the restart is there
 //! afterwards.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{TestPrefix, server_url, unique};
+use super::{TestPrefix, unique};
 use fedikv::redis::{RedisKvStore, RedisOptions};
 use fedikv::{KvError, KvKey, KvStore, SetOptions};
 use futures::TryStreamExt;
 use serde_json::json;
 
-/// The project's start command for the test server (as scripts/services.sh starts it).
-const START: &[&str] = &[
-    "--daemonize",
-    "yes",
-    "--bind",
-    "127.0.0.1",
-    "-::1",
-    "--port",
-    "6379",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--dir",
-    "/var/lib/redis",
-    "--logfile",
-    "/var/log/redis/ci.log",
-];
+use crate::support::servers::{OwnRedis, one_at_a_time, redis_cli, wait_until};
 
 /// The longest an operation may take while the server is down or paused:
 /// the reply timeout (2 s by default) plus reconnect attempts.
 const PROMPT: Duration = Duration::from_secs(4);
-
-/// The URL of the local server on port 6379, or `None` (after saying why)
-/// when fault tests are not enabled.
-fn fault_url() -> Option<String> {
-    if std::env::var("FEDIKV_TEST_FAULTS").as_deref() != Ok("1") {
-        eprintln!(
-            "skipping: set FEDIKV_TEST_FAULTS=1 to run the Redis fault tests (they stop the shared \
-             server on 127.0.0.1:6379; run them alone with --test-threads=1)"
-        );
-        return None;
-    }
-    let url = server_url()?;
-    assert!(
-        url.contains("127.0.0.1:6379") || url.contains("localhost:6379"),
-        "fault tests restart the server on 127.0.0.1:6379, but FEDIKV_TEST_REDIS_URL is {url}"
-    );
-    Some(url)
-}
-
-/// One fault test at a time, even without `--test-threads=1`.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn redis_cli(args: &[&str]) -> Option<String> {
-    let output = Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", "6379"])
-        .args(args)
-        .output()
-        .ok()?;
-    Some(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-}
-
-fn answers_ping() -> bool {
-    redis_cli(&["ping"]).as_deref() == Some("PONG")
-}
-
-fn wait_until(what: &str, limit: Duration, condition: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !condition() {
-        assert!(started.elapsed() < limit, "{what} within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Starts the server unless it answers, and waits until it does.
-fn ensure_running() {
-    if answers_ping() {
-        return;
-    }
-    let status = Command::new("redis-server")
-        .args(START)
-        .status()
-        .expect("run redis-server");
-    assert!(status.success(), "redis-server {START:?}: {status}");
-    wait_until(
-        "redis answers PING after start",
-        Duration::from_secs(20),
-        answers_ping,
-    );
-}
-
-/// Starts the server again when dropped, whatever happened in between.
-struct Restart;
-
-impl Drop for Restart {
-    fn drop(&mut self) {
-        ensure_running();
-    }
-}
-
-fn shutdown() {
-    // The reply is an error ("server closed the connection"): that is fine.
-    let _ = redis_cli(&["shutdown", "nosave"]);
-    wait_until("redis stops answering", Duration::from_secs(10), || {
-        !answers_ping()
-    });
-}
 
 /// What one workload operation did.
 struct Op {
@@ -168,10 +73,11 @@ async fn workload(store: RedisKvStore, worker: usize, stop: Arc<AtomicBool>) -> 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn server_restart_under_load() {
-    let Some(url) = fault_url() else { return };
-    let _serial = SERIAL.lock().await;
-    let _restart = Restart;
-    ensure_running();
+    let _serial = one_at_a_time().await;
+    let Some(mut server) = OwnRedis::start(&[]) else {
+        return;
+    };
+    let url = server.url();
     let t = TestPrefix::new(&url).await;
     let counter = KvKey::new(["counter"]).unwrap();
     assert!(
@@ -188,7 +94,7 @@ async fn server_restart_under_load() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let down_at = Instant::now();
-    tokio::task::spawn_blocking(shutdown).await.unwrap();
+    tokio::task::block_in_place(|| server.shutdown());
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // Direct operations while down: typed and prompt.
     let key = KvKey::new(["down"]).unwrap();
@@ -218,7 +124,7 @@ async fn server_restart_under_load() {
             "list while down: {result:?}"
         );
     }
-    tokio::task::spawn_blocking(ensure_running).await.unwrap();
+    tokio::task::block_in_place(|| server.restart());
     let up_at = Instant::now();
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop.store(true, Ordering::Relaxed);
@@ -329,10 +235,11 @@ async fn server_restart_under_load() {
 /// (late replies to timed-out requests are not handed to later ones).
 #[tokio::test(flavor = "multi_thread")]
 async fn unresponsive_server_times_out() {
-    let Some(url) = fault_url() else { return };
-    let _serial = SERIAL.lock().await;
-    let _restart = Restart;
-    ensure_running();
+    let _serial = one_at_a_time().await;
+    let Some(server) = OwnRedis::start(&[]) else {
+        return;
+    };
+    let url = server.url();
     let t = TestPrefix::new(&url).await;
     let client = redis::Client::open(url.as_str()).unwrap();
     let options = RedisOptions::new()
@@ -349,16 +256,16 @@ async fn unresponsive_server_times_out() {
             .unwrap();
     }
 
-    struct Unpause;
+    struct Unpause(u16);
     impl Drop for Unpause {
         fn drop(&mut self) {
-            let _ = redis_cli(&["client", "unpause"]);
+            redis_cli(self.0, &["client", "unpause"]);
         }
     }
-    let _unpause = Unpause;
+    let _unpause = Unpause(server.port);
     assert_eq!(
-        redis_cli(&["client", "pause", "1500", "all"]).as_deref(),
-        Some("OK")
+        redis_cli(server.port, &["client", "pause", "1500", "all"]),
+        "OK"
     );
     let started = Instant::now();
     let in_flight: Vec<_> = keys
@@ -382,7 +289,9 @@ async fn unresponsive_server_times_out() {
         started.elapsed()
     );
 
-    wait_until("the pause ends", Duration::from_secs(5), answers_ping);
+    wait_until("the pause ends", Duration::from_secs(5), || {
+        server.answers()
+    });
     for (i, key) in keys.iter().enumerate() {
         let mut value = store.get(key).await;
         if matches!(value, Err(KvError::Unavailable { .. })) {

@@ -1,4 +1,4 @@
-//! Helpers shared by the Redis test binaries.
+//! The Redis tests; here, the helpers its modules share.
 
 mod bad_rows;
 mod faults;

@@ -417,7 +417,7 @@ async fn glob_characters_in_prefixes_are_literal() {
 /// Keys under the prefix that this layout cannot have written (a lone `:`,
 /// invalid UTF-8), keys of other Redis types and values that are not JSON
 /// are no entries: each is one typed error naming the Redis key (rule V5;
-/// more in `redis_bad_rows.rs`), and `get` of one is a typed error too.
+/// more in `bad_rows.rs`), and `get` of one is a typed error too.
 #[tokio::test(flavor = "multi_thread")]
 async fn foreign_keys_and_bad_values() {
     let Some(url) = server_url() else { return };

@@ -2,10 +2,10 @@
 //! running workload: a failover (a primary is shut down and its replica
 //! promoted) and a slot migration (`redis-cli --cluster reshard`).
 //!
-//! Runs only with `FEDIKV_TEST_FAULTS=1` and `FEDIKV_TEST_REDIS_CLUSTER_URL`
-//! naming the local test cluster on 127.0.0.1:7000-7005 (started by
-//! `scripts/redis-cluster.sh`, which these tests run again afterwards so that
-//! the stopped node rejoins, as a replica). They disturb only that cluster.
+//! Each test creates a cluster of its own ([`OwnRedisCluster`]: six
+//! `redis-server`s on free loopback ports, three primaries and their
+//! replicas) and disturbs only that one; it is killed when the test ends,
+//! also when it fails. The machine's test cluster is never touched.
 //!
 //! What is checked: operations that fail during the event fail with a typed
 //! error (counted and printed); the same store works again afterwards
@@ -19,16 +19,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{
-    Node, clear, cluster_ok, cluster_url, ensure_cluster, nodes, redis_cli, serving_primaries,
-    store, unique_prefix, wait_until,
-};
+use super::{Node, clear, nodes, serving_primaries, store, unique_prefix};
 use fedikv::redis::RedisKvStore;
 use fedikv::{KvKey, KvStore, SetOptions};
 use futures::TryStreamExt;
 use serde_json::json;
 
-const PORTS: [u16; 6] = [7000, 7001, 7002, 7003, 7004, 7005];
+use crate::support::servers::{OwnRedisCluster, cluster_ok, one_at_a_time, redis_cli, wait_until};
 
 /// How long after the workload the store may still fail (typed) while the
 /// cluster connection catches up with the new topology.
@@ -36,36 +33,6 @@ const RECOVERY: Duration = Duration::from_secs(15);
 
 /// Entries written before the event, which every listing must yield.
 const BEFORE: usize = 2000;
-
-/// The cluster URL when fault tests are enabled, or `None` (after saying
-/// why).
-fn fault_url() -> Option<String> {
-    if std::env::var("FEDIKV_TEST_FAULTS").as_deref() != Ok("1") {
-        eprintln!(
-            "skipping: set FEDIKV_TEST_FAULTS=1 to run the Redis Cluster fault tests (they stop \
-             nodes of the test cluster on 127.0.0.1:7000-7005)"
-        );
-        return None;
-    }
-    let url = cluster_url()?;
-    assert!(
-        url.contains("127.0.0.1:700"),
-        "fault tests stop nodes on 127.0.0.1:7000-7005, but the cluster URL is {url}"
-    );
-    Some(url)
-}
-
-/// One fault test at a time, even without `--test-threads=1`.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Runs the cluster script when dropped, whatever happened in between.
-struct Repair;
-
-impl Drop for Repair {
-    fn drop(&mut self) {
-        ensure_cluster();
-    }
-}
 
 /// What the workload saw.
 #[derive(Default)]
@@ -158,9 +125,8 @@ async fn lister(store: RedisKvStore, before: Arc<HashSet<KvKey>>, stop: Arc<Atom
 }
 
 /// Fills `BEFORE` entries, runs the workload around `event`, then checks.
-async fn under_load(name: &str, event: impl FnOnce() + Send + 'static) {
-    let url = fault_url().expect("checked by the caller");
-    let store = store(&url, &unique_prefix(name)).await;
+async fn under_load(url: &str, name: &str, event: impl FnOnce() + Send + 'static) {
+    let store = store(url, &unique_prefix(name)).await;
     let before: HashSet<KvKey> = (0..BEFORE)
         .map(|i| KvKey::new(["before", &i.to_string()]).unwrap())
         .collect();
@@ -257,11 +223,10 @@ async fn under_load(name: &str, event: impl FnOnce() + Send + 'static) {
     clear(&store).await;
 }
 
-/// The serving primary on `port`'s view with the most slots, and a replica
-/// of it.
-fn primary_with_replica() -> (Node, Node) {
-    let all = nodes(7000);
-    serving_primaries(7000)
+/// A serving primary, as `port` sees the cluster, and a replica of it.
+fn primary_with_replica(port: u16) -> (Node, Node) {
+    let all = nodes(port);
+    serving_primaries(port)
         .into_iter()
         .find_map(|primary| {
             let replica = all.iter().find(|n| {
@@ -278,14 +243,13 @@ fn primary_with_replica() -> (Node, Node) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failover_under_load() {
-    if fault_url().is_none() {
+    let _serial = one_at_a_time().await;
+    let Some(cluster) = OwnRedisCluster::start() else {
         return;
-    }
-    let _serial = SERIAL.lock().await;
-    let _repair = Repair;
-    ensure_cluster();
-    let (primary, replica) = primary_with_replica();
-    under_load("failover", move || {
+    };
+    let ports = cluster.ports();
+    let (primary, replica) = primary_with_replica(ports[0]);
+    under_load(&cluster.url(), "failover", move || {
         eprintln!(
             "failover: shutting down primary {} (replica {})",
             primary.port, replica.port
@@ -297,7 +261,7 @@ async fn failover_under_load() {
                 .iter()
                 .any(|n| n.port == replica.port)
         });
-        let others: Vec<u16> = PORTS
+        let others: Vec<u16> = ports
             .iter()
             .copied()
             .filter(|&p| p != primary.port)
@@ -312,15 +276,14 @@ async fn failover_under_load() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reshard_under_load() {
-    if fault_url().is_none() {
+    let _serial = one_at_a_time().await;
+    let Some(cluster) = OwnRedisCluster::start() else {
         return;
-    }
-    let _serial = SERIAL.lock().await;
-    let _repair = Repair;
-    ensure_cluster();
-    let primaries = serving_primaries(7000);
+    };
+    let ports = cluster.ports();
+    let primaries = serving_primaries(ports[0]);
     let (from, to) = (primaries[0].clone(), primaries[1].clone());
-    under_load("reshard", move || {
+    under_load(&cluster.url(), "reshard", move || {
         eprintln!(
             "reshard: moving 1000 slots from {} to {}",
             from.port, to.port
@@ -334,7 +297,7 @@ async fn reshard_under_load() {
             .expect("run redis-cli --cluster reshard");
         assert!(status.success(), "redis-cli --cluster reshard: {status}");
         wait_until("cluster_state:ok", Duration::from_secs(30), || {
-            cluster_ok(&PORTS)
+            cluster_ok(&ports)
         });
     })
     .await;

@@ -1,25 +1,19 @@
-//! Helpers shared by the Redis Cluster test binaries: the cluster URL, the
-//! local cluster's nodes (through `redis-cli`), and stores on key prefixes of
-//! their own.
+//! The Redis Cluster tests; here, the helpers its modules share: the
+//! cluster URL, a cluster's nodes (through `redis-cli`), and stores on key
+//! prefixes of their own.
 
 mod faults;
 mod store;
 
 use fedikv_conformance::server::{unique_name, with_options};
-use std::process::Command;
-use std::time::{Duration, Instant};
 
 use fedikv::KvStore;
 use fedikv::redis::RedisKvStore;
 use futures::StreamExt;
 
-pub const URL_VAR: &str = "FEDIKV_TEST_REDIS_CLUSTER_URL";
+use crate::support::servers::redis_cli;
 
-/// The script that starts (or repairs) the local cluster on 7000-7005.
-pub const CLUSTER_SCRIPT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../scripts/redis-cluster.sh"
-);
+pub const URL_VAR: &str = "FEDIKV_TEST_REDIS_CLUSTER_URL";
 
 /// The cluster URL, or `None` (after saying why) when the variable is unset.
 /// Panics instead when `FEDIKV_TEST_REQUIRE_SERVERS=1`, so CI never skips.
@@ -54,17 +48,7 @@ pub async fn clear(store: &RedisKvStore) {
         .await;
 }
 
-/// `redis-cli -h 127.0.0.1 -p <port> args…`, its output trimmed.
-pub fn redis_cli(port: u16, args: &[&str]) -> String {
-    let output = Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(args)
-        .output()
-        .expect("run redis-cli");
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-/// A node of the local cluster, from `CLUSTER NODES`.
+/// A node of a cluster, from `CLUSTER NODES`.
 #[derive(Debug, Clone)]
 pub struct Node {
     pub id: String,
@@ -100,31 +84,4 @@ pub fn serving_primaries(port: u16) -> Vec<Node> {
         .into_iter()
         .filter(|n| n.primary && !n.failed && !n.slots.is_empty())
         .collect()
-}
-
-/// Whether every reachable node of 7000-7005 says `cluster_state:ok`.
-pub fn cluster_ok(ports: &[u16]) -> bool {
-    ports.iter().all(|&port| {
-        redis_cli(port, &["cluster", "info"])
-            .lines()
-            .any(|l| l.trim() == "cluster_state:ok")
-    })
-}
-
-pub fn wait_until(what: &str, limit: Duration, condition: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !condition() {
-        assert!(started.elapsed() < limit, "{what} within {limit:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Runs `scripts/redis-cluster.sh`: starts stopped nodes (they rejoin) and
-/// waits for `cluster_state:ok`.
-pub fn ensure_cluster() {
-    let status = Command::new("bash")
-        .arg(CLUSTER_SCRIPT)
-        .status()
-        .expect("run scripts/redis-cluster.sh");
-    assert!(status.success(), "scripts/redis-cluster.sh: {status}");
 }

@@ -117,7 +117,7 @@ async fn opens_from_a_cluster_client_and_from_open() {
     }
 }
 
-/// Rule V5 on a cluster (as `redis_bad_rows.rs` on one server): keys no
+/// Rule V5 on a cluster (as `redis::bad_rows` on one server): keys no
 /// entry can be read from, on different primaries, are each reported once
 /// by their Redis key (the `TYPE`s that tell other types apart go to each
 /// key's own node), the good entries all listed, and `delete_raw` removes

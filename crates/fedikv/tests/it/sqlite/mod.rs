@@ -1,4 +1,4 @@
-//! Helpers shared by the SQLite test binaries.
+//! The SQLite tests; here, the helpers its modules share.
 
 mod bad_rows;
 mod concurrency;

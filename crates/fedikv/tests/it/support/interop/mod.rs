@@ -1,8 +1,8 @@
 //! Helpers shared by the Fedify interop tests (each backend's `interop`
-//! module): the
-//! Node driver `interop/fedify.mjs` that runs Fedify's published store
-//! packages, the operations it takes and its results; the tricky keys and
-//! values in [`data`]; the scenarios every backend runs in [`scenarios`].
+//! module): the Node driver `interop/fedify.mjs` that runs Fedify's
+//! published store packages, the operations it takes and its results; the
+//! tricky keys and values in [`data`]; the scenarios every backend runs in
+//! [`scenarios`].
 //!
 //! The driver and its packages are installed by `scripts/interop-setup.sh`
 //! (which `scripts/test.sh` runs). Without them the tests skip, saying so,
