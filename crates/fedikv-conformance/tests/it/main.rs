@@ -4,7 +4,43 @@
 //! one defect at a time must fail the tests meant to catch that defect.
 //!
 //! One test binary for the crate, so the drivers are linked once. What the
-//! server modules share is here: [`open_server`].
+//! server modules share is here: [`open_server`] and `sql_server_suite!`.
+
+/// The suite on the SQL server store `$store` at the URL in the variable
+/// `$var`: every test on the table `fedikv_conformance` (tests namespace
+/// their keys, and each opens its own store, so concurrent table creation is
+/// exercised too), and `count_expired_is_exact_while_unswept` on a table of
+/// its own with sweeping off, dropped afterwards.
+macro_rules! sql_server_suite {
+    ($store:ident, $var:literal) => {
+        async fn open(options: &str) -> Option<$store> {
+            crate::open_server(
+                $var,
+                options,
+                |url| async move { $store::open_url(&url).await },
+            )
+            .await
+        }
+
+        async fn store() -> Option<std::sync::Arc<dyn fedikv::KvStore>> {
+            let store = open("table=fedikv_conformance&pool_size=4").await?;
+            Some(std::sync::Arc::new(store))
+        }
+
+        fedikv_conformance::conformance_tests!(store);
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn count_expired_is_exact_while_unswept() {
+            let table = fedikv_conformance::server::unique_name("fedikv_unswept", '_');
+            let Some(store) = open(&format!("table={table}&sweep=off")).await else {
+                return;
+            };
+            let store = std::sync::Arc::new(store);
+            fedikv_conformance::unswept::count_expired_is_exact(store.clone()).await;
+            store.drop_table().await.expect("drop the test table");
+        }
+    };
+}
 
 mod denokv;
 mod denokv_remote;

@@ -5,7 +5,7 @@
 //!
 //! Needs `FEDIKV_TEST_MYSQL_URL`; each test uses its own table.
 
-use super::{TestTable, server_url};
+use super::TestTable;
 use crate::support::bad_rows::{Item, corrupt, delete_reported_rows, entries, key, listed};
 use fedikv::{KvError, KvKey, KvStore, SetOptions};
 use mysql_async::prelude::Queryable;
@@ -32,8 +32,9 @@ async fn insert_unchecked(t: &TestTable, rows: &[(&str, &str)]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_rows_are_reported_in_place_and_the_listing_goes_on() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     for k in [["p", "a"], ["p", "c"], ["q", "z"]] {
         t.store
             .set(&key(&k), &json!(k[1]), SetOptions::default())
@@ -83,8 +84,9 @@ async fn bad_rows_are_reported_in_place_and_the_listing_goes_on() {
 /// A bad row ending a full page (500 rows): the next page starts after it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_row_ending_a_page_is_listed_past() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let good: Vec<KvKey> = (0..700)
         .filter(|i| *i != 499)
         .map(|i| key(&["m", &format!("{i:03}")]))

@@ -78,6 +78,12 @@ impl Drop for TestTable {
 }
 
 impl TestTable {
+    /// A fresh table on the server in `FEDIKV_TEST_MYSQL_URL`, or `None`
+    /// (after saying why) to skip.
+    pub async fn fresh() -> Option<Self> {
+        Some(Self::new(&server_url()?).await)
+    }
+
     pub async fn new(url: &str) -> Self {
         Self::with_sweep(url, SweepPolicy::disabled()).await
     }

@@ -33,8 +33,9 @@ fn hour() -> SetOptions {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn layout_matches_fedify() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let tables: Vec<(String, String)> = t
         .rows(
             "SELECT ENGINE, TABLE_COLLATION FROM information_schema.TABLES \
@@ -121,8 +122,9 @@ async fn layout_matches_fedify() {
 /// Fedify tests 4, 9 and 10, plus concurrent and repeated initialization.
 #[tokio::test(flavor = "multi_thread")]
 async fn initialize_is_idempotent_and_drop_recreates() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let count_tables = || async {
         let n: Vec<u64> = t
             .rows(
@@ -189,8 +191,9 @@ async fn initialize_is_idempotent_and_drop_recreates() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stores_fedify_key_and_value_text() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let tricky: [&[&str]; 7] = [
         &["a:b"],
         &["a", "b"],
@@ -242,8 +245,9 @@ async fn stores_fedify_key_and_value_text() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn expiry_is_set_from_the_server_clock() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let k = key(&["ttl"]);
     let expires_in_ms = || async {
         let rows: Vec<Option<i64>> = t
@@ -314,8 +318,9 @@ async fn expiry_is_set_from_the_server_clock() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reads_rows_written_like_fedify() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let insert = "INSERT INTO {t} (`key`, `value`, `expires`) VALUES (?, ?, NULL)";
     // Fedify's (mysql2's) JSON text, possibly normalized by the server:
     // spaces, other key order, 1.0.
@@ -431,8 +436,9 @@ async fn reads_rows_written_like_fedify() {
 /// Fedify test 2: with sweeping off, expired rows stay.
 #[tokio::test(flavor = "multi_thread")]
 async fn fedify_02_sweep_off_keeps_expired_rows() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     t.exec(
         "INSERT INTO {t} (`key`, `value`, `expires`) VALUES ('[\"expired-key\"]', '\"v\"', NOW(6) - INTERVAL 1 SECOND)",
         (),
@@ -500,8 +506,9 @@ async fn fedify_03_rejects_invalid_table_names() {
 /// Fedify tests 5, 6 and 8.
 #[tokio::test(flavor = "multi_thread")]
 async fn fedify_05_06_08_get_set_delete() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     t.exec(
         "INSERT INTO {t} (`key`, `value`) VALUES ('[\"foo\",\"bar\"]', '[\"foobar\"]')",
         (),
@@ -593,8 +600,9 @@ async fn fedify_05_06_08_get_set_delete() {
 /// Fedify tests 11–15, with decoys for every LIKE special character.
 #[tokio::test(flavor = "multi_thread")]
 async fn fedify_11_to_15_list() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let s = &t.store;
     let none = SetOptions::default();
     for k in [
@@ -682,8 +690,9 @@ async fn fedify_11_to_15_list() {
 /// Fedify tests 16 and 17.
 #[tokio::test(flavor = "multi_thread")]
 async fn fedify_16_17_cas() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let (s, none) = (&t.store, SetOptions::default());
     let k = key(&["foo", "bar"]);
     s.set(&k, &json!("foobar"), none).await.unwrap();
@@ -807,8 +816,9 @@ async fn fedify_18_cas_triggers_sweep() {
 /// Fedify tests 19 and 20 (with 8 creators instead of 2).
 #[tokio::test(flavor = "multi_thread")]
 async fn fedify_19_20_expired_rows_are_absent_for_cas() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let k = key(&["key"]);
     let insert_expired = "INSERT INTO {t} (`key`, `value`, `expires`) VALUES ('[\"key\"]', '\"old-value\"', NOW(6) - INTERVAL 1 SECOND) \
         ON DUPLICATE KEY UPDATE `value` = '\"old-value\"', `expires` = NOW(6) - INTERVAL 1 SECOND";
@@ -871,8 +881,9 @@ async fn fedify_19_20_expired_rows_are_absent_for_cas() {
 /// Fedify test 21.
 #[tokio::test(flavor = "multi_thread")]
 async fn fedify_21_cas_with_ttl() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let k = key(&["ttl", "key"]);
     assert!(
         t.store
@@ -901,8 +912,9 @@ async fn fedify_21_cas_with_ttl() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_creates_and_increments() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let store = Arc::new(t.store.clone());
     // 8 creators of an absent key.
     let k = key(&["create"]);
@@ -1029,8 +1041,9 @@ async fn list_pages_through_large_prefixes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn list_and_sweep_use_indexes() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let rows = |parity: usize| -> Vec<(String, String)> {
         (1..=2000)
             .filter(|i| i % 2 == parity)
@@ -1150,8 +1163,9 @@ async fn sweep_removes_expired_rows_in_batches() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn key_size_limit_is_checked_before_any_round_trip() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     // ["…"] is 4 characters of JSON around the component.
     let fits = key(&[&"é".repeat(MAX_KEY_CHARS - 4)]);
     assert_eq!(fits.to_json().chars().count(), MAX_KEY_CHARS);
@@ -1201,8 +1215,9 @@ async fn key_size_limit_is_checked_before_any_round_trip() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn large_values_work_and_oversized_values_are_typed() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let big = json!({"blob": "x".repeat(1 << 20), "n": 1});
     let k = key(&["big"]);
     t.store.set(&k, &big, SetOptions::default()).await.unwrap();
@@ -1378,8 +1393,9 @@ async fn pools_without_found_rows_are_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn enormous_ttls_are_capped_not_errors() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     let k = key(&["forever-ish"]);
     t.store
         .set(&k, &json!(1), SetOptions::ttl(Duration::MAX))
@@ -1485,8 +1501,9 @@ async fn kept_connections_survive_cancellation_and_never_starve_the_pool() {
 /// often wrong), yet every key present throughout appears exactly once.
 #[tokio::test(flavor = "multi_thread")]
 async fn list_is_exact_under_concurrent_writes() {
-    let Some(url) = server_url() else { return };
-    let t = TestTable::new(&url).await;
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
     t.insert_raw(
         (0..1200)
             .map(|i| (format!(r#"["s","{i:04}"]"#), "1".to_owned()))

@@ -144,27 +144,59 @@ async fn stores_fedify_layout() {
     );
 }
 
+/// The row of one key, written long ago or just now, as the test of
+/// `every_write_resets_created` sees it through a raw connection.
+struct CreatedRow<'a> {
+    client: &'a tokio_postgres::Client,
+    table: &'a str,
+    components: Vec<String>,
+}
+
+impl CreatedRow<'_> {
+    /// Writes the row as if two days ago: value `"stale"`, TTL `ttl`.
+    async fn write_stale(&self, ttl: Option<&str>) {
+        let insert = format!(
+            "INSERT INTO \"{}\" (key, value, created, ttl) \
+             VALUES ($1, '\"stale\"', CURRENT_TIMESTAMP - interval '2 days', $2::text::interval) \
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, created = EXCLUDED.created, ttl = EXCLUDED.ttl",
+            self.table
+        );
+        self.client
+            .execute(&insert, &[&self.components, &ttl])
+            .await
+            .unwrap();
+    }
+
+    /// Asserts the row was written within the last minute, with TTL `ttl`.
+    async fn assert_written_now(&self, ttl: Option<&str>) {
+        let select = format!(
+            "SELECT created > CURRENT_TIMESTAMP - interval '60 seconds', ttl::text FROM \"{}\" WHERE key = $1",
+            self.table
+        );
+        let row = self
+            .client
+            .query_one(&select, &[&self.components])
+            .await
+            .unwrap();
+        assert!(row.get::<_, bool>(0), "created is now");
+        assert_eq!(row.get::<_, Option<String>>(1).as_deref(), ttl);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_write_resets_created() {
     let Some(url) = server_url() else { return };
     let (store, table, _cleanup) = fresh_store(&url, "").await;
     let client = raw(&url).await;
     let k = key(&["ttl", "origin"]);
-    let insert_stale = format!(
-        "INSERT INTO \"{table}\" (key, value, created, ttl) \
-         VALUES ($1, '\"stale\"', CURRENT_TIMESTAMP - interval '2 days', $2::text::interval) \
-         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, created = EXCLUDED.created, ttl = EXCLUDED.ttl"
-    );
-    let created_recently = format!(
-        "SELECT created > CURRENT_TIMESTAMP - interval '60 seconds', ttl::text FROM \"{table}\" WHERE key = $1"
-    );
-    let components = k.components().to_vec();
+    let row = CreatedRow {
+        client: &client,
+        table: &table,
+        components: k.components().to_vec(),
+    };
 
     // set: Fedify's "refreshes TTL origin on update".
-    client
-        .execute(&insert_stale, &[&components, &None::<String>])
-        .await
-        .unwrap();
+    row.write_stale(None).await;
     store
         .set(
             &k,
@@ -174,18 +206,10 @@ async fn every_write_resets_created() {
         .await
         .unwrap();
     assert_eq!(store.get(&k).await.unwrap(), Some(json!("fresh")));
-    let row = client
-        .query_one(&created_recently, &[&components])
-        .await
-        .unwrap();
-    assert!(row.get::<_, bool>(0));
-    assert_eq!(row.get::<_, String>(1), "24:00:00");
+    row.assert_written_now(Some("24:00:00")).await;
 
     // cas update and cas create over an expired row reset it too.
-    client
-        .execute(&insert_stale, &[&components, &None::<String>])
-        .await
-        .unwrap();
+    row.write_stale(None).await;
     assert!(
         store
             .cas(
@@ -197,17 +221,9 @@ async fn every_write_resets_created() {
             .await
             .unwrap()
     );
-    let row = client
-        .query_one(&created_recently, &[&components])
-        .await
-        .unwrap();
-    assert!(row.get::<_, bool>(0));
-    assert_eq!(row.get::<_, String>(1), "00:01:00");
+    row.assert_written_now(Some("00:01:00")).await;
 
-    client
-        .execute(&insert_stale, &[&components, &Some("1 day".to_owned())])
-        .await
-        .unwrap();
+    row.write_stale(Some("1 day")).await;
     assert_eq!(store.get(&k).await.unwrap(), None, "expired a day ago");
     assert!(
         store
@@ -215,12 +231,7 @@ async fn every_write_resets_created() {
             .await
             .unwrap()
     );
-    let row = client
-        .query_one(&created_recently, &[&components])
-        .await
-        .unwrap();
-    assert!(row.get::<_, bool>(0));
-    assert_eq!(row.get::<_, Option<String>>(1), None);
+    row.assert_written_now(None).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,15 +8,16 @@
 
 use std::collections::BTreeSet;
 
-use super::{TestPrefix, server_url};
+use super::TestPrefix;
 use crate::support::bad_rows::{corrupt, delete_reported_rows, key, listed, sorted_entries};
 use fedikv::{KvError, KvKey, KvStore, SetOptions};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_keys_are_reported_by_their_redis_key_and_the_listing_goes_on() {
-    let Some(url) = server_url() else { return };
-    let t = TestPrefix::new(&url).await;
+    let Some(t) = TestPrefix::fresh().await else {
+        return;
+    };
     let store: &dyn KvStore = &t.store;
     let mut good: Vec<KvKey> = (0..250)
         .map(|i| key(&["p", &i.to_string()]))

@@ -32,6 +32,12 @@ pub struct TestPrefix {
 }
 
 impl TestPrefix {
+    /// A fresh prefix on the server in `FEDIKV_TEST_REDIS_URL`, or `None`
+    /// (after saying why) to skip.
+    pub async fn fresh() -> Option<Self> {
+        Some(Self::new(&server_url()?).await)
+    }
+
     pub async fn new(url: &str) -> Self {
         let prefix = format!("{}::", unique("fedikv-test"));
         Self::with_prefix(url, &prefix).await

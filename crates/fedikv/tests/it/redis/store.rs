@@ -37,8 +37,9 @@ fn keys(list: &[&[&str]]) -> BTreeSet<KvKey> {
 /// for byte as Fedify's `#serializeKey`; tricky keys list back exactly.
 #[tokio::test(flavor = "multi_thread")]
 async fn keys_are_stored_as_fedify_stores_them() {
-    let Some(url) = server_url() else { return };
-    let t = TestPrefix::new(&url).await;
+    let Some(t) = TestPrefix::fresh().await else {
+        return;
+    };
     let cases: &[(&[&str], &str)] = &[
         (&["foo", "bar"], "foo::bar"),
         (
@@ -76,8 +77,9 @@ async fn keys_are_stored_as_fedify_stores_them() {
 /// Values are JSON bytes: what `get` of Fedify's `JsonCodec` parses.
 #[tokio::test(flavor = "multi_thread")]
 async fn values_are_json_bytes() {
-    let Some(url) = server_url() else { return };
-    let t = TestPrefix::new(&url).await;
+    let Some(t) = TestPrefix::fresh().await else {
+        return;
+    };
     let cases = [
         (json!("baz"), &b"\"baz\""[..]),
         (json!(null), b"null"),
@@ -107,8 +109,9 @@ async fn values_are_json_bytes() {
 /// zero TTL leaves no key behind.
 #[tokio::test(flavor = "multi_thread")]
 async fn ttls_are_native_milliseconds() {
-    let Some(url) = server_url() else { return };
-    let t = TestPrefix::new(&url).await;
+    let Some(t) = TestPrefix::fresh().await else {
+        return;
+    };
     let k = key(&["ttl"]);
     let raw = t.raw_key("ttl");
     let pttl = |t: &TestPrefix| {
@@ -207,8 +210,9 @@ async fn ttls_are_native_milliseconds() {
 /// back; `set` writes `"baz"`; `delete` removes the raw key.
 #[tokio::test(flavor = "multi_thread")]
 async fn fedify_redis_test_cases() {
-    let Some(url) = server_url() else { return };
-    let t = TestPrefix::new(&url).await;
+    let Some(t) = TestPrefix::fresh().await else {
+        return;
+    };
     let _: () = t
         .raw(
             redis::cmd("SET")
@@ -236,8 +240,9 @@ async fn fedify_redis_test_cases() {
 /// a wrong expectation changes nothing.
 #[tokio::test(flavor = "multi_thread")]
 async fn cas_compares_values_written_by_fedify() {
-    let Some(url) = server_url() else { return };
-    let t = TestPrefix::new(&url).await;
+    let Some(t) = TestPrefix::fresh().await else {
+        return;
+    };
     let raw = t.raw_key("_fedify::circuit::https_://a.example");
     let fedify_bytes = r#"{"state":"open","failures":[1,2.5],"since":1.0,"note":"\u00e9"}"#;
     let _: () = t.raw(redis::cmd("SET").arg(&raw).arg(fedify_bytes)).await;
@@ -322,8 +327,9 @@ async fn cas_compares_values_written_by_fedify() {
 /// `["a_"]` although its Redis key starts with `a_::`.
 #[tokio::test(flavor = "multi_thread")]
 async fn keys_fedify_decodes_wrongly_list_exactly() {
-    let Some(url) = server_url() else { return };
-    let t = TestPrefix::new(&url).await;
+    let Some(t) = TestPrefix::fresh().await else {
+        return;
+    };
     let _: () = t
         .raw(redis::cmd("SET").arg(t.raw_key("a_:::b")).arg("1"))
         .await;
@@ -367,8 +373,9 @@ async fn keys_fedify_decodes_wrongly_list_exactly() {
 /// lists its own keys, never the decoys a glob would match.
 #[tokio::test(flavor = "multi_thread")]
 async fn glob_characters_in_prefixes_are_literal() {
-    let Some(url) = server_url() else { return };
-    let t = TestPrefix::new(&url).await;
+    let Some(t) = TestPrefix::fresh().await else {
+        return;
+    };
     let written: &[&[&str]] = &[
         &["p*"],
         &["p*", "1"],
@@ -420,8 +427,9 @@ async fn glob_characters_in_prefixes_are_literal() {
 /// more in `bad_rows.rs`), and `get` of one is a typed error too.
 #[tokio::test(flavor = "multi_thread")]
 async fn foreign_keys_and_bad_values() {
-    let Some(url) = server_url() else { return };
-    let t = TestPrefix::new(&url).await;
+    let Some(t) = TestPrefix::fresh().await else {
+        return;
+    };
     t.store
         .set(&key(&["ok"]), &json!(1), SetOptions::default())
         .await
@@ -484,8 +492,9 @@ async fn foreign_keys_and_bad_values() {
 /// equal to the prefix included, keys deleted before being fetched skipped.
 #[tokio::test(flavor = "multi_thread")]
 async fn lists_large_prefixes_among_other_keys() {
-    let Some(url) = server_url() else { return };
-    let t = TestPrefix::new(&url).await;
+    let Some(t) = TestPrefix::fresh().await else {
+        return;
+    };
     let mut conn = t.raw.clone();
     let mut pipe = redis::pipe();
     for i in 0..3000 {
@@ -717,8 +726,9 @@ async fn credentials_are_checked_and_never_shown() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_keys_are_refused_before_any_round_trip() {
-    let Some(url) = server_url() else { return };
-    let t = TestPrefix::new(&url).await;
+    let Some(t) = TestPrefix::fresh().await else {
+        return;
+    };
     let long = key(&[&"x".repeat(MAX_KEY_BYTES)]);
     let value = json!(1);
     assert!(matches!(
@@ -758,8 +768,9 @@ async fn oversized_keys_are_refused_before_any_round_trip() {
 /// round trips, each within the default reply timeout.
 #[tokio::test(flavor = "multi_thread")]
 async fn lists_many_one_mib_values() {
-    let Some(url) = server_url() else { return };
-    let t = TestPrefix::new(&url).await;
+    let Some(t) = TestPrefix::fresh().await else {
+        return;
+    };
     let big = json!("x".repeat(1024 * 1024));
     for i in 0..150 {
         t.store

@@ -538,16 +538,12 @@ async fn urls_open_files_and_memory() {
     );
 }
 
-#[tokio::test]
-async fn sweep_removes_expired_rows_only_in_batches() {
-    let (_dir, path) = temp_db();
-    let options = SqliteOptions::default().sweep(SweepPolicy::disabled().with_batch_size(2));
-    let store = SqliteKvStore::open_with(&path, options).await.unwrap();
-    let conn = raw(&path);
-    let now = now_ms();
-    for i in 0..5 {
+/// Writes `n` rows `["old","<i>"]` that expired a moment before `now`, as
+/// Fedify writes them.
+fn insert_expired(conn: &rusqlite::Connection, now: i64, n: usize) {
+    for i in 0..n {
         fedify_insert(
-            &conn,
+            conn,
             "fedify_kv",
             &format!(r#"["old","{i}"]"#),
             "1",
@@ -555,6 +551,16 @@ async fn sweep_removes_expired_rows_only_in_batches() {
             Some(now - 1),
         );
     }
+}
+
+#[tokio::test]
+async fn sweep_removes_expired_rows_only_in_batches() {
+    let (_dir, path) = temp_db();
+    let options = SqliteOptions::default().sweep(SweepPolicy::disabled().with_batch_size(2));
+    let store = SqliteKvStore::open_with(&path, options).await.unwrap();
+    let conn = raw(&path);
+    let now = now_ms();
+    insert_expired(&conn, now, 5);
     fedify_insert(
         &conn,
         "fedify_kv",
@@ -589,16 +595,7 @@ async fn writes_trigger_amortized_sweeps() {
     let store = SqliteKvStore::open_with(&path, options).await.unwrap();
     let conn = raw(&path);
     let now = now_ms();
-    for i in 0..5 {
-        fedify_insert(
-            &conn,
-            "fedify_kv",
-            &format!(r#"["old","{i}"]"#),
-            "1",
-            now - 10_000,
-            Some(now - 1),
-        );
-    }
+    insert_expired(&conn, now, 5);
     // Each write sweeps one batch of at most 2 rows.
     store
         .set(&key(["w", "1"]), &json!(1), SetOptions::default())

@@ -88,10 +88,17 @@ pub fn run(mut command: Command) {
     );
 }
 
-/// Kills a server the test started and reaps it.
-fn kill(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+/// A server process the test started (or none): killed, by its process
+/// id, and reaped when dropped.
+struct Process(Option<Child>);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// A PostgreSQL cluster of the test's own (`initdb` in a temporary
@@ -218,7 +225,7 @@ pub struct OwnMariadb {
     datadir: PathBuf,
     /// The server's port.
     pub port: u16,
-    child: Option<Child>,
+    child: Process,
     dir: TempDir,
 }
 
@@ -250,7 +257,7 @@ impl OwnMariadb {
             daemon,
             datadir,
             port: free_port(),
-            child: None,
+            child: Process(None),
             dir,
         };
         server.restart();
@@ -287,13 +294,13 @@ impl OwnMariadb {
             .stderr(Stdio::null())
             .spawn()
             .expect("start mariadbd");
-        self.child = Some(child);
+        self.child = Process(Some(child));
         wait_until("MariaDB greets", Duration::from_secs(60), || self.answers());
     }
 
     /// Stops the server cleanly (SIGTERM) and waits until it exited.
     pub fn stop(&mut self) {
-        let mut child = self.child.take().expect("the server runs");
+        let mut child = self.child.0.take().expect("the server runs");
         run({
             let mut kill = Command::new("kill");
             kill.args(["-TERM", &child.id().to_string()]);
@@ -320,14 +327,6 @@ impl OwnMariadb {
     /// `mysql://root@127.0.0.1:<port>/test`.
     pub fn url(&self) -> String {
         format!("mysql://root@127.0.0.1:{}/test", self.port)
-    }
-}
-
-impl Drop for OwnMariadb {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            kill(child);
-        }
     }
 }
 
@@ -359,7 +358,7 @@ pub struct OwnRedis {
     extra: Vec<String>,
     /// The server's port.
     pub port: u16,
-    child: Option<Child>,
+    child: Process,
     dir: TempDir,
 }
 
@@ -370,7 +369,7 @@ impl OwnRedis {
             binary: redis_server()?,
             extra: extra.iter().map(|s| s.to_string()).collect(),
             port: free_port(),
-            child: None,
+            child: Process(None),
             dir: tempfile::tempdir().expect("a temporary directory"),
         };
         server.restart();
@@ -391,7 +390,7 @@ impl OwnRedis {
             .stderr(Stdio::null())
             .spawn()
             .expect("start redis-server");
-        self.child = Some(child);
+        self.child = Process(Some(child));
         wait_until("redis answers PING", Duration::from_secs(20), || {
             self.answers()
         });
@@ -401,7 +400,7 @@ impl OwnRedis {
     pub fn shutdown(&mut self) {
         // The reply is an error ("server closed the connection"): that is fine.
         redis_cli(self.port, &["shutdown", "nosave"]);
-        if let Some(mut child) = self.child.take() {
+        if let Some(mut child) = self.child.0.take() {
             child.wait().expect("redis-server exits");
         }
     }
@@ -414,14 +413,6 @@ impl OwnRedis {
     /// `redis://127.0.0.1:<port>/`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            kill(child);
-        }
     }
 }
 
