@@ -461,15 +461,19 @@ impl OwnRedisCluster {
         wait_until("cluster_state:ok", Duration::from_secs(60), || {
             cluster_ok(&ports)
         });
-        // Replicas learn their primary a moment after the create.
-        wait_until("three nodes replicate", Duration::from_secs(60), || {
-            let replicas = ports.iter().filter(|&&port| {
-                redis_cli(port, &["cluster", "nodes"])
-                    .lines()
-                    .any(|l| l.contains("myself,slave"))
-            });
-            replicas.count() == 3
-        });
+        // Replicas learn their primary a moment after the create, and the
+        // other nodes hear of it later still: wait until every node sees
+        // three replicas.
+        wait_until(
+            "every node sees three replicas",
+            Duration::from_secs(60),
+            || {
+                ports.iter().all(|&port| {
+                    let nodes = redis_cli(port, &["cluster", "nodes"]);
+                    nodes.lines().filter(|l| l.contains("slave")).count() == 3
+                })
+            },
+        );
         Some(cluster)
     }
 
