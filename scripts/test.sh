@@ -4,7 +4,7 @@
 #      denokv KV Connect server (scripts/denokv.sh);
 #      scripts/redis-cluster.sh: starts the Redis Cluster on 127.0.0.1:7000-7005;
 #      scripts/interop-setup.sh: installs Node 24, Fedify's packages and Deno for
-#      the interop tests (crates/fedikv/tests/interop_*.rs);
+#      the interop tests (crates/fedikv/tests/it/*/interop.rs);
 #   2. every crate's tests with every feature, servers required (a missing
 #      server fails the run instead of skipping its tests), the fault tests
 #      among them: they start throwaway PostgreSQL, MariaDB and Redis servers

@@ -124,9 +124,19 @@ async fn lister(store: RedisKvStore, before: Arc<HashSet<KvKey>>, stop: Arc<Atom
     tally
 }
 
-/// Fills `BEFORE` entries, runs the workload around `event`, then checks.
-async fn under_load(url: &str, name: &str, event: impl FnOnce() + Send + 'static) {
-    let store = store(url, &unique_prefix(name)).await;
+/// On a cluster of the test's own (one fault test at a time): fills
+/// `BEFORE` entries, runs the workload around the event `make_event` makes
+/// for the cluster's ports, then checks.
+async fn under_load<E>(name: &str, make_event: impl FnOnce(Vec<u16>) -> E)
+where
+    E: FnOnce() + Send + 'static,
+{
+    let _serial = one_at_a_time().await;
+    let Some(cluster) = OwnRedisCluster::start() else {
+        return;
+    };
+    let event = make_event(cluster.ports());
+    let store = store(&cluster.url(), &unique_prefix(name)).await;
     let before: HashSet<KvKey> = (0..BEFORE)
         .map(|i| KvKey::new(["before", &i.to_string()]).unwrap())
         .collect();
@@ -243,62 +253,56 @@ fn primary_with_replica(port: u16) -> (Node, Node) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failover_under_load() {
-    let _serial = one_at_a_time().await;
-    let Some(cluster) = OwnRedisCluster::start() else {
-        return;
-    };
-    let ports = cluster.ports();
-    let (primary, replica) = primary_with_replica(ports[0]);
-    under_load(&cluster.url(), "failover", move || {
-        eprintln!(
-            "failover: shutting down primary {} (replica {})",
-            primary.port, replica.port
-        );
-        // SHUTDOWN waits for the replica to catch up before exiting.
-        let _ = redis_cli(primary.port, &["shutdown", "nosave"]);
-        wait_until("the replica is promoted", Duration::from_secs(30), || {
-            serving_primaries(replica.port)
+    under_load("failover", |ports| {
+        let (primary, replica) = primary_with_replica(ports[0]);
+        move || {
+            eprintln!(
+                "failover: shutting down primary {} (replica {})",
+                primary.port, replica.port
+            );
+            // SHUTDOWN waits for the replica to catch up before exiting.
+            let _ = redis_cli(primary.port, &["shutdown", "nosave"]);
+            wait_until("the replica is promoted", Duration::from_secs(30), || {
+                serving_primaries(replica.port)
+                    .iter()
+                    .any(|n| n.port == replica.port)
+            });
+            let others: Vec<u16> = ports
                 .iter()
-                .any(|n| n.port == replica.port)
-        });
-        let others: Vec<u16> = ports
-            .iter()
-            .copied()
-            .filter(|&p| p != primary.port)
-            .collect();
-        wait_until("cluster_state:ok", Duration::from_secs(30), || {
-            cluster_ok(&others)
-        });
-        eprintln!("failover: {} is primary now", replica.port);
+                .copied()
+                .filter(|&p| p != primary.port)
+                .collect();
+            wait_until("cluster_state:ok", Duration::from_secs(30), || {
+                cluster_ok(&others)
+            });
+            eprintln!("failover: {} is primary now", replica.port);
+        }
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reshard_under_load() {
-    let _serial = one_at_a_time().await;
-    let Some(cluster) = OwnRedisCluster::start() else {
-        return;
-    };
-    let ports = cluster.ports();
-    let primaries = serving_primaries(ports[0]);
-    let (from, to) = (primaries[0].clone(), primaries[1].clone());
-    under_load(&cluster.url(), "reshard", move || {
-        eprintln!(
-            "reshard: moving 1000 slots from {} to {}",
-            from.port, to.port
-        );
-        let status = Command::new("redis-cli")
-            .args(["--cluster", "reshard", &format!("127.0.0.1:{}", from.port)])
-            .args(["--cluster-from", &from.id, "--cluster-to", &to.id])
-            .args(["--cluster-slots", "1000", "--cluster-yes"])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("run redis-cli --cluster reshard");
-        assert!(status.success(), "redis-cli --cluster reshard: {status}");
-        wait_until("cluster_state:ok", Duration::from_secs(30), || {
-            cluster_ok(&ports)
-        });
+    under_load("reshard", |ports| {
+        let primaries = serving_primaries(ports[0]);
+        let (from, to) = (primaries[0].clone(), primaries[1].clone());
+        move || {
+            eprintln!(
+                "reshard: moving 1000 slots from {} to {}",
+                from.port, to.port
+            );
+            let status = Command::new("redis-cli")
+                .args(["--cluster", "reshard", &format!("127.0.0.1:{}", from.port)])
+                .args(["--cluster-from", &from.id, "--cluster-to", &to.id])
+                .args(["--cluster-slots", "1000", "--cluster-yes"])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("run redis-cli --cluster reshard");
+            assert!(status.success(), "redis-cli --cluster reshard: {status}");
+            wait_until("cluster_state:ok", Duration::from_secs(30), || {
+                cluster_ok(&ports)
+            });
+        }
     })
     .await;
 }

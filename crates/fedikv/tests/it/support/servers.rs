@@ -92,6 +92,19 @@ pub fn run(mut command: Command) {
 /// id, and reaped when dropped.
 struct Process(Option<Child>);
 
+impl Process {
+    /// Starts `command` quietly (no stdin, output discarded).
+    fn spawn(mut command: Command) -> Self {
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+        Self(Some(child))
+    }
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         if let Some(child) = &mut self.0 {
@@ -267,7 +280,8 @@ impl OwnMariadb {
     /// Starts the stopped server again on its port and data directory, and
     /// waits until it sends its greeting.
     pub fn restart(&mut self) {
-        let child = Command::new(&self.daemon)
+        let mut command = Command::new(&self.daemon);
+        command
             .arg("--no-defaults")
             .arg(format!("--datadir={}", self.datadir.display()))
             .arg(format!(
@@ -288,13 +302,8 @@ impl OwnMariadb {
                 "--user=root",
                 "--skip-name-resolve",
                 "--innodb-flush-log-at-trx-commit=2",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mariadbd");
-        self.child = Process(Some(child));
+            ]);
+        self.child = Process::spawn(command);
         wait_until("MariaDB greets", Duration::from_secs(60), || self.answers());
     }
 
@@ -379,18 +388,14 @@ impl OwnRedis {
     /// Starts the stopped server again on its port and waits until it
     /// answers `PING`.
     pub fn restart(&mut self) {
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        command
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(self.dir.path())
-            .args(&self.extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        self.child = Process(Some(child));
+            .args(&self.extra);
+        self.child = Process::spawn(command);
         wait_until("redis answers PING", Duration::from_secs(20), || {
             self.answers()
         });
