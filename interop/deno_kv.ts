@@ -1,4 +1,4 @@
-// Deno's side of fedikv's Deno KV interop tests (crates/fedikv/tests/denokv.rs; installed by scripts/interop-setup.sh).
+// Deno's side of fedikv's Deno KV interop tests (crates/fedikv/tests/it/denokv/store.rs; installed by scripts/interop-setup.sh).
 //
 //   deno run --unstable-kv --allow-all deno_kv.ts <path-or-url> '<command JSON>'
 //

@@ -1,5 +1,5 @@
 // Runs a batch of KvStore operations through one of Fedify's published
-// store packages, for fedikv's interop tests (crates/fedikv/tests/interop_*.rs).
+// store packages, for fedikv's interop tests (crates/fedikv/tests/it/*/interop.rs).
 //
 // Input (stdin, one JSON object): a target as interop/stores.mjs describes
 // it, with the operations to run:

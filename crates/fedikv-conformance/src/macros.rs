@@ -77,6 +77,17 @@ macro_rules! __for_each_conformance_test {
     };
 }
 
+/// `&[(name, |store| Box::pin(tests::name(store))), ...]`: every test as a
+/// function pointer, for harnesses that pick tests by name (the crate's own
+/// mutation tests in `tests/it/mutants.rs`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_test_table {
+    (() $($name:ident),* $(,)?) => {
+        &[$((::std::stringify!($name), |store| ::std::boxed::Box::pin($crate::tests::$name(store)))),*]
+    };
+}
+
 /// Expands to one `#[test]` per conformance test; see
 /// [`conformance_tests!`](crate::conformance_tests).
 #[doc(hidden)]

@@ -77,16 +77,21 @@ impl Namespace {
     }
 }
 
-/// The namespaces created so far and not yet taken, with their test's name.
+/// The namespaces created so far, with their test's name.
 fn registry() -> std::sync::MutexGuard<'static, Vec<(String, KvKey)>> {
     static REGISTRY: Mutex<Vec<(String, KvKey)>> = Mutex::new(Vec::new());
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Removes and returns the prefixes of the namespaces created for `test`.
-pub(crate) fn take_namespaces(test: &str) -> Vec<KvKey> {
-    let mut registry = registry();
-    let (taken, kept) = registry.drain(..).partition(|(name, _)| name == test);
-    *registry = kept;
-    taken.into_iter().map(|(_, prefix)| prefix).collect()
+/// The prefixes of the namespaces created for `test` so far. They stay
+/// registered: when several stores run the suite in one process (one test
+/// binary with a module per backend), the tests of one name run on each of
+/// them, and the clean-up on one store must not take the namespaces of a test
+/// still running on another.
+pub(crate) fn namespaces_of(test: &str) -> Vec<KvKey> {
+    registry()
+        .iter()
+        .filter(|(name, _)| name == test)
+        .map(|(_, prefix)| prefix.clone())
+        .collect()
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use fedikv::{KvKey, KvStore};
 use futures::{StreamExt, TryStreamExt};
 
-use crate::namespace::take_namespaces;
+use crate::namespace::namespaces_of;
 
 /// Runs `test` to completion on a fresh multi-thread tokio runtime with 4
 /// worker threads: what `#[tokio::test(flavor = "multi_thread",
@@ -48,14 +48,15 @@ pub fn skipped(skip: &[(&str, &str)], test: &str) -> bool {
     }
 }
 
-/// Deletes every entry under the namespaces the test called `test` created,
-/// so that repeated runs against a shared server do not pile up entries.
+/// Deletes every entry of `store` under the namespaces the tests called
+/// `test` created, so that repeated runs against a shared server do not pile
+/// up entries.
 ///
 /// # Panics
 ///
 /// When listing or deleting fails: that is a broken store too.
 pub async fn clean_up(store: Arc<dyn KvStore>, test: &str) {
-    for prefix in take_namespaces(test) {
+    for prefix in namespaces_of(test) {
         let keys: Vec<KvKey> = store
             .list(Some(&prefix))
             .map_ok(|entry| entry.key)
