@@ -96,9 +96,8 @@
 //!   Deno KV also deletes expired entries on its own.
 //!
 //! The `fedikv-conformance` suite runs against this store on a local file
-//! (`crates/fedikv-conformance/tests/denokv.rs`) and on a `denokv` server
-//! (`denokv_remote.rs` there); interop tests with the real Deno runtime are
-//! in `crates/fedikv/tests/denokv.rs`.
+//! and on a `denokv` server; interop tests with the real Deno runtime are in
+//! `crates/fedikv/tests/it/denokv/`.
 
 mod backend;
 mod error;

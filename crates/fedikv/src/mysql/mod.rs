@@ -60,10 +60,10 @@
 //!
 //! # Tests
 //!
-//! The `fedikv-conformance` suite (`tests/mysql.rs` there: every rule K1–O5
-//! and S3) and this crate's `tests/mysql.rs` (raw-SQL layout checks, rows
-//! written the way Fedify writes them, Fedify's own MySQL test cases, query
-//! plans, bad input) and `tests/mysql_faults.rs` (server restarts).
+//! The `fedikv-conformance` suite (every rule of `docs/contract.md`) and
+//! this crate's `tests/it/mysql/` (raw-SQL layout checks, rows written the
+//! way Fedify writes them, Fedify's own MySQL test cases, query plans, bad
+//! input, restarts of a server of its own).
 //!
 //! # MySQL 8 (untested here)
 //!

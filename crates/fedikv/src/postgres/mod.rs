@@ -54,20 +54,9 @@
 //!
 //! # Throughput
 //!
-//! - Writes commit one by one, so with PostgreSQL's default
-//!   `synchronous_commit = on` each waits for a WAL flush: on the 2-core test
-//!   machine about 1–2k sequential `set`s per second, as much as `pgbench`
-//!   gets for the same upsert. Where losing the last few hundred milliseconds
-//!   of acknowledged writes in a server crash is acceptable (caches, as
-//!   Fedify's unlogged tables before 2.4 accepted losing everything), add
-//!   `options=-c%20synchronous_commit%3Doff` to the URL: 8–15k `set`s and
-//!   about 20k `cas` per second there. The database stays consistent either
-//!   way, and a clean shutdown loses nothing.
-//! - `sslmode=prefer` (the default, as in libpq) encrypts whenever the server
-//!   offers TLS, which costs noticeably on loopback for large `list`s; use
-//!   `sslmode=disable` where the network is trusted.
-//! - `list` is bound by the server turning `jsonb` into JSON text: about
-//!   4 ms per 1,000 entries of 1 KiB there, before any transfer.
+//! Each write commits on its own and so waits for a WAL flush; see
+//! `docs/benchmarks.md` ("PostgreSQL tuning") for figures, for
+//! `synchronous_commit = off` and for the cost of TLS on loopback.
 //!
 //! # Limits
 //!

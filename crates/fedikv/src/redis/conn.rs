@@ -10,7 +10,7 @@
 //!
 //! redis-rs 1.8's cluster connection can stop answering after a failover or
 //! a resharding (every request times out, while a new connection works at
-//! once; seen in `tests/redis_cluster_faults.rs`). So [`Cluster`] connects
+//! once; seen in `tests/it/redis_cluster/faults.rs`). So [`Cluster`] connects
 //! anew in the background whenever a request times out, and swaps the new
 //! connection in: requests in flight fail with [`KvError::Unavailable`],
 //! later ones use the new connection.

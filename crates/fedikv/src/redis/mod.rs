@@ -64,9 +64,8 @@
 //!   connection routes each to the primary of its slot, follows `MOVED`/`ASK`
 //!   redirects and refreshes its slot map after a failover or a slot
 //!   migration, retrying within the reply timeout. What still fails during
-//!   such an event is [`KvError::Unavailable`] (the test cluster's failover
-//!   fails 4–16 of about 4000 operations; resharding none; see
-//!   `tests/redis_cluster_faults.rs`). redis-rs 1.8's cluster connection can
+//!   such an event is [`KvError::Unavailable`] (see the fault tests in
+//!   `crates/fedikv/tests/it/redis_cluster/faults.rs`). redis-rs 1.8's cluster connection can
 //!   stop answering after such an event, so after a reply timeout the store
 //!   connects anew in the background and swaps the new connection in
 //!   (`conn.rs`). Unlike on one server, redis-rs may
@@ -83,9 +82,8 @@
 //!   listing ends with [`KvError::Unavailable`].
 //! - TTLs, limits and values are those of one server; database 0 only.
 //!
-//! The `fedikv-conformance` suite runs against this store on one server
-//! (`crates/fedikv-conformance/tests/redis.rs`) and on a Redis Cluster
-//! (`tests/redis_cluster.rs`, cluster from `scripts/redis-cluster.sh`).
+//! The `fedikv-conformance` suite runs against this store on one server and
+//! on a Redis Cluster (`crates/fedikv-conformance/tests/it/`).
 
 mod cas;
 pub(crate) mod cluster;
