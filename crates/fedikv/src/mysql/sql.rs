@@ -223,32 +223,11 @@ mod tests {
 
     #[test]
     fn table_names_follow_fedify() {
-        for good in [
-            "fedify_kv",
-            "valid_name",
-            "_leading_underscore",
-            "CamelCase123",
-        ] {
-            assert!(validate_table_name(good).is_ok(), "{good}");
-        }
+        // The rule itself is tested in `table.rs`; here, this backend's limit.
         assert!(validate_table_name(&"a".repeat(50)).is_ok());
-        for bad in [
-            "",
-            "bad-name!",
-            "1_starts_digit",
-            "has space",
-            "x`; DROP TABLE y; --",
-            "tablé",
-            &"a".repeat(51),
-        ] {
+        for bad in [&"a".repeat(51), "x`; DROP TABLE y; --"] {
             assert!(
-                matches!(
-                    validate_table_name(bad),
-                    Err(KvError::InvalidName {
-                        what: "table name",
-                        ..
-                    })
-                ),
+                matches!(validate_table_name(bad), Err(KvError::InvalidName { .. })),
                 "{bad}"
             );
         }

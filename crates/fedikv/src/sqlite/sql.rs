@@ -183,27 +183,11 @@ mod tests {
 
     #[test]
     fn table_names_follow_fedifys_rule() {
-        for ok in ["fedify_kv", "_", "A", "a1_b2", &"x".repeat(64)] {
-            assert!(validate_table_name(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "1abc",
-            "a-b",
-            "a b",
-            "a\"b",
-            "kv; DROP TABLE x",
-            "tâble",
-            &"x".repeat(65),
-        ] {
+        // The rule itself is tested in `table.rs`; here, this backend's limit.
+        assert!(validate_table_name(&"a".repeat(64)).is_ok());
+        for bad in [&"a".repeat(65), "kv; DROP TABLE x"] {
             assert!(
-                matches!(
-                    validate_table_name(bad),
-                    Err(KvError::InvalidName {
-                        what: "table name",
-                        ..
-                    })
-                ),
+                matches!(validate_table_name(bad), Err(KvError::InvalidName { .. })),
                 "{bad}"
             );
         }
