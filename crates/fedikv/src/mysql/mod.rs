@@ -1,79 +1,8 @@
 //! [`MysqlKvStore`]: Fedify's `MysqlKvStore` layout on MySQL 8.0+ and
 //! MariaDB 10.6+, through `mysql_async` (feature `mysql`).
 //!
-//! # Layout (shared with Fedify's `@fedify/mysql`)
-//!
-//! ```sql
-//! CREATE TABLE IF NOT EXISTS `fedify_kv` (
-//!   `key` VARCHAR(768) NOT NULL,            -- KvKey::to_json(): JSON.stringify(key)
-//!   `value` JSON NOT NULL,                  -- JSON text (LONGTEXT + JSON_VALID on MariaDB)
-//!   `expires` DATETIME(6) NULL DEFAULT NULL, -- server clock, NULL = never
-//!   PRIMARY KEY (`key`)
-//! ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-//! CREATE INDEX `idx_fedify_kv_expires` ON `fedify_kv` (`expires`);
-//! ```
-//!
-//! A row is live iff `expires IS NULL OR expires > NOW(6)`; writes with a TTL
-//! store `NOW(6) + INTERVAL <ttl> MICROSECOND` at millisecond precision.
-//! Values are bound as JSON text (never `CAST(? AS JSON)`, which MariaDB
-//! lacks) and parsed by fedikv, so MariaDB's text `JSON` reads back as JSON.
-//! Every client of the table must use the same session `time_zone` (the
-//! server default, as Fedify does), since `DATETIME` holds wall-clock time.
-//!
-//! # Limits
-//!
-//! - Keys: at most 768 characters of JSON text ([`KvError::KeyTooLong`]
-//!   before any round trip, rule K3).
-//! - Values: the server's `max_allowed_packet` (16 MiB on MariaDB, 64 MiB on
-//!   MySQL 8 by default) less 64 KiB ([`KvError::ValueTooLarge`]).
-//! - TTLs above [`MAX_TTL`](crate::MAX_TTL) are clamped to it, as on every backend.
-//!
-//! # Operations
-//!
-//! - `get`, `set` (an upsert), `delete`: one prepared statement, one round
-//!   trip each. Prepared statements are cached per connection; the pool does
-//!   not reset connections, which would drop that cache, and the store keeps
-//!   a few idle connections itself between operations (see
-//!   [`MysqlKvStore::pool`]).
-//! - `cas`: optimistic, without explicit transactions, atomic at every
-//!   isolation level (unlike Fedify's `SELECT … FOR UPDATE`, which relies on
-//!   REPEATABLE READ gap locks for absent keys): one guarded statement in
-//!   the common case, a read plus a guarded write otherwise, retried if a
-//!   concurrent writer changed the row in between. Needs `CLIENT_FOUND_ROWS`.
-//! - `list`: keyset pages of 500 over a binary range of the primary key (no
-//!   `LIKE`), ordered by the key's JSON text byte by byte (as Fedify's
-//!   `ORDER BY key`: e.g. `["a","b","c"]` before `["a","b"]`). The page
-//!   after is fetched concurrently, from where a key-only query predicts the
-//!   current one ends; the prediction is checked against the page's real
-//!   last key, so concurrent writes never duplicate or drop an entry. A row
-//!   that does not decode (key text that is not a JSON array of strings,
-//!   value text that is not JSON) is one [`KvError::Corrupt`] in its place,
-//!   naming the key column's text, and the listing goes on (rule V5);
-//!   [`delete_raw`](KvStore::delete_raw) removes it by that text.
-//! - Expired rows are deleted in batches through the `expires` index, by a
-//!   task spawned after a write once per
-//!   [`SweepPolicy`](crate::SweepPolicy) interval, or by
-//!   [`KvStore::sweep`]. `sweep=off` matches Fedify's
-//!   `expireCleanupRate: 0`.
-//! - A table dropped by another program is created again by the next
-//!   operation. Deadlock victims (rolled back) are run again.
-//!
-//! # Tests
-//!
-//! The `fedikv-conformance` suite (every rule of `docs/contract.md`) and
-//! this crate's `tests/it/mysql/` (raw-SQL layout checks, rows written the
-//! way Fedify writes them, Fedify's own MySQL test cases, query plans, bad
-//! input, restarts of a server of its own).
-//!
-//! # MySQL 8 (untested here)
-//!
-//! Only MariaDB runs on the test machines. The SQL is common to both except
-//! the CAS value guard, which compares `value` with the text read on MariaDB
-//! and with `CAST(? AS JSON)` on MySQL (chosen from `VERSION()`). Untested
-//! MySQL risks: that guard; `VALUES()` in `ON DUPLICATE KEY UPDATE`
-//! (deprecated since 8.0.20, still accepted); MySQL normalizing stored JSON
-//! (key order, number forms: allowed by V2, and `cas` compares
-//! semantically).
+//! The layout is Fedify's (`docs/layouts.md`); how this backend works —
+//! its statements, sweeping, limits and tests — is in `docs/backends.md`.
 
 mod cas;
 mod codec;

@@ -1,83 +1,8 @@
 //! [`PostgresKvStore`]: Fedify's `PostgresKvStore` layout through
 //! tokio-postgres and deadpool-postgres (feature `postgres`).
 //!
-//! # Layout (shared with Fedify's `@fedify/postgres`)
-//!
-//! ```sql
-//! CREATE TABLE IF NOT EXISTS "fedify_kv_v2" (
-//!   key text[] PRIMARY KEY,          -- the key's components
-//!   value jsonb NOT NULL,
-//!   created timestamp with time zone DEFAULT CURRENT_TIMESTAMP,
-//!   ttl interval                     -- NULL: never expires
-//! );
-//! ```
-//!
-//! The table is logged by default; an existing unlogged one (Fedify ≤ 2.3)
-//! is converted once with `ALTER TABLE … SET LOGGED`, as Fedify 2.4 does.
-//! With the `unlogged` option a new table is created `UNLOGGED`. The name may
-//! be `schema.table`; each part is quoted, so `Schema.Relation` means
-//! `"Schema"."Relation"`.
-//!
-//! A row is live iff `ttl IS NULL OR created + ttl > CURRENT_TIMESTAMP` (the
-//! server's clock). Every write sets `created` to the current time; a TTL is
-//! stored as an interval of whole milliseconds (`'00:00:01.5'`), so a
-//! zero TTL is expired at once. Rows Fedify wrote (`'1 day'` intervals and
-//! all) are read as they are.
-//!
-//! # Operations
-//!
-//! - `get`, `set` (an upsert), `delete`: one prepared statement and one round
-//!   trip each; statements are prepared once per pooled connection.
-//! - `cas`: one atomic statement, as in Fedify 2.4. Create-if-absent is an
-//!   `INSERT … ON CONFLICT DO UPDATE … WHERE` the existing row is expired
-//!   (so it also wins over an expired row, and concurrent creates have
-//!   exactly one winner); compare-and-delete and compare-and-update are a
-//!   `DELETE`/`UPDATE` guarded by `value = $expected::jsonb`. `jsonb`
-//!   equality ignores object key order and compares numbers by value
-//!   (`1 = 1.0`), as [`json_eq`](crate::json_eq) does.
-//! - `list`: keyset pages of 500 rows, each an index
-//!   range scan of the primary key (`key >= prefix AND key < prefix||NULL`),
-//!   in `ORDER BY key` order: component by component under the column's
-//!   collation, `["a"]` before `["a","b"]` before `["ab"]`. A row whose key
-//!   is no key (a NULL element, an empty or multi-dimensional array, another
-//!   program's doing) is one [`KvError::Corrupt`] in its place, naming the
-//!   key as PostgreSQL writes it (`{p,NULL}`), and the listing goes on (rule
-//!   V5); [`delete_raw`](KvStore::delete_raw) removes it by that text.
-//! - Expired rows are never returned, and are deleted in batches of
-//!   `sweep_batch` rows by a task spawned after a write once per
-//!   [`SweepPolicy`](crate::SweepPolicy) interval (pausing between batches
-//!   as long as each took, so a large backlog does not crowd out writes), or
-//!   at full speed by [`KvStore::sweep`]. Fedify's layout cannot index
-//!   expiry, so a sweep walks the table once in physical order (a TID range
-//!   scan from a cursor, PostgreSQL 14+). Writes never scan the table,
-//!   unlike Fedify's.
-//!
-//! # Throughput
-//!
-//! Each write commits on its own and so waits for a WAL flush; see
-//! `docs/benchmarks.md` ("PostgreSQL tuning") for figures, for
-//! `synchronous_commit = off` and for the cost of TLS on loopback.
-//!
-//! # Limits
-//!
-//! - Keys: at most [`MAX_KEY_BYTES`] bytes, counting each component's UTF-8
-//!   text plus 8 ([`KvError::KeyTooLong`] before any round trip, rule K3), so
-//!   that any key fits the primary-key btree (about 2.7 KB per entry).
-//! - Values: at most [`MAX_VALUE_BYTES`] bytes of JSON (`jsonb`'s limit);
-//!   strings and object keys cannot hold `\u0000` (`jsonb` refuses it,
-//!   reported as [`KvError::Serde`]).
-//! - TTLs above [`MAX_TTL`](crate::MAX_TTL) are clamped to it, as on every backend.
-//!
-//! # Connections and TLS
-//!
-//! [`PostgresKvStore::open_url`] takes a libpq-style URL (see
-//! [`open_url`](PostgresKvStore::open_url) for the options) and builds a
-//! deadpool pool of at most [`DEFAULT_POOL_SIZE`] connections; TLS uses
-//! rustls and follows libpq's `sslmode` (`disable`, `prefer`, `require`,
-//! `verify-ca`, `verify-full`) and `sslrootcert`. Or bring your own pool
-//! with [`PostgresKvStore::from_pool`]. Statements are named prepared
-//! statements, so a PgBouncer in front must be in session mode or version
-//! 1.21+ with `max_prepared_statements` set.
+//! The layout is Fedify's (`docs/layouts.md`); how this backend works —
+//! its statements, sweeping, limits and tests — is in `docs/backends.md`.
 
 mod codec;
 mod error;
