@@ -61,7 +61,7 @@ pub fn with_lone_surrogates_replaced(value: &Value) -> Value {
     super::parse(&text).unwrap_or_else(|_| super::clone_deep(value))
 }
 
-/// A JSON string literal of `text`, as [`stringify`] writes strings.
+/// A JSON string literal of `text`, as [`stringify()`] writes strings.
 pub(crate) fn write_str(out: &mut String, text: &str, surrogates: Surrogates) {
     out.push('"');
     if js::is_plain(text) {
@@ -224,7 +224,7 @@ impl io::Write for Counted {
 }
 
 /// Writes the compact JSON text of `value` to `out`, byte for byte what
-/// [`stringify`] returns, without building that text in memory first: a
+/// [`stringify()`] returns, without building that text in memory first: a
 /// value read from a store costs its own size again at most (its text is
 /// never held whole), however large. Values nested deeper than 128 levels
 /// are the exception: their text is built first, then written. Wrap `out`
