@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use fedikv::{KvError, Scheme};
+use fedikv::Scheme;
 
 /// The store a command uses when neither `--store` nor `FEDIKV_STORE` names one.
 pub const DEFAULT_STORE: &str = "sqlite:fedikv.sqlite3";
@@ -18,22 +18,6 @@ fn store_help() -> String {
         "Store URL: {} [default: {DEFAULT_STORE}; for `bench`, a temporary SQLite file]. `bench` takes it several times.",
         Scheme::forms()
     )
-}
-
-/// The scheme of a store URL ([`Scheme::of`]), checking that a server URL
-/// has the `//` of its form (`postgresql:/x` would otherwise reach the
-/// driver, whose message does not say what is expected). Errors: those of
-/// [`Scheme::of`], or [`KvError::InvalidUrl`] naming the form.
-pub fn store_scheme(url: &str) -> Result<Scheme, KvError> {
-    let scheme = Scheme::of(url)?;
-    let form = scheme.form();
-    let after_scheme = url.split_once(':').map_or("", |(_, rest)| rest);
-    if form.contains("://") && !after_scheme.starts_with("//") {
-        return Err(KvError::InvalidUrl {
-            reason: format!("{:?}: write it as {form}", fedikv::redact(url)),
-        });
-    }
-    Ok(scheme)
 }
 
 /// Read and write Fedify-compatible key-value stores, and benchmark them.
@@ -286,32 +270,5 @@ impl Scenario {
             Self::Standard => "standard",
             Self::LargeTable => "large-table",
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Issue 11: a server URL without `//` says what form is expected.
-    #[test]
-    fn server_urls_without_slashes_name_their_form() {
-        let message = store_scheme("postgresql:/x").unwrap_err().to_string();
-        assert!(message.contains("postgres://USER@HOST/DB"), "{message}");
-        assert!(message.contains("\"postgresql:/x\""), "{message}");
-        for url in ["mysql:db", "redis:x", "redis+cluster:x", "denokv+http:x"] {
-            let form = Scheme::of(url).unwrap().form();
-            assert!(store_scheme(url).unwrap_err().to_string().contains(form));
-        }
-        for url in [
-            "memory:",
-            "sqlite:kv.db",
-            "sqlite://kv.db",
-            "denokv:kv",
-            "postgres://u@h/d",
-        ] {
-            assert!(store_scheme(url).is_ok(), "{url}");
-        }
-        assert!(store_scheme("ftp://x").is_err());
     }
 }

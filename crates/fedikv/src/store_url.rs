@@ -136,8 +136,11 @@ impl Scheme {
     }
 
     /// The scheme of `url`. Errors: [`KvError::InvalidUrl`] without a
-    /// scheme, [`KvError::FeatureDisabled`] for a backend this build leaves
-    /// out, [`KvError::UnsupportedScheme`] for any other scheme.
+    /// scheme, or for a server URL without the `//` of its form
+    /// (`postgresql:/x`, which would otherwise reach the driver, whose message
+    /// does not say what is expected); [`KvError::FeatureDisabled`] for a
+    /// backend this build leaves out, [`KvError::UnsupportedScheme`] for any
+    /// other scheme.
     ///
     /// ```
     /// use fedikv::Scheme;
@@ -146,7 +149,7 @@ impl Scheme {
     /// assert!(Scheme::of("ftp://x").is_err());
     /// ```
     pub fn of(url: &str) -> KvResult<Self> {
-        let (name, _) = url.split_once(':').ok_or_else(|| KvError::InvalidUrl {
+        let (name, rest) = url.split_once(':').ok_or_else(|| KvError::InvalidUrl {
             reason: format!(
                 "{:?} has no scheme; use one of {}",
                 redact(url),
@@ -154,6 +157,11 @@ impl Scheme {
             ),
         })?;
         match Self::from_name(name) {
+            Some(scheme) if scheme.form().contains("://") && !rest.starts_with("//") => {
+                Err(KvError::InvalidUrl {
+                    reason: format!("{:?}: write it as {}", redact(url), scheme.form()),
+                })
+            }
             Some(scheme) if scheme.is_enabled() => Ok(scheme),
             Some(scheme) => Err(KvError::FeatureDisabled {
                 scheme: name.to_owned(),
@@ -374,6 +382,33 @@ mod tests {
                 assert!(error.to_string().contains(scheme.form()), "{error}");
             }
         }
+    }
+
+    /// Issue 11: a server URL without `//` says what form is expected.
+    #[test]
+    fn server_urls_without_slashes_name_their_form() {
+        let message = Scheme::of("postgresql:/x").unwrap_err().to_string();
+        assert!(message.contains("postgres://USER@HOST/DB"), "{message}");
+        assert!(message.contains("\"postgresql:/x\""), "{message}");
+        for (url, scheme) in [
+            ("mysql:db", Scheme::Mysql),
+            ("redis:x", Scheme::Redis),
+            ("redis+cluster:x", Scheme::RedisCluster),
+            ("denokv+http:x", Scheme::DenoKvRemote),
+        ] {
+            let message = Scheme::of(url).unwrap_err().to_string();
+            assert!(message.contains(scheme.form()), "{message}");
+        }
+        for url in [
+            "memory:",
+            "sqlite:kv.db",
+            "sqlite://kv.db",
+            "denokv:kv",
+            "postgres://u@h/d",
+        ] {
+            assert!(Scheme::of(url).is_ok(), "{url}");
+        }
+        assert!(Scheme::of("ftp://x").is_err());
     }
 
     /// Found by the `store_url` fuzz target: in an unparseable URL, a

@@ -31,7 +31,6 @@ use fedikv::{
 use futures::{StreamExt, TryStreamExt};
 use url::Url;
 
-use crate::cli::store_scheme;
 use crate::error::CliError;
 
 /// The table of SQL stores under benchmark.
@@ -62,7 +61,7 @@ pub struct Target {
 impl Target {
     /// The benchmark's version of the store `given` names.
     pub fn new(given: &str) -> Result<Self, CliError> {
-        let scheme = store_scheme(given).map_err(|e| {
+        let scheme = Scheme::of(given).map_err(|e| {
             CliError::new(format!("cannot benchmark {:?}: {e}", fedikv::redact(given)))
         })?;
         match scheme {

@@ -11,7 +11,7 @@ use super::bulk::{Step, apply};
 use super::identity::same_data;
 use super::skips::Skips;
 use super::{flush, write_line};
-use crate::cli::{CopyArgs, store_scheme};
+use crate::cli::CopyArgs;
 use crate::error::{CliError, Outcome};
 use crate::input::parse_prefix;
 use crate::progress::Progress;
@@ -79,11 +79,7 @@ impl Copy {
     /// skipped; then the command ends with an error saying how many.
     pub async fn run(self, out: &mut impl Write) -> Result<Outcome, CliError> {
         let open = |url: String, flag: &'static str| async move {
-            let opened = async {
-                store_scheme(&url)?;
-                fedikv::open(&url).await
-            };
-            opened.await.map_err(|e| {
+            fedikv::open(&url).await.map_err(|e| {
                 CliError::new(format!(
                     "cannot open the {flag} store {}: {e}",
                     fedikv::redact(&url)

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use fedikv::KvStore;
 
-use crate::cli::{Cli, Command, DEFAULT_STORE, DataCommand, store_scheme};
+use crate::cli::{Cli, Command, DEFAULT_STORE, DataCommand};
 use crate::error::{CliError, Outcome};
 use cas::Cas;
 use copy::Copy;
@@ -118,7 +118,6 @@ async fn open_store(stores: &[String]) -> Result<Arc<dyn KvStore>, CliError> {
             )));
         }
     };
-    store_scheme(url)?;
     Ok(fedikv::open(url).await?)
 }
 
