@@ -6,13 +6,12 @@
 //! its statements, sweeping, limits and tests — is in `docs/backends.md`.
 
 mod backend;
+pub(crate) mod codec;
 mod error;
-pub(crate) mod key;
 mod list;
 mod local;
 pub(crate) mod options;
 mod remote;
-pub(crate) mod value;
 
 use std::fmt;
 use std::path::Path;
@@ -31,8 +30,9 @@ use crate::paging::into_entries;
 use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
 
 use backend::{Backend, Row, Write};
+pub use codec::key::{MAX_KEY_BYTES, MAX_TTL_KEY_BYTES};
+use codec::{key, value};
 use error::BACKEND;
-pub use key::{MAX_KEY_BYTES, MAX_TTL_KEY_BYTES};
 pub use options::{DenoKvLocation, TOKEN_VAR};
 pub use remote::DEFAULT_TIMEOUT;
 
