@@ -25,6 +25,7 @@ pub fn init() {
         .with_env_filter(filter)
         .with_span_events(FmtSpan::CLOSE)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     if let Err(e) = installed {
         eprintln!("fedikv: cannot install the RUST_LOG subscriber: {e}");
