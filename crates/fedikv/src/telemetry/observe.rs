@@ -92,10 +92,10 @@ impl Telemetry {
         span
     }
 
-    /// When to start timing an operation: only when someone looks (an
-    /// enabled span or, with the `metrics` feature, always).
-    pub(crate) fn timer(span: &Span) -> Option<Instant> {
-        (cfg!(feature = "metrics") || !span.is_disabled()).then(Instant::now)
+    /// When an operation started, for the latency histogram: only with the
+    /// `metrics` feature (subscribers time spans themselves).
+    pub(crate) fn timer() -> Option<Instant> {
+        cfg!(feature = "metrics").then(Instant::now)
     }
 
     /// Runs `operation` (`op` on `key`) in its span and records its outcome.
@@ -106,7 +106,7 @@ impl Telemetry {
         operation: impl Future<Output = KvResult<T>>,
     ) -> KvResult<T> {
         let span = self.span(op, key);
-        let started = Self::timer(&span);
+        let started = Self::timer();
         let result = operation.instrument(span.clone()).await;
         self.finish(op, &span, started, result.as_ref().map_err(KvError::kind));
         result
@@ -122,7 +122,7 @@ impl Telemetry {
         operation: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E> {
         let span = self.span(op, None);
-        let started = Self::timer(&span);
+        let started = Self::timer();
         let result = span.in_scope(operation);
         self.finish(op, &span, started, result.as_ref().map_err(kind));
         result

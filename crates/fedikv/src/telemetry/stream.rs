@@ -26,7 +26,7 @@ impl Telemetry {
         stream: BoxStream<'static, KvResult<T>>,
     ) -> BoxStream<'static, KvResult<T>> {
         let span = self.span(op, prefix);
-        let started = Self::timer(&span);
+        let started = Self::timer();
         Observed {
             inner: stream,
             telemetry: Arc::clone(self),
