@@ -168,6 +168,10 @@ pub enum DataCommand {
     },
     /// Remove expired entries now and print how many were removed.
     Sweep,
+    /// Check that the store is reachable and its table usable (a readiness
+    /// probe): prints the backend, the server's version and the latency of
+    /// one read; exit 0 when healthy, 2 when not.
+    Check,
 }
 
 /// Arguments of `fedikv delete`.

@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::error::KvResult;
+use crate::error::{KvError, KvResult};
 use crate::json::{clone_deep, drop_deep, json_opt_eq};
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, into_entries, paged};
 use crate::store::{KvRecord, KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::sweep::{SweepPolicy, SweepSchedule};
+use crate::telemetry::{Op, Telemetry};
 
 #[derive(Debug)]
 struct Entry {
@@ -39,6 +40,7 @@ impl Entry {
 struct Inner {
     map: RwLock<BTreeMap<KvKey, Entry>>,
     schedule: SweepSchedule,
+    telemetry: Arc<Telemetry>,
 }
 
 /// A [`KvStore`] in process memory, like Fedify's `MemoryKvStore`.
@@ -72,6 +74,7 @@ impl MemoryKvStore {
             inner: Arc::new(Inner {
                 map: RwLock::new(BTreeMap::new()),
                 schedule: SweepSchedule::new(policy),
+                telemetry: Arc::new(Telemetry::new("memory", None)),
             }),
         }
     }
@@ -122,7 +125,8 @@ impl MemoryKvStore {
 
     fn after_write(&self) {
         if self.inner.schedule.claim() {
-            self.remove_expired();
+            let sweep = || Ok::<_, KvError>(self.remove_expired());
+            let _ = (self.inner.telemetry).observe_sync(Op::BackgroundSweep, KvError::kind, sweep);
         }
     }
 
@@ -175,25 +179,37 @@ fn remaining_ms(at: Instant, now: Instant) -> Duration {
 #[async_trait]
 impl KvStore for MemoryKvStore {
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
-        let now = Instant::now();
-        Ok(self
-            .read()
-            .get(key)
-            .filter(|e| e.is_live(now))
-            .map(|e| clone_deep(&e.value)))
+        let get = async {
+            let now = Instant::now();
+            Ok(self
+                .read()
+                .get(key)
+                .filter(|e| e.is_live(now))
+                .map(|e| clone_deep(&e.value)))
+        };
+        self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
 
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
-        let entry = Self::entry(value, options);
-        Self::put(&mut self.write(), key, entry);
-        self.after_write();
-        Ok(())
+        let set = async {
+            let entry = Self::entry(value, options);
+            Self::put(&mut self.write(), key, entry);
+            self.after_write();
+            Ok(())
+        };
+        self.inner.telemetry.observe(Op::Set, Some(key), set).await
     }
 
     async fn delete(&self, key: &KvKey) -> KvResult<()> {
-        self.write().remove(key);
-        self.after_write();
-        Ok(())
+        let delete = async {
+            self.write().remove(key);
+            self.after_write();
+            Ok(())
+        };
+        self.inner
+            .telemetry
+            .observe(Op::Delete, Some(key), delete)
+            .await
     }
 
     async fn cas(
@@ -203,29 +219,65 @@ impl KvStore for MemoryKvStore {
         new: Option<&Value>,
         options: SetOptions,
     ) -> KvResult<bool> {
-        let now = Instant::now();
-        {
-            let mut map = self.write();
-            let current = map.get(key).filter(|e| e.is_live(now)).map(|e| &e.value);
-            if !json_opt_eq(current, expected) {
-                return Ok(false);
-            }
-            match new {
-                Some(value) => Self::put(&mut map, key, Self::entry(value, options)),
-                None => {
-                    map.remove(key);
+        let cas = async {
+            let now = Instant::now();
+            {
+                let mut map = self.write();
+                let current = map.get(key).filter(|e| e.is_live(now)).map(|e| &e.value);
+                if !json_opt_eq(current, expected) {
+                    return Ok(false);
+                }
+                match new {
+                    Some(value) => Self::put(&mut map, key, Self::entry(value, options)),
+                    None => {
+                        map.remove(key);
+                    }
                 }
             }
-        }
-        self.after_write();
-        Ok(true)
+            self.after_write();
+            Ok(true)
+        };
+        self.inner.telemetry.observe(Op::Cas, Some(key), cas).await
     }
 
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        into_entries(self.scan(prefix))
+        let entries = into_entries(self.records(prefix));
+        self.inner.telemetry.stream(Op::List, prefix, entries)
     }
 
     fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
+        let records = self.records(prefix);
+        self.inner.telemetry.stream(Op::Scan, prefix, records)
+    }
+
+    async fn sweep(&self) -> KvResult<u64> {
+        let sweep = async { Ok(self.remove_expired()) };
+        self.inner.telemetry.observe(Op::Sweep, None, sweep).await
+    }
+
+    async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
+        let count = async {
+            let now = Instant::now();
+            let map = self.read();
+            let expired = Self::range(&map, prefix, None)
+                .filter(|(_, e)| !e.is_live(now))
+                .count();
+            Ok(expired as u64)
+        };
+        self.inner
+            .telemetry
+            .observe(Op::CountExpired, prefix, count)
+            .await
+    }
+
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+}
+
+impl MemoryKvStore {
+    /// The records of `scan`, unobserved.
+    fn records(&self, prefix: Option<&KvKey>) -> KvRecordStream {
         let store = self.clone();
         let prefix = prefix.cloned();
         paged(None, move |after: Option<KvKey>| {
@@ -237,22 +289,5 @@ impl KvStore for MemoryKvStore {
             };
             async move { Ok((page.into_iter().map(Ok).collect(), next)) }
         })
-    }
-
-    async fn sweep(&self) -> KvResult<u64> {
-        Ok(self.remove_expired())
-    }
-
-    async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
-        let now = Instant::now();
-        let map = self.read();
-        let expired = Self::range(&map, prefix, None)
-            .filter(|(_, e)| !e.is_live(now))
-            .count();
-        Ok(expired as u64)
-    }
-
-    fn backend(&self) -> &'static str {
-        "memory"
     }
 }
