@@ -161,7 +161,7 @@ async fn measure(
     let started = Instant::now();
     let result = async {
         let opened = open.await.in_phase("open")?;
-        opened.wipe().await.in_phase("cleanup")?;
+        opened.prepare().await.in_phase("cleanup")?;
         let store = &opened.store;
         let result = match context.scenario {
             Scenario::Standard => standard::run(store, &context.workload, &mut reporter).await,

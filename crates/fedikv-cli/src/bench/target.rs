@@ -367,8 +367,8 @@ pub struct Opened {
 enum Cleanup {
     /// Drop the benchmark's table (the next operation creates it again).
     DropTable(Table),
-    /// Drop the benchmark's table and create it again (for a raw-driver
-    /// floor, which does not create it).
+    /// Drop the benchmark's table, and create it again before the run (for a
+    /// raw-driver floor, which does not create it).
     Recreate(Table),
     /// Delete every entry the owner lists (its prefix or database only).
     DeleteEntries,
@@ -405,24 +405,26 @@ impl Opened {
         }
     }
 
-    /// Removes every entry of the benchmark's table or prefix.
+    /// Empties the benchmark's table or prefix before a run; for a
+    /// raw-driver floor, the table is created again afterwards.
+    pub async fn prepare(&self) -> KvResult<()> {
+        self.wipe().await?;
+        match &self.cleanup {
+            Cleanup::Recreate(Table::Sqlite(store)) => store.initialize().await,
+            Cleanup::Recreate(Table::Postgres(store)) => store.initialize().await,
+            Cleanup::Recreate(Table::Mysql(store)) => store.initialize().await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes the benchmark's table, or every entry under its prefix.
     pub async fn wipe(&self) -> KvResult<()> {
         match &self.cleanup {
-            Cleanup::DropTable(Table::Sqlite(store)) => store.drop_table().await,
-            Cleanup::DropTable(Table::Postgres(store)) => store.drop_table().await,
-            Cleanup::DropTable(Table::Mysql(store)) => store.drop_table().await,
-            Cleanup::Recreate(Table::Sqlite(store)) => {
-                store.drop_table().await?;
-                store.initialize().await
-            }
-            Cleanup::Recreate(Table::Postgres(store)) => {
-                store.drop_table().await?;
-                store.initialize().await
-            }
-            Cleanup::Recreate(Table::Mysql(store)) => {
-                store.drop_table().await?;
-                store.initialize().await
-            }
+            Cleanup::DropTable(table) | Cleanup::Recreate(table) => match table {
+                Table::Sqlite(store) => store.drop_table().await,
+                Table::Postgres(store) => store.drop_table().await,
+                Table::Mysql(store) => store.drop_table().await,
+            },
             Cleanup::DeleteEntries => delete_entries(self.owner.as_ref()).await,
         }
     }
