@@ -36,6 +36,7 @@ import { appendFileSync, readFileSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { isDeepStrictEqual } from "node:util";
 
 const VALUE_BYTES = 1024;
 const PAD_SENTENCE = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ";
@@ -168,7 +169,8 @@ async function runScenario(store, config, emit, log) {
       await store.get(warmKey(i));
     }
     const probe = await store.get(warmKey(0));
-    if (JSON.stringify(probe) !== JSON.stringify(value(0))) {
+    // Deep equality: PostgreSQL's jsonb, for one, reorders object keys.
+    if (!isDeepStrictEqual(probe, value(0))) {
       log(`WARNING get() returned ${JSON.stringify(probe)?.slice(0, 40)}..., not the stored value`);
     }
   });
