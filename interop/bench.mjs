@@ -22,8 +22,8 @@
 // (standard.rs, workload.rs, stats.rs): warm-up, then set, get_hit, get_miss,
 // get_hit_c64, cas, list (50 × a prefix of 1000 keys among all the others),
 // set_ttl (1 h), delete. An operation a package lacks (no cas() or list())
-// is skipped, saying so on stderr. Each store runs on its own table, file
-// or Redis prefix (unique to the run), removed before and after.
+// is skipped, saying so on stderr. Each store runs on a table, file or Redis
+// prefix of this run alone, removed before and after.
 //
 // Stores: Fedify's MemoryKvStore; @fedify/sqlite on node:sqlite in WAL mode
 // with synchronous=NORMAL (as fedikv's SQLite store); @fedify/postgres
@@ -40,7 +40,6 @@ import { isDeepStrictEqual } from "node:util";
 
 const VALUE_BYTES = 1024;
 const PAD_SENTENCE = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ";
-const TABLE = "fedify_kv_bench";
 const LIST_PREFIX = ["_fedify", "bench-list"];
 const LIST_KEYS = 1000;
 const LIST_REPEAT = 50;
@@ -243,6 +242,8 @@ function where(url) {
 
 /** The store target, driver and server text of a backend label. */
 function describe(backend, options, runId) {
+  // A table of this run alone: other programs may benchmark the same server.
+  const TABLE = `fedify_bench_${process.pid}`;
   switch (backend) {
     case "memory":
       return {

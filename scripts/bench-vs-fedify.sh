@@ -31,13 +31,16 @@ fedikv=target/release/fedikv
 # @fedify/postgres creates UNLOGGED tables, so fedikv runs PostgreSQL both
 # ways (default logged, and unlogged: the row Fedify's is compared with).
 # Neither side uses TLS on loopback.
+# Tables of this run alone (other programs may benchmark the same servers);
+# the Redis prefix is unique to each run anyway.
 sep() { case "$1" in *\?*) echo "&" ;; *) echo "?" ;; esac; }
+table="table=fedikv_bench_$$"
 fedikv_cmd=("$fedikv" bench -n "$n" --raw
   --store memory:
   --store sqlite:
-  --store "$pg$(sep "$pg")sslmode=disable"
-  --store "$pg$(sep "$pg")sslmode=disable&unlogged=true"
-  --store "$my"
+  --store "$pg$(sep "$pg")sslmode=disable&$table"
+  --store "$pg$(sep "$pg")sslmode=disable&unlogged=true&$table"
+  --store "$my$(sep "$my")$table"
   --store "$redis")
 fedify_cmd=("$node" interop/bench.mjs -n "$n"
   --backends memory,sqlite,postgres-unlogged,mysql,redis
