@@ -50,8 +50,8 @@ fedify_cmd=("$node" interop/bench.mjs -n "$n"
   echo "# $(date -u +%FT%TZ) on $(hostname), $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# git $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"
   echo "# rounds=$rounds; odd rounds run Fedify first, even rounds fedikv first"
-  echo "${fedikv_cmd[*]} --out $out/fedikv-<round>.jsonl"
-  echo "${fedify_cmd[*]} --out $out/fedify-<round>.jsonl"
+  printf '%q ' "${fedikv_cmd[@]}" --out "$out/fedikv-ROUND.jsonl"; echo
+  printf '%q ' "${fedify_cmd[@]}" --out "$out/fedify-ROUND.jsonl"; echo
 } | sed -E 's#://([^:@/]+):[^@/]*@#://\1:***@#g' > "$out/commands.txt"
 
 run_fedikv() {
