@@ -8,6 +8,7 @@
 //! `FEDIKV_TEST_REQUIRE_SERVERS=1`).
 
 mod bad_rows;
+mod bench;
 mod cli;
 mod copy;
 mod denokv;

@@ -5,7 +5,7 @@
 //! its statements, sweeping, limits and tests — is in `docs/backends.md`.
 
 mod cas;
-mod codec;
+pub(crate) mod codec;
 mod conns;
 mod error;
 mod list;

@@ -4,13 +4,13 @@
 //! The layout is Fedify's (`docs/layouts.md`); how this backend works —
 //! its statements, sweeping, limits and tests — is in `docs/backends.md`.
 
-mod codec;
+pub(crate) mod codec;
 mod error;
 mod list;
 pub(crate) mod options;
 mod raw_key;
 pub(crate) mod schema;
-mod sql;
+pub(crate) mod sql;
 mod sweep;
 mod tls;
 

@@ -5,12 +5,12 @@
 //! The layout is Fedify's (`docs/layouts.md`); how this backend works —
 //! its statements, sweeping, limits and tests — is in `docs/backends.md`.
 
-mod cas;
+pub(crate) mod cas;
 pub(crate) mod cluster;
 pub(crate) mod codec;
 mod conn;
 mod error;
-mod list;
+pub(crate) mod list;
 pub(crate) mod options;
 
 use std::fmt;
