@@ -1,19 +1,24 @@
 //! [`paged`]: turns "fetch one page after this cursor" into a stream of
 //! entries ([`KvStream`](crate::KvStream) for `list`,
-//! [`KvRecordStream`](crate::KvRecordStream) for `scan`), and
-//! [`into_entries`], which makes a `list` stream of a `scan` stream.
+//! [`KvRecordStream`](crate::KvRecordStream) for `scan`);
+//! [`prefetched`], the same with the next page fetched while the current one
+//! is decoded; and [`into_entries`], which makes a `list` stream of a `scan`
+//! stream.
 //!
-//! Every backend lists this way, so memory stays bounded by one page however
-//! many entries match (rule O5).
+//! Every backend lists this way, so memory stays bounded by one page (two
+//! for [`prefetched`]) however many entries match (rule O5).
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, BoxStream};
 use futures::{StreamExt, TryStreamExt};
 
-use crate::error::KvResult;
+use tokio::task::JoinHandle;
+
+use crate::error::{KvError, KvResult};
 use crate::store::{KvRecord, KvRecordStream, KvStream};
 
 /// Number of entries a backend fetches per page when listing.
@@ -58,6 +63,96 @@ where
         }
     })
     .boxed()
+}
+
+/// A stream like [`paged`] whose pages are read in two steps: `fetch(cursor)`
+/// reads a page as the server sent it and finds the next page's cursor in
+/// that raw form (the last row's key, say), and `decode` turns the raw page
+/// into items, in order, a row that cannot be decoded being an error item of
+/// its own (rule V5). As soon as a raw page is in, the next one is fetched by
+/// a spawned task while this one is decoded and consumed, so the server
+/// produces a page while the caller decodes the previous one. At most two
+/// pages are held: the one being consumed and the one being fetched (which
+/// is cancelled when the stream is dropped). An error of `fetch` ends the
+/// stream after it is yielded; `backend` names the store in the error of a
+/// fetch task that did not finish. Must be polled inside a Tokio runtime.
+pub fn prefetched<C, R, T, F, Fut, D>(
+    backend: &'static str,
+    first: C,
+    fetch: F,
+    decode: D,
+) -> BoxStream<'static, KvResult<T>>
+where
+    C: Send + 'static,
+    R: Send + 'static,
+    T: Send + 'static,
+    F: Fn(C) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = KvResult<(R, Option<C>)>> + Send + 'static,
+    D: Fn(R) -> Vec<KvResult<T>> + Send + 'static,
+{
+    /// The next page: its cursor, or its fetch under way.
+    enum Next<C, R> {
+        At(C),
+        Fetching(Fetching<C, R>),
+    }
+    let fetch = Arc::new(fetch);
+    let start = move |cursor: C| {
+        let fetch = Arc::clone(&fetch);
+        Fetching(tokio::spawn(async move { fetch(cursor).await }))
+    };
+    struct State<C, R, T, S, D> {
+        buffer: VecDeque<KvResult<T>>,
+        next: Option<Next<C, R>>,
+        start: S,
+        decode: D,
+    }
+    let state = State {
+        buffer: VecDeque::new(),
+        next: Some(Next::At(first)),
+        start,
+        decode,
+    };
+    stream::unfold(state, move |mut state| async move {
+        loop {
+            if let Some(item) = state.buffer.pop_front() {
+                return Some((item, state));
+            }
+            let fetching = match state.next.take()? {
+                Next::At(cursor) => (state.start)(cursor),
+                Next::Fetching(fetching) => fetching,
+            };
+            match fetching.finish(backend).await {
+                Ok((raw, next)) => {
+                    state.next = next.map(|cursor| Next::Fetching((state.start)(cursor)));
+                    state.buffer.extend((state.decode)(raw));
+                }
+                Err(e) => return Some((Err(e), state)),
+            }
+        }
+    })
+    .boxed()
+}
+
+/// A page being fetched by a task, cancelled if dropped before it is used.
+struct Fetching<C, R>(JoinHandle<KvResult<(R, Option<C>)>>);
+
+impl<C, R> Fetching<C, R> {
+    /// The fetched page; a panic of the task goes on in the caller.
+    async fn finish(mut self, backend: &'static str) -> KvResult<(R, Option<C>)> {
+        match (&mut self.0).await {
+            Ok(page) => page,
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(e) => Err(KvError::backend(backend, e)),
+            },
+        }
+    }
+}
+
+impl<C, R> Drop for Fetching<C, R> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A record's [`expires_in`](KvRecord::expires_in) from the whole
