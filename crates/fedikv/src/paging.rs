@@ -167,3 +167,54 @@ pub fn ms_left(ms: i64) -> Duration {
 pub fn into_entries(records: KvRecordStream) -> KvStream {
     records.map_ok(KvRecord::into_entry).boxed()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pages of three numbers after the cursor, up to 7; 4 does not decode,
+    /// and fetching after 7 fails.
+    fn numbers(fail_at_end: bool) -> BoxStream<'static, KvResult<u32>> {
+        prefetched(
+            "test",
+            0u32,
+            move |from: u32| async move {
+                if from > 7 {
+                    return Err(KvError::backend("test", "page unreadable"));
+                }
+                let page: Vec<u32> = (from..(from + 3).min(8)).collect();
+                let next = (fail_at_end || from + 3 < 8).then_some(from + 3);
+                Ok((page, next))
+            },
+            |page: Vec<u32>| {
+                page.into_iter()
+                    .map(|n| match n {
+                        4 => Err(KvError::Corrupt {
+                            key: "4".into(),
+                            reason: "bad".into(),
+                        }),
+                        n => Ok(n),
+                    })
+                    .collect()
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn prefetched_pages_keep_order_and_go_on_after_a_bad_row() {
+        let items: Vec<_> = numbers(false).collect().await;
+        let oks: Vec<u32> = items
+            .iter()
+            .filter_map(|i| i.as_ref().ok().copied())
+            .collect();
+        assert_eq!(oks, [0, 1, 2, 3, 5, 6, 7]);
+        assert!(matches!(&items[4], Err(KvError::Corrupt { key, .. }) if key == "4"));
+    }
+
+    #[tokio::test]
+    async fn a_failed_fetch_is_the_last_item() {
+        let items: Vec<_> = numbers(true).collect().await;
+        assert_eq!(items.len(), 9);
+        assert!(matches!(items.last(), Some(Err(KvError::Backend { .. }))));
+    }
+}
