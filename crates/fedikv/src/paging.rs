@@ -1,6 +1,6 @@
 //! [`paged`]: turns "fetch one page after this cursor" into a stream of
-//! entries ([`KvStream`](crate::KvStream) for `list`,
-//! [`KvRecordStream`](crate::KvRecordStream) for `scan`);
+//! entries ([`KvStream`] for `list`,
+//! [`KvRecordStream`] for `scan`);
 //! [`prefetched`], the same with the next page fetched while the current one
 //! is decoded; and [`into_entries`], which makes a `list` stream of a `scan`
 //! stream.
@@ -27,7 +27,7 @@ pub const PAGE_SIZE: usize = 500;
 /// A stream that calls `fetch(cursor)` for each page. `fetch` returns the
 /// page's items and the cursor of the next page, or `None` after the last
 /// page. An item may be an error of its own (a row that cannot be decoded,
-/// [`KvError::Corrupt`](crate::KvError::Corrupt)): it is yielded in its
+/// [`KvError::Corrupt`]): it is yielded in its
 /// place and the stream goes on (rule V5). An error of `fetch` itself (the
 /// page could not be read) ends the stream after it is yielded.
 pub fn paged<C, T, F, Fut>(first: C, fetch: F) -> BoxStream<'static, KvResult<T>>
