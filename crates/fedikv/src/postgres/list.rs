@@ -3,7 +3,9 @@
 //! A prefix's keys are the range `[prefix, prefix || NULL)` (see
 //! `codec::upper_bound`), so each page is an index range scan of at most
 //! [`PAGE_SIZE`] rows that stops at the end of the prefix, and the next page
-//! starts after the last key seen. Rows come in `ORDER BY key` order:
+//! starts after the last key seen. That key is read from the raw rows, so
+//! the next page is fetched (on another pooled connection) while this one's
+//! values are decoded: at most two pages are held. Rows come in `ORDER BY key` order:
 //! component by component, each compared with the column's collation, a key
 //! before the longer keys it is a prefix of.
 //!
@@ -32,7 +34,7 @@ use super::raw_key::RawKey;
 use super::sql::Statements;
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
-use crate::paging::{PAGE_SIZE, ms_left, paged};
+use crate::paging::{PAGE_SIZE, ms_left, prefetched};
 use crate::store::{KvRecord, KvRecordStream};
 
 /// Where the next page starts.
@@ -72,17 +74,23 @@ fn stored(key: &KvKey) -> KvResult<RawKey> {
 }
 
 /// Streams the live entries under `prefix` (all entries for `None`) with
-/// their remaining TTLs.
+/// their remaining TTLs. The next page is fetched while the current one is
+/// decoded ([`prefetched`]).
 pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStream {
     let (range, start) = match prefix.map(Range::new).transpose() {
         Ok(range) => (range, Cursor::Start),
         Err(e) => (None, Cursor::Failed(e)),
     };
-    paged(start, move |cursor| {
-        let inner = Arc::clone(&inner);
-        let range = range.clone();
-        async move { page(&inner, range.as_ref(), cursor).await }
-    })
+    prefetched(
+        BACKEND,
+        start,
+        move |cursor| {
+            let inner = Arc::clone(&inner);
+            let range = range.clone();
+            async move { page(&inner, range.as_ref(), cursor).await }
+        },
+        RawPage::decode,
+    )
 }
 
 /// The statement for a page and its parameters; `None` for
@@ -102,68 +110,92 @@ fn statement<'a>(
     })
 }
 
-/// A row of a page statement.
-enum PageRow {
-    /// A listed row: its record, or the error it decodes to with its key as
-    /// stored (`None` when even that cannot be read).
-    Listed(KvResult<KvRecord>, Option<RawKey>),
-    /// The first key at or after the prefix's upper bound (or after the
-    /// tail row), fetched to find the rows past the range.
-    Next(RawKey),
+/// A page's listed rows as they arrived, undecoded.
+#[derive(Default)]
+struct RawPage {
+    rows: Vec<Row>,
+    /// Why the listing stops after these rows, when it cannot go on.
+    stopped: Option<KvError>,
 }
 
+impl RawPage {
+    /// Each row's record, or the error it decodes to in its place (rule
+    /// V5); then why the listing stopped, if it did.
+    fn decode(self) -> Vec<KvResult<KvRecord>> {
+        let mut entries: Vec<_> = self.rows.iter().map(page_row).collect();
+        entries.extend(self.stopped.map(Err));
+        entries
+    }
+}
+
+/// Whether `row` is the first key past the page's range (fetched to find the
+/// rows past the range), not a listed row.
+fn is_next_key(row: &Row) -> bool {
+    row.try_get::<_, bool>(3).unwrap_or(false)
+}
+
+/// Fetches the page at `cursor` and finds where the next one starts, from
+/// the rows' keys alone.
 async fn page(
     inner: &Inner,
     range: Option<&Range>,
     cursor: Cursor,
-) -> KvResult<(Vec<KvResult<KvRecord>>, Option<Cursor>)> {
+) -> KvResult<(RawPage, Option<Cursor>)> {
     let Some((sql, params)) = statement(&inner.sql, range, &cursor) else {
         return match cursor {
             Cursor::Failed(e) => Err(e),
-            _ => Ok((Vec::new(), None)),
+            _ => Ok((RawPage::default(), None)),
         };
     };
-    let rows = inner.query_map(sql, &params, page_row).await?;
-    let listed = rows
-        .iter()
-        .filter(|row| matches!(row, PageRow::Listed(..)))
-        .count();
-    let mut entries = Vec::with_capacity(listed);
-    // The key of the last listed row, if it did not decode.
-    let mut last_raw = None;
-    let mut next_key = None;
-    for row in rows {
-        match row {
-            PageRow::Listed(result, raw) => {
-                last_raw = if result.is_ok() { None } else { Some(raw) };
-                entries.push(result);
-            }
-            PageRow::Next(key) => next_key = Some(key),
-        }
-    }
+    let mut rows = inner.query(sql, &params).await?;
+    let next_key = match rows.iter().position(is_next_key) {
+        Some(i) => rows.remove(i).try_get::<_, RawKey>(0).ok(),
+        None => None,
+    };
     // Past the range: only keys that start with the prefix.
-    let past =
-        |key: Option<RawKey>| key.filter(|key| range.is_some_and(|r| key.starts_with(&r.prefix)));
+    let past = next_key.filter(|key| range.is_some_and(|r| key.starts_with(&r.prefix)));
     let tail = match cursor {
-        Cursor::Start => past(next_key),
+        Cursor::Start => past,
         Cursor::After { tail, .. } => tail,
-        _ => return Ok((entries, past(next_key).map(Cursor::Tail))),
+        _ => {
+            return Ok((
+                RawPage {
+                    rows,
+                    stopped: None,
+                },
+                past.map(Cursor::Tail),
+            ));
+        }
     };
-    if listed < PAGE_SIZE {
-        return Ok((entries, tail.map(Cursor::Tail)));
+    if rows.len() < PAGE_SIZE {
+        return Ok((
+            RawPage {
+                rows,
+                stopped: None,
+            },
+            tail.map(Cursor::Tail),
+        ));
     }
-    let last = match (entries.last(), last_raw) {
-        (Some(Ok(record)), _) => Some(stored(&record.key)?),
-        (_, raw) => raw.flatten(),
-    };
-    match last {
-        Some(last) => Ok((entries, Some(Cursor::After { last, tail }))),
+    match rows.last().and_then(|row| row.try_get::<_, RawKey>(0).ok()) {
+        Some(last) => Ok((
+            RawPage {
+                rows,
+                stopped: None,
+            },
+            Some(Cursor::After { last, tail }),
+        )),
         None => {
-            entries.push(Err(KvError::backend(
+            let stopped = KvError::backend(
                 BACKEND,
                 "the listing stopped at a key that cannot be read as text[]; list a narrower prefix",
-            )));
-            Ok((entries, None))
+            );
+            Ok((
+                RawPage {
+                    rows,
+                    stopped: Some(stopped),
+                },
+                None,
+            ))
         }
     }
 }
@@ -207,45 +239,23 @@ pub(crate) async fn count_expired(inner: &Inner, prefix: Option<&KvKey>) -> KvRe
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-/// Decodes a `(key, value, remaining ms, is the next key)` row.
-fn page_row(row: &Row) -> PageRow {
-    let raw = match row.try_get::<_, RawKey>(0) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let error = KvError::Corrupt {
-                key: "(unreadable key)".to_owned(),
-                reason: format!("the key cannot be read as text[]: {e}"),
-            };
-            return PageRow::Listed(Err(error), None);
-        }
-    };
-    if row.try_get::<_, bool>(3).unwrap_or(false) {
-        return PageRow::Next(raw);
-    }
-    let key = match raw.into_key() {
-        Ok(key) => key,
-        Err((raw, reason)) => {
-            let error = KvError::Corrupt {
-                key: raw.literal(),
-                reason,
-            };
-            return PageRow::Listed(Err(error), Some(raw));
-        }
-    };
-    let columns = decode_value(row, 1, &key)
-        .and_then(|value| Ok((value, row.try_get::<_, Option<i64>>(2).map_err(map)?)));
-    match columns {
-        Ok((value, remaining)) => PageRow::Listed(
-            Ok(KvRecord {
-                key,
-                value,
-                expires_in: remaining.map(ms_left),
-            }),
-            None,
-        ),
-        // The key decoded, so it is stored as its components are.
-        Err(e) => PageRow::Listed(Err(e), stored(&key).ok()),
-    }
+/// Decodes a listed `(key, value, remaining ms, false)` row.
+fn page_row(row: &Row) -> KvResult<KvRecord> {
+    let raw = row.try_get::<_, RawKey>(0).map_err(|e| KvError::Corrupt {
+        key: "(unreadable key)".to_owned(),
+        reason: format!("the key cannot be read as text[]: {e}"),
+    })?;
+    let key = raw.into_key().map_err(|(raw, reason)| KvError::Corrupt {
+        key: raw.literal(),
+        reason,
+    })?;
+    let value = decode_value(row, 1, &key)?;
+    let remaining = row.try_get::<_, Option<i64>>(2).map_err(map)?;
+    Ok(KvRecord {
+        key,
+        value,
+        expires_in: remaining.map(ms_left),
+    })
 }
 
 /// Reads a `jsonb` column, of any depth.

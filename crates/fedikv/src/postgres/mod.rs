@@ -19,7 +19,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Client, Manager, Pool, QueueMode, Runtime};
-use futures::TryStreamExt;
 use serde_json::Value;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -259,34 +258,6 @@ impl Inner {
             client.query(&statement, params).await.map_err(map)
         })
         .await
-    }
-
-    /// Runs a cached prepared query and maps its rows with `f` as they
-    /// arrive, so decoding overlaps with the server still sending.
-    async fn query_map<T>(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-        mut f: impl FnMut(&Row) -> T,
-    ) -> KvResult<Vec<T>> {
-        // The client stays checked out until every row has arrived.
-        let (_client, rows) = self
-            .recreating(|| async {
-                let client = self.client().await?;
-                let statement = client.prepare_cached(sql).await.map_err(map)?;
-                let rows = client
-                    .query_raw(&statement, params.iter().copied())
-                    .await
-                    .map_err(map)?;
-                Ok((client, rows))
-            })
-            .await?;
-        let mut rows = std::pin::pin!(rows);
-        let mut mapped = Vec::new();
-        while let Some(row) = rows.try_next().await.map_err(map)? {
-            mapped.push(f(&row));
-        }
-        Ok(mapped)
     }
 
     /// Runs a cached prepared query returning at most one row.

@@ -17,7 +17,9 @@
 //! [`KvError::Corrupt`] naming the whole Redis key, and the listing goes
 //! on. For `scan`, each fetched key's `PTTL` is asked as well (in the
 //! same pipeline on one server; on a cluster, one command per key, sent
-//! concurrently, since their keys are in different slots).
+//! concurrently, since their keys are in different slots). The values of a
+//! round trip are parsed while the next round trip is under way (at most two
+//! batches held).
 //!
 //! Order: `SCAN` order, i.e. none (as Fedify's). Memory: one `SCAN` batch of
 //! keys plus one page of values, and 16 bytes per listed key to drop the
@@ -34,7 +36,7 @@ use redis::{Cmd, FromRedisValue, Value as Reply};
 
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
-use crate::paging::paged;
+use crate::paging::prefetched;
 use crate::store::{KvRecord, KvRecordStream};
 
 use super::cluster::Walk;
@@ -134,17 +136,50 @@ pub(crate) fn list(
         pending: exact.into_iter().collect(),
         seen: SeenKeys::default(),
     };
-    paged(first, move |cursor| {
-        let lister = Arc::clone(&lister);
-        async move { lister.page(cursor).await }
-    })
+    prefetched(
+        BACKEND,
+        first,
+        move |cursor| {
+            let lister = Arc::clone(&lister);
+            async move { lister.page(cursor).await }
+        },
+        RawPage::decode,
+    )
+}
+
+/// An entry fetched, its value not yet parsed: its Redis key, key, value
+/// bytes and expiry.
+type RawEntry = (Vec<u8>, KvKey, Vec<u8>, Option<Duration>);
+
+/// One round trip's entries, values not yet parsed.
+struct RawPage {
+    values: Vec<RawEntry>,
+    /// The [`KvError::Corrupt`]s of keys found meanwhile.
+    errors: Vec<KvError>,
+}
+
+impl RawPage {
+    /// The page's records, or the error of a value that is not JSON in its
+    /// place (rule V5), then the other errors.
+    fn decode(self) -> Vec<KvResult<KvRecord>> {
+        let records = self
+            .values
+            .into_iter()
+            .map(|(raw, key, bytes, expires_in)| {
+                parse_value(&raw, &bytes).map(|value| KvRecord {
+                    key,
+                    value,
+                    expires_in,
+                })
+            });
+        records.chain(self.errors.into_iter().map(Err)).collect()
+    }
 }
 
 impl Lister {
-    async fn page(
-        &self,
-        mut cursor: Cursor,
-    ) -> KvResult<(Vec<KvResult<KvRecord>>, Option<Cursor>)> {
+    /// Fetches the values of the next keys found and, once all found keys
+    /// are fetched, scans on.
+    async fn page(&self, mut cursor: Cursor) -> KvResult<(RawPage, Option<Cursor>)> {
         let batch: Vec<(Vec<u8>, KvKey)> = {
             let n = cursor.pending.len().min(MGET_BATCH);
             cursor.pending.drain(..n).collect()
@@ -202,24 +237,21 @@ impl Lister {
             _ => (self.fetch(mget.as_ref(), &pttls).await?, None),
         };
         let ttls = ttls.into_iter().chain(std::iter::repeat(None));
-        let mut entries = Vec::with_capacity(batch.len());
+        let mut page = RawPage {
+            values: Vec::with_capacity(batch.len()),
+            errors: Vec::new(),
+        };
         let mut missing = Vec::new();
         for (((raw, key), value), ttl) in batch.into_iter().zip(values).zip(ttls) {
             match (value, expires_in(ttl)) {
-                (Some(bytes), Some(expires_in)) => {
-                    entries.push(parse_value(&raw, &bytes).map(|value| KvRecord {
-                        key,
-                        value,
-                        expires_in,
-                    }))
-                }
+                (Some(bytes), Some(expires_in)) => page.values.push((raw, key, bytes, expires_in)),
                 (None, _) => missing.push(raw),
                 // Gone between its value and its TTL.
                 (Some(_), None) => {}
             }
         }
         if !missing.is_empty() {
-            entries.extend(self.other_types(&missing).await?);
+            page.errors.extend(self.other_types(&missing).await?);
         }
         if let Some((keys, done)) = found {
             for raw in keys {
@@ -231,7 +263,7 @@ impl Lister {
                 }
                 match decoded {
                     Ok(key) => cursor.pending.push((raw, key)),
-                    Err(reason) => entries.push(Err(corrupt(&raw, reason.to_owned()))),
+                    Err(reason) => page.errors.push(corrupt(&raw, reason.to_owned())),
                 }
             }
             if done {
@@ -239,7 +271,7 @@ impl Lister {
             }
         }
         let done = matches!(cursor.scan, Scan::Done) && cursor.pending.is_empty();
-        Ok((entries, (!done).then_some(cursor)))
+        Ok((page, (!done).then_some(cursor)))
     }
 
     fn scan_cmd(&self, at: u64) -> Cmd {
@@ -287,7 +319,7 @@ impl Lister {
     /// The [`KvError::Corrupt`]s of the keys among `keys` (whose `MGET`
     /// replied nil) that hold another Redis type than a string; keys gone
     /// meanwhile (`none`), or written again as strings, are skipped.
-    async fn other_types(&self, keys: &[Vec<u8>]) -> KvResult<Vec<KvResult<KvRecord>>> {
+    async fn other_types(&self, keys: &[Vec<u8>]) -> KvResult<Vec<KvError>> {
         let commands: Vec<Cmd> = keys
             .iter()
             .map(|raw| redis::cmd("TYPE").arg(raw).clone())
@@ -311,12 +343,7 @@ impl Lister {
             .iter()
             .zip(types)
             .filter(|(_, kind)| kind != "none" && kind != "string")
-            .map(|(raw, kind)| {
-                Err(corrupt(
-                    raw,
-                    format!("the Redis key holds a {kind}, not a string"),
-                ))
-            })
+            .map(|(raw, kind)| corrupt(raw, format!("the Redis key holds a {kind}, not a string")))
             .collect())
     }
 }

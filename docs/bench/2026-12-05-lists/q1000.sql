@@ -1,0 +1,1 @@
+SELECT key, value, ceil(extract(epoch FROM created + ttl - CURRENT_TIMESTAMP) * 1000)::int8, false FROM list_speed_pgbench WHERE key >= '{_fedify,bench-list}'::text[] AND key < '{_fedify,bench-list,NULL}'::text[] AND (ttl IS NULL OR created + ttl > CURRENT_TIMESTAMP) ORDER BY key LIMIT 1000;
