@@ -25,6 +25,11 @@
 //! by default), `PostgresKvStore` (`postgres`), `MysqlKvStore` (`mysql`) and
 //! `RedisKvStore` (`redis`) and `DenoKvStore` (`denokv`). [`open`] picks one
 //! from a URL.
+//!
+//! Every operation is a `tracing` span named and attributed after
+//! OpenTelemetry's database conventions, and with the `metrics` feature
+//! also counted and timed through the `metrics` facade ([`telemetry`]);
+//! [`KvStore::ping`] and [`KvStoreExt::health`] are the health check.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]

@@ -1,4 +1,4 @@
-//! Metrics through the [`metrics`](::metrics) facade (feature `metrics`):
+//! Metrics through the [`metrics`] facade (feature `metrics`):
 //! whatever recorder the application installs (Prometheus, OpenTelemetry,
 //! StatsD exporters) receives them; without one they cost a few atomic
 //! loads per operation.
