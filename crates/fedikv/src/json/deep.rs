@@ -6,6 +6,8 @@
 //! 2 MiB thread stack. Library code that clones or drops stored values uses
 //! these instead; both are as fast as the derived forms for ordinary values.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 /// Nesting depth up to which the derived, recursive forms are used.
@@ -86,6 +88,26 @@ pub fn drop_deep(value: Value) {
             Value::Object(map) => pending.extend(std::mem::take(map).into_iter().map(|(_, v)| v)),
             _ => {}
         }
+    }
+}
+
+/// Drops a shared value: when this is its last holder, the tree is dropped
+/// as [`drop_deep`] drops it, for any nesting depth; otherwise only the
+/// reference goes. Whoever holds an `Arc<Value>` from
+/// [`KvStore::get_shared`](crate::KvStore::get_shared) that may be nested
+/// thousands deep drops it this way.
+///
+/// ```
+/// use std::sync::Arc;
+/// let value = Arc::new(serde_json::json!({"a": [1, 2]}));
+/// let kept = Arc::clone(&value);
+/// fedikv::json::drop_shared(value);
+/// assert_eq!(kept["a"][1], 2);
+/// fedikv::json::drop_shared(kept);
+/// ```
+pub fn drop_shared(value: Arc<Value>) {
+    if let Some(value) = Arc::into_inner(value) {
+        drop_deep(value);
     }
 }
 
