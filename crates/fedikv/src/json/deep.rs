@@ -13,33 +13,15 @@ use serde_json::{Map, Value};
 /// Nesting depth up to which the derived, recursive forms are used.
 const RECURSION_DEPTH: usize = 64;
 
-/// A copy of `value`, for any nesting depth.
+/// A copy of `value`, for any nesting depth: `Value`'s own `clone` (which
+/// copies a map's tree as it is, without re-sorting its keys) when the value
+/// is no deeper than [`RECURSION_DEPTH`], otherwise a heap-stack copy.
 pub fn clone_deep(value: &Value) -> Value {
-    clone_shallow(value, RECURSION_DEPTH).unwrap_or_else(|| clone_iterative(value))
-}
-
-/// Recursive clone while `depth` lasts; `None` when the value is deeper.
-fn clone_shallow(value: &Value, depth: usize) -> Option<Value> {
-    Some(match value {
-        Value::Array(items) => {
-            let depth = depth.checked_sub(1)?;
-            Value::Array(
-                items
-                    .iter()
-                    .map(|v| clone_shallow(v, depth))
-                    .collect::<Option<_>>()?,
-            )
-        }
-        Value::Object(map) => {
-            let depth = depth.checked_sub(1)?;
-            let mut copy = Map::new();
-            for (k, v) in map {
-                copy.insert(k.clone(), clone_shallow(v, depth)?);
-            }
-            Value::Object(copy)
-        }
-        scalar => scalar.clone(),
-    })
+    if is_deeper_than(value, RECURSION_DEPTH) {
+        clone_iterative(value)
+    } else {
+        value.clone()
+    }
 }
 
 /// Clone with a heap stack: each container is rebuilt once all its children

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::sync::Arc;
 
-/// Stale or unsorted keys tolerated beyond the number of live keys before a
-/// write tidies the index.
+/// Stale keys tolerated beyond the number of live keys before a write
+/// prunes the index.
 const SLACK: usize = 1024;
 
 /// A superset of the store's keys (encoded, see [`ordered`](super::ordered)).
@@ -15,9 +15,11 @@ const SLACK: usize = 1024;
 /// listing needs order ([`settle`](Self::settle)); a removed key is only
 /// counted ([`removed`](Self::removed)) and stays listed until
 /// [`prune`](Self::prune): readers skip keys the map no longer holds. The
-/// keys share their allocation with the map's. Noted and stale keys never
-/// outnumber the live ones by more than [`SLACK`] once the store calls
-/// [`prune`](Self::prune) when [`is_untidy`](Self::is_untidy) says so.
+/// keys share their allocation with the map's. Stale keys never outnumber
+/// the live ones by more than [`SLACK`] once the store calls
+/// [`prune`](Self::prune) when [`is_untidy`](Self::is_untidy) says so, and
+/// each noted key is live or stale, so the index stays proportional to the
+/// live keys.
 #[derive(Debug, Default)]
 pub(super) struct Index {
     sorted: BTreeSet<Arc<[u8]>>,
@@ -36,10 +38,10 @@ impl Index {
         self.stale += n;
     }
 
-    /// Whether noted and stale keys outnumber the `live` keys by more than
-    /// [`SLACK`]: time to [`prune`](Self::prune).
+    /// Whether stale keys outnumber the `live` keys by more than [`SLACK`]:
+    /// time to [`prune`](Self::prune).
     pub(super) fn is_untidy(&self, live: usize) -> bool {
-        self.unsorted.len() + self.stale > live + SLACK
+        self.stale > live + SLACK
     }
 
     /// Whether every noted key is sorted in, so [`range`](Self::range) sees
@@ -53,10 +55,10 @@ impl Index {
         self.sorted.extend(self.unsorted.drain(..));
     }
 
-    /// Sorts the noted keys in and forgets the keys `holds` says are gone.
+    /// Forgets the keys, sorted or noted, that `holds` says are gone.
     pub(super) fn prune(&mut self, holds: impl Fn(&[u8]) -> bool) {
-        self.settle();
         self.sorted.retain(|key| holds(key));
+        self.unsorted.retain(|key| holds(key));
         self.stale = 0;
     }
 
@@ -105,11 +107,25 @@ mod tests {
     }
 
     #[test]
-    fn untidy_once_stale_and_unsorted_keys_pass_the_slack() {
+    fn pruning_forgets_gone_keys_not_yet_sorted() {
         let mut index = Index::default();
+        for key in [b"b".as_slice(), b"a", b"c"] {
+            index.added(arc(key));
+        }
+        index.removed(1);
+        index.prune(|key| key != b"a");
+        index.settle();
+        let all: Vec<&[u8]> = index.range(b"", None).map(|k| &k[..]).collect();
+        assert_eq!(all, [b"b".as_slice(), b"c"]);
+    }
+
+    #[test]
+    fn untidy_once_stale_keys_pass_the_slack() {
+        let mut index = Index::default();
+        index.added(arc(b"k"));
         index.removed(SLACK);
         assert!(!index.is_untidy(0));
-        index.added(arc(b"k"));
+        index.removed(1);
         assert!(index.is_untidy(0));
         assert!(!index.is_untidy(1));
     }

@@ -77,13 +77,16 @@ pub(super) fn decode(bytes: &[u8]) -> KvResult<KvKey> {
         current.extend_from_slice(&rest[..at]);
         match rest.get(at + 1) {
             Some(1) => current.push(0),
-            _ => {
-                components.push(String::from_utf8_lossy(&std::mem::take(&mut current)).into_owned())
-            }
+            _ => components.push(text(std::mem::take(&mut current))),
         }
         rest = rest.get(at + 2..).unwrap_or_default();
     }
     KvKey::new(components)
+}
+
+/// The component `bytes` holds: always UTF-8, as it was a `String`'s.
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use foldhash::fast::RandomState;
 use serde_json::Value;
 
 use super::index::Index;
@@ -42,7 +43,7 @@ pub(super) type Page = Vec<(Arc<[u8]>, Arc<Value>, Option<Instant>)>;
 /// once the lock is released.
 #[derive(Debug, Default)]
 pub(super) struct Table {
-    map: HashMap<Arc<[u8]>, Entry>,
+    map: HashMap<Arc<[u8]>, Entry, RandomState>,
     index: Index,
 }
 
