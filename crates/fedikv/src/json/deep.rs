@@ -15,7 +15,7 @@ const RECURSION_DEPTH: usize = 64;
 
 /// A copy of `value`, for any nesting depth: `Value`'s own `clone` (which
 /// copies a map's tree as it is, without re-sorting its keys) when the value
-/// is no deeper than [`RECURSION_DEPTH`], otherwise a heap-stack copy.
+/// is no deeper than 64 levels, otherwise a heap-stack copy.
 pub fn clone_deep(value: &Value) -> Value {
     if is_deeper_than(value, RECURSION_DEPTH) {
         clone_iterative(value)
