@@ -136,26 +136,33 @@ impl MemoryKvStore {
         new: Option<&Value>,
         options: SetOptions,
     ) -> bool {
+        // The new entry is built before the lock is taken, and whichever
+        // entry is left over (the replaced one, or the new one when the
+        // values differ) is discarded after it is released.
+        let new = new.map(|value| Self::entry(Arc::new(clone_deep(value)), options));
         let now = Instant::now();
         let outcome = with_encoded(key, |key| {
             let mut table = self.write();
             let current = table.get(key, now).map(|entry| entry.value.as_ref());
             if !json_opt_eq(current, expected) {
-                return None;
+                return Err(new);
             }
-            Some(match new {
-                Some(value) => table.put(key, Self::entry(Arc::new(clone_deep(value)), options)),
+            Ok(match new {
+                Some(entry) => table.put(key, entry),
                 None => table.remove(key),
             })
         });
-        let Some(replaced) = outcome else {
-            return false;
+        let (swapped, left_over) = match outcome {
+            Ok(replaced) => (true, replaced),
+            Err(unused) => (false, unused),
         };
-        if let Some(entry) = replaced {
+        if let Some(entry) = left_over {
             entry.discard();
         }
-        self.after_write();
-        true
+        if swapped {
+            self.after_write();
+        }
+        swapped
     }
 
     fn after_write(&self) {
