@@ -3,12 +3,16 @@
 // interop/generative.mjs (generated keys and values).
 //
 // A target (one JSON object) names the store:
+//   { "backend": "memory" }
+//     Fedify's MemoryKvStore (@fedify/fedify)
 //   { "backend": "sqlite",   "path": FILE, "table": NAME, "package"?: P }
 //     P: "@fedify/sqlite" (1.8.7, the default) or "@fedify/sqlite-2.0-dev"
 //     (2.0.0-dev.279, the only published version with list())
-//   { "backend": "postgres", "url": URL,   "table": NAME }
+//   { "backend": "postgres", "url": URL,   "table": NAME, "pool_size"?: P }
+//     P: connections of the postgres.js pool (default 2)
 //   { "backend": "mysql",    "url": URL,   "table": NAME, "mariadb_cast_fix"?: B,
-//     "expire_cleanup_rate"?: R }
+//     "expire_cleanup_rate"?: R, "pool_size"?: P }
+//     P: connections of the mysql2 pool (default: mysql2's, 10)
 //     R: the package's expireCleanupRate (default 1: every write deletes the
 //     expired rows first)
 //   { "backend": "redis",    "url": URL,   "prefix": KEY_PREFIX }
@@ -45,6 +49,11 @@ const SQLITE_PACKAGES = ["@fedify/sqlite", "@fedify/sqlite-2.0-dev"];
  */
 export async function openStore(target) {
   switch (target.backend) {
+    case "memory": {
+      const { MemoryKvStore } = await import("@fedify/fedify");
+      const store = new MemoryKvStore();
+      return { store, close: async () => {}, drop: async () => {} };
+    }
     case "sqlite": {
       const { DatabaseSync } = await import("node:sqlite");
       const name = target.package ?? "@fedify/sqlite";
@@ -66,7 +75,7 @@ export async function openStore(target) {
     case "postgres": {
       const { default: postgres } = await import("postgres");
       const { PostgresKvStore } = await import("@fedify/postgres");
-      const sql = postgres(target.url, { onnotice: () => {}, max: 2 });
+      const sql = postgres(target.url, { onnotice: () => {}, max: target.pool_size ?? 2 });
       const store = new PostgresKvStore(sql, { tableName: target.table });
       return {
         store,
@@ -79,7 +88,9 @@ export async function openStore(target) {
     case "mysql": {
       const { createPool } = await import("mysql2/promise");
       const { MysqlKvStore } = await import("@fedify/mysql");
-      const pool = createPool(target.url);
+      const pool = createPool(
+        target.pool_size ? { uri: target.url, connectionLimit: target.pool_size } : target.url,
+      );
       const store = new MysqlKvStore(
         target.mariadb_cast_fix ? withoutJsonCast(pool) : pool,
         { tableName: target.table, expireCleanupRate: target.expire_cleanup_rate },

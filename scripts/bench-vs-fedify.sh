@@ -1,45 +1,74 @@
 #!/usr/bin/env bash
-# Runs `fedikv bench` and Fedify's own stores (the peer harness in
-# ../shared/peers/fedify-bench, not part of this project) alternately, ROUNDS
-# times, in one sitting, and prints the median of each (backend, op).
+# fedikv against Fedify's own stores, from this repository alone: ROUNDS
+# alternating rounds of `fedikv bench --raw` (each SQL and Redis store
+# followed by its raw-driver floor) and `interop/bench.mjs` (Fedify's
+# packages through the same workload), then the table and chart of
+# scripts/bench_table.py.
 #
-#   scripts/bench-vs-fedify.sh [ROUNDS] [OUT_DIR]    # defaults: 3, docs/bench/<UTC date>
+#   scripts/bench-vs-fedify.sh [ROUNDS] [OUT_DIR]   # defaults: 3, docs/bench/<UTC date>
 #
-# Needs PostgreSQL, MariaDB and Redis on 127.0.0.1 (scripts/services.sh) and the
-# peer harness installed (`npm ci` in its folder).
+# Environment: BENCH_N (operations per phase, default 20000),
+# BENCH_POSTGRES_URL, BENCH_MYSQL_URL, BENCH_REDIS_URL (defaults: the
+# servers of scripts/services.sh on 127.0.0.1). Needs those servers, and
+# Node 24 with Fedify's packages in interop/node_modules
+# (scripts/interop-setup.sh). Writes to OUT_DIR: fedikv-<round>.jsonl,
+# fedify-<round>.jsonl, commands.txt (what ran, and the machine's load),
+# table.md and chart.svg.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rounds="${1:-3}"
 out="${2:-docs/bench/$(date -u +%F)}"
-peer="${PEER_DIR:-../shared/peers/fedify-bench}"
+n="${BENCH_N:-20000}"
+pg="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+my="${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
+redis="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/15}"
+node=interop/node_modules/.bin/node
+[ -x "$node" ] || { echo "bench-vs-fedify: $node is missing: run scripts/interop-setup.sh" >&2; exit 2; }
 mkdir -p "$out"
 
 cargo build --release -p fedikv-cli
 fedikv=target/release/fedikv
-# Fedify's packages on the registry: @fedify/postgres 1.8.7 always creates
-# UNLOGGED tables, so fedikv runs PostgreSQL both ways (default logged, and
-# unlogged). Both sides connect without TLS (postgres.js does not use TLS by
-# default; fedikv's default sslmode=prefer would).
-stores=(
-  memory:
-  sqlite:
-  "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-  "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&unlogged=true"
-  mysql://root@127.0.0.1:3306/test
-  redis://127.0.0.1:6379/
-)
-store_args=()
-for s in "${stores[@]}"; do store_args+=(--store "$s"); done
-peer_backends="${PEER_BACKENDS:-memory,sqlite+wal,postgres,mysql-mariadb-patched,redis}"
+# @fedify/postgres creates UNLOGGED tables, so fedikv runs PostgreSQL both
+# ways (default logged, and unlogged: the row Fedify's is compared with).
+# Neither side uses TLS on loopback.
+# Tables of this run alone (other programs may benchmark the same servers);
+# the Redis prefix is unique to each run anyway.
+sep() { case "$1" in *\?*) echo "&" ;; *) echo "?" ;; esac; }
+table="table=fedikv_bench_$$"
+fedikv_cmd=("$fedikv" bench -n "$n" --raw
+  --store memory:
+  --store sqlite:
+  --store "$pg$(sep "$pg")sslmode=disable&$table"
+  --store "$pg$(sep "$pg")sslmode=disable&unlogged=true&$table"
+  --store "$my$(sep "$my")$table"
+  --store "$redis")
+fedify_cmd=("$node" interop/bench.mjs -n "$n"
+  --backends memory,sqlite,postgres-unlogged,mysql,redis
+  --postgres "$pg" --mysql "$my" --redis "$redis")
 
+{
+  echo "# $(date -u +%FT%TZ) on $(hostname), $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "# git $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"
+  echo "# rounds=$rounds; odd rounds run Fedify first, even rounds fedikv first"
+  printf '%q ' "${fedikv_cmd[@]}" --out "$out/fedikv-ROUND.jsonl"; echo
+  printf '%q ' "${fedify_cmd[@]}" --out "$out/fedify-ROUND.jsonl"; echo
+} | sed -E 's#://([^:@/]+):[^@/]*@#://\1:***@#g' > "$out/commands.txt"
+
+run_fedikv() {
+  echo "== round $1: fedikv" >&2
+  rm -f "$out/fedikv-$1.jsonl"
+  "${fedikv_cmd[@]}" --out "$out/fedikv-$1.jsonl" || echo "fedikv round $1 exited non-zero" >&2
+}
+run_fedify() {
+  echo "== round $1: Fedify" >&2
+  rm -f "$out/fedify-$1.jsonl"
+  "${fedify_cmd[@]}" --out "$out/fedify-$1.jsonl" || echo "Fedify round $1 exited non-zero" >&2
+}
 for round in $(seq 1 "$rounds"); do
-  echo "== round $round: Fedify ($peer_backends)" >&2
-  (cd "$peer" && BENCH_BACKENDS="$peer_backends" BENCH_ALLOW_FAIL=mysql,mysql-mariadb-patched \
-    OUT="$(realpath -m "$OLDPWD/$out/fedify-$round.jsonl")" ./run.sh) || echo "peer round $round exited non-zero" >&2
-  echo "== round $round: fedikv" >&2
-  rm -f "$out/fedikv-$round.jsonl"
-  "$fedikv" bench "${store_args[@]}" --raw-sqlite --out "$out/fedikv-$round.jsonl" \
-    || echo "fedikv round $round exited non-zero" >&2
+  if (( round % 2 )); then run_fedify "$round"; run_fedikv "$round"
+  else run_fedikv "$round"; run_fedify "$round"; fi
+  echo "# after round $round: load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/commands.txt"
 done
 
-python3 scripts/bench-median.py "$out"/fedify-*.jsonl "$out"/fedikv-*.jsonl | tee "$out/summary.md"
+python3 scripts/bench_table.py --svg "$out/chart.svg" "$out"/fedikv-*.jsonl "$out"/fedify-*.jsonl \
+  | tee "$out/table.md"

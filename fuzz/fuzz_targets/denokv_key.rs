@@ -1,4 +1,4 @@
-//! Keys as Deno KV keys (`crates/fedikv/src/denokv/key.rs`).
+//! Keys as Deno KV keys (`crates/fedikv/src/denokv/codec/key.rs`).
 //!
 //! Input: keys split by byte 0xFE, components by 0xFF (see
 //! `fedikv_fuzz::input`). Checked:

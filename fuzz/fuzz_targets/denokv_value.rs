@@ -1,4 +1,4 @@
-//! Values as Deno KV stores them (`crates/fedikv/src/denokv/value.rs`).
+//! Values as Deno KV stores them (`crates/fedikv/src/denokv/codec/value.rs`).
 //!
 //! Input: bytes, read two ways. Checked:
 //!

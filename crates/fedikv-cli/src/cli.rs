@@ -168,6 +168,10 @@ pub enum DataCommand {
     },
     /// Remove expired entries now and print how many were removed.
     Sweep,
+    /// Check that the store is reachable and its table usable (a readiness
+    /// probe): prints the backend, the server's version and the latency of
+    /// one read; exit 0 when healthy, 2 when not.
+    Check,
 }
 
 /// Arguments of `fedikv delete`.
@@ -240,10 +244,11 @@ pub struct BenchArgs {
     /// Append the JSON Lines results to FILE instead of printing them.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Also run the raw-driver floor: the SQLite backend's statements through
-    /// rusqlite alone, on a temporary file (`impl` "rusqlite-raw").
-    #[arg(long)]
-    pub raw_sqlite: bool,
+    /// After each SQLite, PostgreSQL, MySQL or Redis store, run its
+    /// raw-driver floor on the same table or prefix: the store's statements
+    /// or commands through the bare driver (`impl` "raw").
+    #[arg(long, alias = "raw-sqlite")]
+    pub raw: bool,
     /// Which workload to run.
     #[arg(long, value_enum, default_value_t = Scenario::Standard)]
     pub scenario: Scenario,

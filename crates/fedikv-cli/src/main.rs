@@ -4,7 +4,8 @@
 //! Exit codes: 0 done, 1 absent (`get`, `delete --raw-key`) or not swapped
 //! (`cas`), 2 error, also when a bulk command went past rows it cannot
 //! decode (each reported on stderr). An error is one line on stderr,
-//! `fedikv: <message>`, that never shows a password.
+//! `fedikv: <message>`, that never shows a password. `RUST_LOG` (e.g.
+//! `fedikv=debug`) prints the store operations' spans to stderr.
 
 mod allocator;
 mod bench;
@@ -13,6 +14,7 @@ mod commands;
 mod error;
 mod hints;
 mod input;
+mod logging;
 mod progress;
 mod quote;
 
@@ -33,6 +35,7 @@ const COMMAND_STACK_BYTES: usize = 1 << 30;
 
 fn main() -> ExitCode {
     report_panics_as_errors();
+    logging::init();
     // Usage errors print clap's usage text, with a hint when the shell split
     // a key or a duration, and exit with code 2.
     let cli = Cli::try_parse().unwrap_or_else(|error| {

@@ -244,6 +244,31 @@ impl KvError {
         Ok(encoded)
     }
 
+    /// A stable, short name of the error's kind (`"invalid_key"`,
+    /// `"unavailable"`, ...): the `error.type` of telemetry spans and the
+    /// `outcome` label of metrics. It never changes for a variant, and never
+    /// carries anything of the error's details.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::InvalidKey { .. } => "invalid_key",
+            Self::KeyTooLong { .. } => "key_too_long",
+            Self::ValueTooLarge { .. } => "value_too_large",
+            Self::InvalidValue { .. } => "invalid_value",
+            Self::InvalidName { .. } => "invalid_name",
+            Self::InvalidUrl { .. } => "invalid_url",
+            Self::UnsupportedScheme { .. } => "unsupported_scheme",
+            Self::FeatureDisabled { .. } => "feature_disabled",
+            Self::Serde { .. } => "serde",
+            Self::Corrupt { .. } => "corrupt",
+            Self::Unavailable { .. } => "unavailable",
+            Self::AccessDenied { .. } => "access_denied",
+            Self::Backend { .. } => "backend",
+            Self::Io { .. } => "io",
+            Self::Unsupported { .. } => "unsupported",
+            Self::Contention { .. } => "contention",
+        }
+    }
+
     /// Whether retrying the same operation later may succeed (the server was
     /// unreachable or the CAS loop lost a race).
     pub fn is_transient(&self) -> bool {

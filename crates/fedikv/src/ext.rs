@@ -43,6 +43,18 @@ fn update_backoff(lost: u32) -> Duration {
     base * u32::try_from(percent).unwrap_or(100) / 100
 }
 
+/// What [`KvStoreExt::health`] found: the store answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Health {
+    /// [`KvStore::backend`].
+    pub backend: &'static str,
+    /// [`KvStore::server_version`].
+    pub server_version: Option<String>,
+    /// How long [`KvStore::ping`] took.
+    pub latency: Duration,
+}
+
 /// Convenience methods for every [`KvStore`], including `dyn KvStore`.
 ///
 /// Implemented for all stores; implementors of [`KvStore`] get it for free and
@@ -69,6 +81,20 @@ pub trait KvStoreExt: KvStore {
     ) -> KvResult<()> {
         let value = serde_json::to_value(value)?;
         self.set(key, &value, options).await
+    }
+
+    /// A health check: [`KvStore::ping`], timed, then
+    /// [`KvStore::server_version`]. An error of either is returned: the
+    /// store is not ready.
+    async fn health(&self) -> KvResult<Health> {
+        let started = std::time::Instant::now();
+        self.ping().await?;
+        let latency = started.elapsed();
+        Ok(Health {
+            backend: self.backend(),
+            server_version: self.server_version().await?,
+            latency,
+        })
     }
 
     /// Read-modify-write through a CAS retry loop: reads the current value,

@@ -40,13 +40,13 @@ pub mod redis_key {
     }
 }
 
-/// The Deno KV backend's key and value codecs (`denokv/key.rs`,
-/// `denokv/value.rs`).
+/// The Deno KV backend's key and value codecs (`denokv/codec/key.rs`,
+/// `denokv/codec/value.rs`).
 #[cfg(feature = "denokv")]
 pub mod denokv {
     use serde_json::Value;
 
-    use crate::denokv::{key, value};
+    use crate::denokv::codec::{key, value};
     use crate::error::KvResult;
     use crate::key::KvKey;
 

@@ -29,6 +29,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+#[cfg(feature = "bench-support")]
+#[doc(hidden)]
+pub mod bench_support;
 mod duration;
 mod error;
 mod ext;
@@ -48,6 +51,7 @@ mod store_url;
 mod sweep;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod table;
+pub mod telemetry;
 
 #[cfg(feature = "denokv")]
 pub mod denokv;
@@ -62,12 +66,14 @@ pub mod sqlite;
 
 pub use duration::{MAX_TTL, parse_duration};
 pub use error::{BoxError, KvError, KvResult};
-pub use ext::{KvStoreExt, UPDATE_MAX_ATTEMPTS};
+pub use ext::{Health, KvStoreExt, UPDATE_MAX_ATTEMPTS};
 pub use json::{json_eq, json_opt_eq};
 pub use key::KvKey;
 pub use memory::MemoryKvStore;
 pub use open::open;
-pub use store::{Capabilities, KvEntry, KvRecord, KvRecordStream, KvStore, KvStream, SetOptions};
+pub use store::{
+    Capabilities, KvEntry, KvRecord, KvRecordStream, KvStore, KvStream, PING_KEY, SetOptions,
+};
 pub use store_url::{Scheme, redact};
 pub use sweep::SweepPolicy;
 

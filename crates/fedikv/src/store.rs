@@ -14,6 +14,10 @@ use crate::error::{KvError, KvResult};
 use crate::json::drop_shared;
 use crate::key::KvKey;
 
+/// The one component of the key [`KvStore::ping`] reads; Fedify and
+/// fedikv never write it.
+pub const PING_KEY: &str = "__fedikv_ping__";
+
 /// Why a trait method's default fails.
 const DEFAULT_METHOD: &str = "the store keeps the KvStore trait's default of this method; use a store that implements it, or implement it for this one";
 
@@ -285,6 +289,25 @@ pub trait KvStore: Send + Sync + Debug {
     /// sweep on their own schedule. Stores whose server expires entries itself
     /// (Redis) return 0.
     async fn sweep(&self) -> KvResult<u64>;
+
+    /// Proves the store is reachable and its table usable, cheaply enough
+    /// for a readiness probe: one [`get`](KvStore::get) of the key
+    /// `[`[`PING_KEY`]`]`, which no application writes (a table found
+    /// missing is created, as by any read). Any error of that read is
+    /// returned.
+    async fn ping(&self) -> KvResult<()> {
+        let key = KvKey::new([PING_KEY])?;
+        self.get(&key).await.map(drop)
+    }
+
+    /// The name and version of the server or library behind the store, as
+    /// it reports them ("PostgreSQL 16.4", "10.11.6-MariaDB", "Redis
+    /// 7.2.4", "SQLite 3.50.2"), for `fedikv check` and health pages;
+    /// `None` when there is none to report (memory, Deno KV). The default
+    /// returns `None`.
+    async fn server_version(&self) -> KvResult<Option<String>> {
+        Ok(None)
+    }
 
     /// A short name of the backend ("memory", "sqlite", ...), for messages and
     /// benchmark output.

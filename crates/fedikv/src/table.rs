@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::error::{KvError, KvResult};
 use crate::json;
 use crate::sweep::{SweepPolicy, SweepSchedule};
+use crate::telemetry::{Op, Telemetry};
 
 /// Whether `name` matches `^[A-Za-z_][A-Za-z0-9_]*$` and has at most
 /// `max_len` bytes, so it can be spliced into SQL between quotes (rule S2).
@@ -164,11 +165,12 @@ impl BackgroundSweep {
     }
 
     /// After a write: when a sweep is due and none is running, spawns
-    /// `sweep()` on the current Tokio runtime; a failure is logged with
-    /// `backend` and `table`, and the next interval tries again.
+    /// `sweep()` on the current Tokio runtime, observed by `telemetry` as a
+    /// `background_sweep`; a failure is logged with the backend and `table`,
+    /// and the next interval tries again.
     pub(crate) fn after_write<Fut>(
         &self,
-        backend: &'static str,
+        telemetry: &Arc<Telemetry>,
         table: impl Display + Send + 'static,
         sweep: impl FnOnce() -> Fut,
     ) where
@@ -179,8 +181,10 @@ impl BackgroundSweep {
         }
         let running = Arc::clone(&self.running);
         let sweep = sweep();
+        let telemetry = Arc::clone(telemetry);
         tokio::spawn(async move {
-            if let Err(e) = sweep.await {
+            if let Err(e) = telemetry.observe(Op::BackgroundSweep, None, sweep).await {
+                let backend = telemetry.system();
                 tracing::warn!(backend, %table, error = %e, "sweeping expired rows failed");
             }
             running.store(false, Ordering::Release);
@@ -275,10 +279,11 @@ mod tests {
     #[tokio::test]
     async fn background_sweeps_never_overlap() {
         let sweeps = BackgroundSweep::new(SweepPolicy::every(Duration::ZERO));
+        let telemetry = Arc::new(Telemetry::new("test", None));
         let started = Arc::new(AtomicUsize::new(0));
         let (release, wait) = tokio::sync::oneshot::channel::<()>();
         let first = Arc::clone(&started);
-        sweeps.after_write("test", "t", || async move {
+        sweeps.after_write(&telemetry, "t", || async move {
             first.fetch_add(1, Ordering::Relaxed);
             let _ = wait.await;
             Ok(0)
@@ -286,7 +291,7 @@ mod tests {
         // Due again (interval zero), but the first one still runs.
         for _ in 0..3 {
             let again = Arc::clone(&started);
-            sweeps.after_write("test", "t", || async move {
+            sweeps.after_write(&telemetry, "t", || async move {
                 again.fetch_add(1, Ordering::Relaxed);
                 Ok(0)
             });
@@ -301,7 +306,7 @@ mod tests {
         }
         assert_eq!(started.load(Ordering::Relaxed), 1);
         let after = Arc::clone(&started);
-        sweeps.after_write("test", "t", || async move {
+        sweeps.after_write(&telemetry, "t", || async move {
             after.fetch_add(1, Ordering::Relaxed);
             Ok(0)
         });

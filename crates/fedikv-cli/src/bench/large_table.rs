@@ -1,7 +1,7 @@
 //! `--scenario large-table`: does a big table slow writes and lists down?
 //!
-//! Measures `set`, `cas` and `list` on an empty table (ops `set@empty`,
-//! `cas@empty`, `list@empty`), then fills the table to `rows` rows of which
+//! Measures `set`, `get` (of the keys just set), `cas` and `list` on an
+//! empty table (ops `set@empty`, `get@empty`, `cas@empty`, `list@empty`), then fills the table to `rows` rows of which
 //! half are expired (op `populate@<rows>-half-expired`, `concurrency` writers)
 //! and measures the same operations again (`set@1M-half-expired`, ...).
 //! Fedify's PostgreSQL store scans the whole table for expired rows on every
@@ -108,8 +108,9 @@ pub async fn run(
     Ok(())
 }
 
-/// `set` of `n` new keys (from key `offset`), `n` × `cas` of a counter, and
-/// the list phase, as ops `set@<label>`, `cas@<label>`, `list@<label>`, on a
+/// `set` of `n` new keys (from key `offset`), a `get` of each, `n` × `cas`
+/// of a counter, and the list phase, as ops `set@<label>`, `get@<label>`,
+/// `cas@<label>`, `list@<label>`, on a
 /// store holding `keys_before` keys. Returns the keys held afterwards.
 async fn writes_and_lists(
     s: &dyn KvStore,
@@ -136,6 +137,17 @@ async fn writes_and_lists(
     drop(bar);
     reporter.emit(&op, 1, &stats, None, None)?;
     let keys = keys_before + stats.n;
+
+    let op = format!("get@{label}");
+    let written = stats.n;
+    let bar = reporter.bar(&op, written);
+    let stats = sequential(written, cap, &bar, |i| async move {
+        s.get(&doc_key(offset + i)?).await.map(|v| v.is_some())
+    })
+    .await
+    .in_phase(&op)?;
+    drop(bar);
+    reporter.emit(&op, 1, &stats, None, None)?;
 
     let op = format!("cas@{label}");
     let counter = counter_key().in_phase(&op)?;

@@ -4,12 +4,18 @@
 //! tables fedikv and Fedify's TypeScript stores side by side.
 //!
 //! Stores run one after the other, each in a dedicated table, prefix or file
-//! ([`target`]) that is wiped before and after. A store that fails gets an
-//! `_error` line and the next store still runs; the exit code is then 2.
+//! ([`target`]) that is wiped before and after; with `--raw`, each SQL or
+//! Redis store is followed by its raw-driver floor ([`raw`]) on the same
+//! table or prefix. A store that fails gets an `_error` line and the next
+//! store still runs; the exit code is then 2.
+//!
+//! The workload runs the way a service calls a store: in a task spawned on
+//! the multi-threaded Tokio runtime, not on the thread that blocks on the
+//! runtime (whose every wake-up would be a cross-thread hop).
 
 mod large_table;
 mod output;
-mod raw_sqlite;
+mod raw;
 mod record;
 mod report;
 mod runner;
@@ -20,7 +26,6 @@ mod workload;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Instant;
 
 use fedikv::KvResult;
@@ -29,8 +34,7 @@ use crate::cli::{BenchArgs, Scenario};
 use crate::error::{CliError, Outcome};
 use crate::progress::Progress;
 use output::Sink;
-use raw_sqlite::RawSqliteStore;
-use record::Base;
+use record::{Base, HARNESS};
 use report::{InPhase, Reporter, RunError};
 use target::{Opened, Target};
 use workload::{VALUE_BYTES, Workload};
@@ -48,8 +52,19 @@ struct Context<'a> {
     progress: &'a Progress,
 }
 
-/// Runs `fedikv bench`.
+/// Runs `fedikv bench` in a task spawned on the runtime (see the module docs).
 pub async fn run(args: BenchArgs, stores: Vec<String>) -> Result<Outcome, CliError> {
+    match tokio::spawn(run_in_task(args, stores)).await {
+        Ok(result) => result,
+        Err(error) => match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => Err(CliError::new(format!("the benchmark task ended: {error}"))),
+        },
+    }
+}
+
+/// Runs `fedikv bench` on the current task.
+async fn run_in_task(args: BenchArgs, stores: Vec<String>) -> Result<Outcome, CliError> {
     for (name, value) in [
         ("-n", args.n),
         ("--concurrency", args.concurrency),
@@ -61,7 +76,7 @@ pub async fn run(args: BenchArgs, stores: Vec<String>) -> Result<Outcome, CliErr
     }
     let phase_max = fedikv::parse_duration(&args.phase_max)
         .map_err(|e| CliError::new(format!("--phase-max: {e}")))?;
-    let stores = if stores.is_empty() && !args.raw_sqlite {
+    let stores = if stores.is_empty() {
         vec![DEFAULT_BENCH_STORE.to_owned()]
     } else {
         stores
@@ -74,8 +89,9 @@ pub async fn run(args: BenchArgs, stores: Vec<String>) -> Result<Outcome, CliErr
     let progress = Progress::detect();
     let workload = Workload::new(args.n, args.concurrency, phase_max);
     progress.log(&format!(
-        "rust {}; scenario {}; N={} concurrency={} list={}x{} warmup={} phase cap={:?}; value {VALUE_BYTES} B; stores: {}{}",
+        "rust {}; {HARNESS} ({} workers); scenario {}; N={} concurrency={} list={}x{} warmup={} phase cap={:?}; value {VALUE_BYTES} B; stores: {}{}",
         env!("FEDIKV_RUSTC_VERSION"),
+        tokio::runtime::Handle::current().metrics().num_workers(),
         args.scenario.name(),
         workload.n,
         workload.concurrency,
@@ -88,7 +104,7 @@ pub async fn run(args: BenchArgs, stores: Vec<String>) -> Result<Outcome, CliErr
             .map(|url| fedikv::redact(url))
             .collect::<Vec<_>>()
             .join(", "),
-        if args.raw_sqlite { " + rusqlite-raw" } else { "" },
+        if args.raw { ", each with its raw-driver floor" } else { "" },
     ));
     let mut context = Context {
         workload,
@@ -102,39 +118,28 @@ pub async fn run(args: BenchArgs, stores: Vec<String>) -> Result<Outcome, CliErr
     let mut failed = 0;
     let mut total = 0;
     for target in &targets {
+        let label = labels.unique(target.label);
         let base = Base::new(
-            labels.unique(target.backend),
+            label.clone(),
             "fedikv",
             target.driver.clone(),
             target.server.clone(),
             VALUE_BYTES,
         );
         total += 1;
-        let ok = measure(&mut context, base, target.open()).await?;
+        failed += usize::from(!measure(&mut context, base, target.open()).await?);
+        if let Some(driver) = args.raw.then(|| target.raw_driver()).flatten() {
+            let base = Base::new(
+                label,
+                "raw",
+                Some(driver),
+                target.server.clone(),
+                VALUE_BYTES,
+            );
+            total += 1;
+            failed += usize::from(!measure(&mut context, base, target.open_raw()).await?);
+        }
         target.remove_files();
-        failed += usize::from(!ok);
-    }
-    if args.raw_sqlite {
-        let file = target::temp_database_path();
-        let base = Base::new(
-            labels.unique("sqlite-raw"),
-            "rusqlite-raw",
-            Some(format!("rusqlite {}", env!("FEDIKV_LOCKED_RUSQLITE"))),
-            format!(
-                "SQLite {} (bundled), file {}, one connection, cached prepared statements",
-                rusqlite::version(),
-                file.display()
-            ),
-            VALUE_BYTES,
-        );
-        let open = async {
-            RawSqliteStore::create(&file, target::BENCH_TABLE)
-                .map(|store| Opened::temporary(Arc::new(store)))
-        };
-        total += 1;
-        let ok = measure(&mut context, base, open).await?;
-        target::remove_database_files(&file);
-        failed += usize::from(!ok);
     }
     if failed > 0 {
         return Err(CliError::new(format!(
@@ -156,7 +161,7 @@ async fn measure(
     let started = Instant::now();
     let result = async {
         let opened = open.await.in_phase("open")?;
-        opened.wipe().await.in_phase("cleanup")?;
+        opened.prepare().await.in_phase("cleanup")?;
         let store = &opened.store;
         let result = match context.scenario {
             Scenario::Standard => standard::run(store, &context.workload, &mut reporter).await,

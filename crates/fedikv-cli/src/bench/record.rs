@@ -21,7 +21,7 @@ pub struct Base {
     pub runtime: String,
     /// The row label in `summarize.mjs` ("sqlite", "postgres", ...).
     pub backend: String,
-    /// What was measured: "fedikv" or "rusqlite-raw".
+    /// What was measured: "fedikv", or "raw" for a raw-driver floor.
     #[serde(rename = "impl")]
     pub implementation: String,
     /// The driver and its version, if any.
@@ -30,7 +30,12 @@ pub struct Base {
     pub server: String,
     /// Size of each value's compact JSON, bytes.
     pub value_bytes: usize,
+    /// How the workload calls the store ([`HARNESS`]).
+    pub harness: &'static str,
 }
+
+/// How `fedikv bench` calls the stores.
+pub const HARNESS: &str = "tokio multi-thread runtime, workload in a spawned task";
 
 impl Base {
     /// A base for a run starting now.
@@ -51,6 +56,7 @@ impl Base {
             driver,
             server,
             value_bytes,
+            harness: HARNESS,
         }
     }
 }
@@ -201,6 +207,7 @@ mod tests {
             "driver",
             "server",
             "value_bytes",
+            "harness",
             "op",
             "concurrency",
             "elapsed_s",

@@ -2,9 +2,8 @@
 //! (a) set, (b) get_hit, (c) get_miss, (d) get_hit_c64, (e) cas, (f) list,
 //! (g) set_ttl, (h) delete.
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fedikv::{KvKey, KvResult, KvStore, SetOptions};
@@ -159,7 +158,7 @@ pub async fn list_phase(
 ) -> Result<(), RunError> {
     let prefix = KvKey::new(LIST_PREFIX).in_phase(op)?;
     let prefix = &prefix;
-    let counts = RefCell::new(BTreeSet::new());
+    let counts = Mutex::new(BTreeSet::new());
     let counts_seen = &counts;
     let bar = reporter.bar(op, workload.list_repeat);
     let stats = sequential(
@@ -168,7 +167,10 @@ pub async fn list_phase(
         &bar,
         |_| async move {
             let count = count_entries(store, prefix).await?;
-            counts_seen.borrow_mut().insert(count);
+            counts_seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(count);
             Ok(count == workload.list_keys)
         },
     )
@@ -181,7 +183,12 @@ pub async fn list_phase(
         total_keys_in_store,
     };
     let note = (stats.errors > 0).then(|| {
-        let seen: Vec<String> = counts.borrow().iter().map(ToString::to_string).collect();
+        let seen: Vec<String> = counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         format!("entry counts seen: {}", seen.join(","))
     });
     reporter.emit(op, 1, &stats, Some(&extras), note.as_deref())?;

@@ -8,8 +8,8 @@
 //! | `sqlite:` (no path) | table `fedify_kv_bench` in a temporary file, deleted afterwards |
 //! | `sqlite:PATH` | table `fedify_kv_bench` in `PATH` |
 //! | `postgres://…`, `mysql://…`, `mariadb://…` | table `fedify_kv_bench` |
-//! | `redis://host:port` | database 15 (unless the URL names one), key prefix `fedify-bench::` |
-//! | `redis+cluster://host:port,…` | the cluster (database 0), key prefix `fedify-bench::` |
+//! | `redis://host:port` | database 15 (unless the URL names one), key prefix `fedify-bench-<pid>-<time>::` |
+//! | `redis+cluster://host:port,…` | the cluster (database 0), key prefix `fedify-bench-<pid>-<time>::` |
 //! | `denokv:` (no path) | a temporary Deno KV file, deleted afterwards |
 //! | `denokv:PATH`, `denokv+http://…` | that Deno KV database, only if it holds no entry |
 //!
@@ -17,13 +17,21 @@
 //! so the benchmark refuses one that holds entries (it empties the database
 //! afterwards).
 //!
+//! The Redis prefix is unique to the run (process id and start time), so a
+//! concurrent run or test sharing the database cannot meet its keys.
+//!
 //! A `table=` or `prefix=` option in the URL overrides these defaults (and is
 //! then wiped as well). SQL tables are dropped before and after the run;
 //! Redis and memory stores have their entries deleted.
+//!
+//! A raw-driver floor ([`Target::open_raw`]) runs on the same table, file or
+//! prefix: the store creates the table and cleans up, the floor runs the
+//! workload.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use fedikv::{
     KvError, KvKey, KvResult, KvStore, MysqlKvStore, PostgresKvStore, Scheme, SqliteKvStore,
@@ -31,14 +39,25 @@ use fedikv::{
 use futures::{StreamExt, TryStreamExt};
 use url::Url;
 
+use super::raw::mysql::RawMysql;
+use super::raw::postgres::RawPostgres;
+use super::raw::redis::RawRedis;
+use super::raw::sqlite::RawSqliteStore;
+use super::raw::unsupported;
 use crate::error::CliError;
 
 /// The table of SQL stores under benchmark.
 pub const BENCH_TABLE: &str = "fedify_kv_bench";
 /// The Redis database benchmarked when the URL names none (as the peer's).
 const BENCH_REDIS_DB: &str = "15";
-/// The Redis key prefix of the benchmark (as the peer's).
-pub const BENCH_REDIS_PREFIX: &str = "fedify-bench::";
+/// The Redis key prefix of this run: `fedify-bench-<pid>-<unix seconds>::`.
+static BENCH_REDIS_PREFIX: LazyLock<String> = LazyLock::new(|| {
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    format!("fedify-bench-{}-{started}::", std::process::id())
+});
 /// Keys deleted per round when wiping through the `KvStore` API.
 const WIPE_BATCH: usize = 1000;
 
@@ -47,9 +66,12 @@ const WIPE_BATCH: usize = 1000;
 pub struct Target {
     /// The URL opened; may hold a password, so it is never shown.
     url: String,
-    /// The row label: "sqlite", "postgres", "mysql", "redis", "redis-cluster",
+    /// The backend: "sqlite", "postgres", "mysql", "redis", "redis-cluster",
     /// "denokv" (file), "denokv_remote" (KV Connect) or "memory".
     pub backend: &'static str,
+    /// The row label: the backend, or "postgres-unlogged" for a PostgreSQL
+    /// store with `unlogged=true`.
+    pub label: &'static str,
     /// The driver and its version.
     pub driver: Option<String>,
     /// The server or library and where it is, without credentials.
@@ -68,6 +90,7 @@ impl Target {
             Scheme::Memory => Ok(Self {
                 url: given.to_owned(),
                 backend: "memory",
+                label: "memory",
                 driver: None,
                 server: "in-process".into(),
                 temp_file: None,
@@ -102,6 +125,7 @@ impl Target {
         Self {
             url: with_default_option(&url, query, "table", BENCH_TABLE),
             backend: "sqlite",
+            label: "sqlite",
             driver: Some(format!("rusqlite {}", env!("FEDIKV_LOCKED_RUSQLITE"))),
             server: format!("SQLite {} (bundled), file {file}", rusqlite::version()),
             temp_file,
@@ -121,6 +145,7 @@ impl Target {
         Self {
             url: format!("denokv:{}", file.display()),
             backend: "denokv",
+            label: "denokv",
             driver: Some(format!(
                 "denokv_sqlite {}",
                 env!("FEDIKV_LOCKED_DENOKV_SQLITE")
@@ -149,6 +174,7 @@ impl Target {
         Self {
             url: given.to_owned(),
             backend: "denokv_remote",
+            label: "denokv_remote",
             driver: Some(format!(
                 "denokv_remote {}",
                 env!("FEDIKV_LOCKED_DENOKV_REMOTE")
@@ -168,8 +194,9 @@ impl Target {
             .map_or(authority, |(_, nodes)| nodes)
             .trim_end_matches('/');
         Self {
-            url: with_default_option(base, query, "prefix", BENCH_REDIS_PREFIX),
+            url: with_default_option(base, query, "prefix", &BENCH_REDIS_PREFIX),
             backend: "redis-cluster",
+            label: "redis-cluster",
             driver: Some(format!(
                 "redis-rs {} ClusterConnection",
                 env!("FEDIKV_LOCKED_REDIS")
@@ -208,7 +235,7 @@ impl Target {
                 }
                 (
                     "prefix",
-                    BENCH_REDIS_PREFIX,
+                    BENCH_REDIS_PREFIX.as_str(),
                     format!("redis-rs {} ConnectionManager", env!("FEDIKV_LOCKED_REDIS")),
                 )
             }
@@ -223,9 +250,17 @@ impl Target {
                 .map_or_else(|| "default port".into(), |p| p.to_string()),
             url.path()
         );
+        let unlogged = url
+            .query_pairs()
+            .any(|(k, v)| k == "unlogged" && v == "true");
         Ok(Self {
             url: url.to_string(),
             backend,
+            label: if unlogged {
+                "postgres-unlogged"
+            } else {
+                backend
+            },
             driver: Some(driver),
             server,
             temp_file: None,
@@ -252,15 +287,60 @@ impl Target {
                         ),
                     });
                 }
-                Opened {
-                    store,
-                    cleanup: Cleanup::DeleteEntries,
-                }
+                Opened::deleting_entries(store)
             }
-            _ => Opened {
-                store: fedikv::open(url).await?,
-                cleanup: Cleanup::DeleteEntries,
-            },
+            _ => Opened::deleting_entries(fedikv::open(url).await?),
+        })
+    }
+
+    /// The driver of this store's raw-driver floor, if it has one.
+    pub fn raw_driver(&self) -> Option<String> {
+        Some(match self.backend {
+            "sqlite" => format!(
+                "rusqlite {} alone, one connection",
+                env!("FEDIKV_LOCKED_RUSQLITE")
+            ),
+            "postgres" => format!(
+                "tokio-postgres {} + deadpool-postgres {} alone, no TLS",
+                env!("FEDIKV_LOCKED_TOKIO_POSTGRES"),
+                env!("FEDIKV_LOCKED_DEADPOOL_POSTGRES")
+            ),
+            "mysql" => format!("mysql_async {} alone", env!("FEDIKV_LOCKED_MYSQL_ASYNC")),
+            "redis" => format!(
+                "redis-rs {} MultiplexedConnection alone",
+                env!("FEDIKV_LOCKED_REDIS")
+            ),
+            _ => return None,
+        })
+    }
+
+    /// Opens the raw-driver floor of this store (see [`super::raw`]) on the
+    /// same table, file or prefix. The store is opened too: it creates the
+    /// table (again after each wipe) and does the cleanup.
+    pub async fn open_raw(&self) -> KvResult<Opened> {
+        let owner = self.open().await?;
+        let store: Arc<dyn KvStore> = match (&owner.cleanup, self.backend) {
+            (Cleanup::DropTable(Table::Sqlite(store)), _) => Arc::new(RawSqliteStore::create(
+                &store.path(),
+                &store.options().table,
+            )?),
+            (Cleanup::DropTable(Table::Postgres(store)), _) => {
+                Arc::new(RawPostgres::new(&self.url, store.table())?)
+            }
+            (Cleanup::DropTable(Table::Mysql(store)), _) => {
+                Arc::new(RawMysql::new(&self.url, store.table()).await?)
+            }
+            (_, "redis") => Arc::new(RawRedis::new(&self.url).await?),
+            _ => return Err(unsupported(self.backend)),
+        };
+        let cleanup = match owner.cleanup {
+            Cleanup::DropTable(table) => Cleanup::Recreate(table),
+            other => other,
+        };
+        Ok(Opened {
+            store,
+            owner: owner.owner,
+            cleanup,
         })
     }
 
@@ -275,8 +355,10 @@ impl Target {
 /// An opened store to benchmark, and how to empty it.
 #[derive(Debug)]
 pub struct Opened {
-    /// The store.
+    /// The store (or raw-driver floor) measured.
     pub store: Arc<dyn KvStore>,
+    /// The store whose entries [`Cleanup::DeleteEntries`] deletes.
+    owner: Arc<dyn KvStore>,
     cleanup: Cleanup,
 }
 
@@ -285,10 +367,11 @@ pub struct Opened {
 enum Cleanup {
     /// Drop the benchmark's table (the next operation creates it again).
     DropTable(Table),
-    /// Delete every entry the store lists (its prefix or database only).
+    /// Drop the benchmark's table, and create it again before the run (for a
+    /// raw-driver floor, which does not create it).
+    Recreate(Table),
+    /// Delete every entry the owner lists (its prefix or database only).
     DeleteEntries,
-    /// Nothing to do: the store lives in a temporary file.
-    Nothing,
 }
 
 /// A SQL store, by concrete type.
@@ -307,27 +390,42 @@ impl Opened {
             Table::Mysql(store) => Arc::new(store),
         };
         Self {
+            owner: Arc::clone(&store),
             store,
             cleanup: Cleanup::DropTable(table),
         }
     }
 
-    /// A store in a temporary file, which needs no cleanup.
-    pub fn temporary(store: Arc<dyn KvStore>) -> Self {
+    /// A store emptied by deleting the entries it lists.
+    fn deleting_entries(store: Arc<dyn KvStore>) -> Self {
         Self {
+            owner: Arc::clone(&store),
             store,
-            cleanup: Cleanup::Nothing,
+            cleanup: Cleanup::DeleteEntries,
         }
     }
 
-    /// Removes every entry of the benchmark's table or prefix.
+    /// Empties the benchmark's table or prefix before a run; for a
+    /// raw-driver floor, the table is created again afterwards.
+    pub async fn prepare(&self) -> KvResult<()> {
+        self.wipe().await?;
+        match &self.cleanup {
+            Cleanup::Recreate(Table::Sqlite(store)) => store.initialize().await,
+            Cleanup::Recreate(Table::Postgres(store)) => store.initialize().await,
+            Cleanup::Recreate(Table::Mysql(store)) => store.initialize().await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes the benchmark's table, or every entry under its prefix.
     pub async fn wipe(&self) -> KvResult<()> {
         match &self.cleanup {
-            Cleanup::DropTable(Table::Sqlite(store)) => store.drop_table().await,
-            Cleanup::DropTable(Table::Postgres(store)) => store.drop_table().await,
-            Cleanup::DropTable(Table::Mysql(store)) => store.drop_table().await,
-            Cleanup::DeleteEntries => delete_entries(self.store.as_ref()).await,
-            Cleanup::Nothing => Ok(()),
+            Cleanup::DropTable(table) | Cleanup::Recreate(table) => match table {
+                Table::Sqlite(store) => store.drop_table().await,
+                Table::Postgres(store) => store.drop_table().await,
+                Table::Mysql(store) => store.drop_table().await,
+            },
+            Cleanup::DeleteEntries => delete_entries(self.owner.as_ref()).await,
         }
     }
 }
@@ -351,14 +449,14 @@ async fn delete_entries(store: &dyn KvStore) -> KvResult<()> {
 }
 
 /// A fresh path for a temporary benchmark database.
-pub fn temp_database_path() -> PathBuf {
+fn temp_database_path() -> PathBuf {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     std::env::temp_dir().join(format!("fedikv-bench-{}-{n}.sqlite3", std::process::id()))
 }
 
 /// Deletes an SQLite database file and its `-wal`, `-shm` and `-journal` files.
-pub fn remove_database_files(file: &std::path::Path) {
+fn remove_database_files(file: &std::path::Path) {
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut path = file.as_os_str().to_owned();
         path.push(suffix);
@@ -419,7 +517,14 @@ mod tests {
     #[test]
     fn redis_gets_database_15_and_the_bench_prefix() {
         let t = Target::new("redis://127.0.0.1:6379").unwrap();
-        assert_eq!(t.url, "redis://127.0.0.1:6379/15?prefix=fedify-bench%3A%3A");
+        let prefix = format!("fedify-bench-{}-", std::process::id());
+        assert!(
+            t.url
+                .starts_with(&format!("redis://127.0.0.1:6379/15?prefix={prefix}")),
+            "{}",
+            t.url
+        );
+        assert!(t.url.ends_with("%3A%3A"), "{}", t.url);
         let t = Target::new("redis://127.0.0.1:6379/3").unwrap();
         assert!(t.url.starts_with("redis://127.0.0.1:6379/3?"));
     }
@@ -429,7 +534,10 @@ mod tests {
         let t = Target::new("redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001/").unwrap();
         assert_eq!(
             t.url,
-            "redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001/?prefix=fedify-bench::"
+            format!(
+                "redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001/?prefix={}",
+                *BENCH_REDIS_PREFIX
+            )
         );
         assert_eq!(t.server, "Redis Cluster at 127.0.0.1:7000,127.0.0.1:7001");
         assert_eq!(t.backend, "redis-cluster");

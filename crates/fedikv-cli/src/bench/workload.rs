@@ -6,16 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fedikv::{KvKey, KvResult, KvStore, SetOptions};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The listed prefix of phase (f).
 pub const LIST_PREFIX: [&str; 2] = ["_fedify", "bench-list"];
 
 /// Size of each value's compact JSON, bytes.
-pub const VALUE_BYTES: usize = 1024;
-
-/// Text the values' `summary` is cut from to reach [`VALUE_BYTES`].
-const PAD_SENTENCE: &str = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ";
+pub const VALUE_BYTES: usize = fedikv::bench_support::DOCUMENT_BYTES;
 
 /// The sizes of a run.
 #[derive(Debug, Clone)]
@@ -32,8 +29,8 @@ pub struct Workload {
     pub list_repeat: usize,
     /// Warm-up set+get pairs.
     pub warmup: usize,
-    /// `values[i]` is the value of key `i` (`make_value(i)`), built up front
-    /// and shared, so that a store that keeps shared values
+    /// `values[i]` is the value of key `i` (`fedikv::bench_support::document(i)`),
+    /// built up front and shared, so that a store that keeps shared values
     /// ([`KvStore::set_shared`]) need not copy them.
     pub values: Arc<Vec<Arc<Value>>>,
 }
@@ -49,7 +46,11 @@ impl Workload {
             list_keys: 1000,
             list_repeat: 50,
             warmup: 500,
-            values: Arc::new((0..n).map(|i| Arc::new(make_value(i))).collect()),
+            values: Arc::new(
+                (0..n)
+                    .map(|i| Arc::new(fedikv::bench_support::document(i)))
+                    .collect(),
+            ),
         }
     }
 
@@ -114,42 +115,6 @@ pub fn counter_key() -> KvResult<KvKey> {
     KvKey::new(["_fedify", "bench", "counter"])
 }
 
-/// A cached remote document as Fedify's document loader stores it
-/// (`{contextUrl, documentUrl, document}`), padded so that its compact JSON
-/// is exactly [`VALUE_BYTES`] long.
-pub fn make_value(i: usize) -> Value {
-    let id = format!("https://example.com/users/{i}");
-    let mut value = json!({
-        "contextUrl": null,
-        "documentUrl": id,
-        "document": {
-            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-            "id": id,
-            "type": "Person",
-            "preferredUsername": format!("user{i}"),
-            "name": format!("User {i}"),
-            "inbox": format!("{id}/inbox"),
-            "outbox": format!("{id}/outbox"),
-            "followers": format!("{id}/followers"),
-            "following": format!("{id}/following"),
-            "publicKey": {
-                "id": format!("{id}#main-key"),
-                "owner": id,
-                "publicKeyPem": format!(
-                    "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA{}\n-----END PUBLIC KEY-----\n",
-                    "x".repeat(180)
-                ),
-            },
-            "summary": "",
-        },
-    });
-    let base = value.to_string().len();
-    let pad = PAD_SENTENCE.repeat(8);
-    let summary = &pad[..VALUE_BYTES.saturating_sub(base).min(pad.len())];
-    value["document"]["summary"] = Value::String(summary.to_owned());
-    value
-}
-
 /// The peer's warm-up: `warmup` × (set, get) of warm-up keys, then a
 /// deep-equality round-trip check. Returns a note when the value read back
 /// differs from the one written.
@@ -178,13 +143,6 @@ pub async fn warm_up(store: &dyn KvStore, workload: &Workload) -> KvResult<Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_value_is_exactly_1024_bytes_of_compact_json() {
-        for i in (0..20_000).chain([99_999, 999_999, 1_999_999]) {
-            assert_eq!(make_value(i).to_string().len(), VALUE_BYTES, "value {i}");
-        }
-    }
 
     #[test]
     fn keys_are_the_peers() {

@@ -1,9 +1,10 @@
-//! The data commands (`get`, `set`, `delete`, `cas`, `list`, `sweep`, and the
+//! The data commands (`get`, `set`, `delete`, `cas`, `list`, `sweep`, `check`, and the
 //! bulk ones: `count`, `stats`, `delete --prefix`): each opens the store named
 //! by `--store` and runs; and `copy`, which opens two.
 
 mod bulk;
 mod cas;
+mod check;
 mod copy;
 mod counts;
 mod delete;
@@ -53,6 +54,7 @@ async fn run_data(command: DataCommand, stores: &[String]) -> Result<Outcome, Cl
         Request::List(list) => list.run(store.as_ref(), stdout).await,
         Request::Counts(counts) => counts.run(store.as_ref(), stdout).await,
         Request::Sweep => sweep::run(store.as_ref(), &mut stdout).await,
+        Request::Check => check::run(store.as_ref(), &mut stdout).await,
     };
     // Release connections and files before the runtime shuts down.
     drop(store);
@@ -69,6 +71,7 @@ enum Request {
     List(List),
     Counts(Counts),
     Sweep,
+    Check,
 }
 
 impl Request {
@@ -102,6 +105,7 @@ impl Request {
                 format,
             )?),
             DataCommand::Sweep => Self::Sweep,
+            DataCommand::Check => Self::Check,
         })
     }
 }

@@ -1,28 +1,33 @@
 //! The `fedikv` binary end to end, one test binary: a module per area —
 //! `cli` (every command on SQLite files), `bad_rows` (rule V5 through the
-//! bulk commands), `copy` (between backends), `denokv` (KV Connect) and
-//! `interop_generative` (generated operations against Fedify's stores). The
+//! bulk commands), `copy` (between backends), `denokv` (KV Connect),
+//! `interop_generative` (generated operations against Fedify's stores) and
+//! `observability` (`RUST_LOG`, `fedikv check`). The
 //! helpers every module runs the binary with are here; server URLs come
 //! from [`fedikv_conformance::server`] (skip, or fail under
 //! `FEDIKV_TEST_REQUIRE_SERVERS=1`).
 
 mod bad_rows;
+mod bench;
 mod cli;
 mod copy;
 mod denokv;
 mod interop_generative;
+mod observability;
 
 use std::process::{Command, Output, Stdio};
 
 use fedikv_conformance::server::{server_url, unique_name, with_options};
 use serde_json::Value;
 
-/// The binary with `args`, without `FEDIKV_STORE` and with stdin closed.
+/// The binary with `args`, without `FEDIKV_STORE` or `RUST_LOG` and with
+/// stdin closed.
 fn command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fedikv"));
     command
         .args(args)
         .env_remove("FEDIKV_STORE")
+        .env_remove("RUST_LOG")
         .stdin(Stdio::null());
     command
 }

@@ -10,7 +10,7 @@ use denokv_proto::{AtomicWrite, Check, KvValue, Mutation, MutationKind, Versions
 
 use crate::error::KvResult;
 
-use super::key;
+use super::codec::key;
 
 /// An entry as stored, live or not.
 #[derive(Debug)]

@@ -14,7 +14,7 @@ use crate::paging::{PAGE_SIZE, paged};
 use crate::store::{KvRecord, KvRecordStream};
 
 use super::backend::{Backend, Range, Row, Which, Write};
-use super::{key, value};
+use super::codec::{key, value};
 
 /// The whole key range of `prefix` (every key of strings without one), rows
 /// kept by `which`; `None` for a prefix longer than any key, which nothing

@@ -235,7 +235,7 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<KvResult<Row>> {
     };
     let Some(value) = value else {
         return Ok(Err(KvError::Corrupt {
-            key: super::key::describe(&key),
+            key: super::codec::key::describe(&key),
             reason: format!("unknown Deno KV value encoding {encoding}"),
         }));
     };

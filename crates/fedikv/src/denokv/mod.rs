@@ -6,13 +6,12 @@
 //! its statements, sweeping, limits and tests — is in `docs/backends.md`.
 
 mod backend;
+pub(crate) mod codec;
 mod error;
-pub(crate) mod key;
 mod list;
 mod local;
 pub(crate) mod options;
 mod remote;
-pub(crate) mod value;
 
 use std::fmt;
 use std::path::Path;
@@ -29,10 +28,12 @@ use crate::json::json_opt_eq;
 use crate::key::KvKey;
 use crate::paging::into_entries;
 use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
+use crate::telemetry::{Op, Telemetry};
 
 use backend::{Backend, Row, Write};
+pub use codec::key::{MAX_KEY_BYTES, MAX_TTL_KEY_BYTES};
+use codec::{key, value};
 use error::BACKEND;
-pub use key::{MAX_KEY_BYTES, MAX_TTL_KEY_BYTES};
 pub use options::{DenoKvLocation, TOKEN_VAR};
 pub use remote::DEFAULT_TIMEOUT;
 
@@ -49,6 +50,7 @@ pub const CAS_MAX_ATTEMPTS: u32 = 1000;
 pub struct DenoKvStore {
     backend: Arc<dyn Backend>,
     location: Arc<DenoKvLocation>,
+    telemetry: Arc<Telemetry>,
 }
 
 impl fmt::Debug for DenoKvStore {
@@ -129,7 +131,13 @@ impl DenoKvStore {
     }
 
     fn with_backend(backend: Arc<dyn Backend>, location: DenoKvLocation) -> Self {
+        let telemetry = Telemetry::new(BACKEND, None);
+        let telemetry = match &location {
+            DenoKvLocation::File(_) => telemetry,
+            DenoKvLocation::Remote { url, .. } => telemetry.on_server(url.as_str()),
+        };
         Self {
+            telemetry: Arc::new(telemetry),
             backend,
             location: Arc::new(location),
         }
@@ -176,47 +184,61 @@ fn expire_at(ttl: Option<Duration>) -> Option<DateTime<Utc>> {
 #[async_trait]
 impl KvStore for DenoKvStore {
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
-        let key = key::encode(key)?;
-        Ok(self.current(&key).await?.1)
+        let get = async {
+            let key = key::encode(key)?;
+            Ok(self.current(&key).await?.1)
+        };
+        self.telemetry.observe(Op::Get, Some(key), get).await
     }
 
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
-        let key = encode_key(key, options.effective_ttl())?;
-        let write = Write {
-            key,
-            check: None,
-            value: Some(encode_value(value)?),
-            expire_at: expire_at(options.effective_ttl()),
+        let set = async {
+            let key = encode_key(key, options.effective_ttl())?;
+            let write = Write {
+                key,
+                check: None,
+                value: Some(encode_value(value)?),
+                expire_at: expire_at(options.effective_ttl()),
+            };
+            self.backend.write(&write).await.map(drop)
         };
-        self.backend.write(&write).await.map(drop)
+        self.telemetry.observe(Op::Set, Some(key), set).await
     }
 
     async fn delete(&self, key: &KvKey) -> KvResult<()> {
-        let key = key::encode(key)?;
-        let write = Write {
-            key,
-            check: None,
-            value: None,
-            expire_at: None,
+        let delete = async {
+            let key = key::encode(key)?;
+            let write = Write {
+                key,
+                check: None,
+                value: None,
+                expire_at: None,
+            };
+            self.backend.write(&write).await.map(drop)
         };
-        self.backend.write(&write).await.map(drop)
+        self.telemetry.observe(Op::Delete, Some(key), delete).await
     }
 
     /// The raw key is the key's JSON text, as [`KvError::Corrupt`] names an
     /// entry whose value has no JSON form.
     async fn delete_raw(&self, raw_key: &str) -> KvResult<bool> {
-        let key = key::encode(&KvKey::from_json(raw_key)?)?;
-        if self.backend.get(key.clone()).await?.is_none() {
-            return Ok(false);
-        }
-        let write = Write {
-            key,
-            check: None,
-            value: None,
-            expire_at: None,
+        let delete_raw = async {
+            let key = key::encode(&KvKey::from_json(raw_key)?)?;
+            if self.backend.get(key.clone()).await?.is_none() {
+                return Ok(false);
+            }
+            let write = Write {
+                key,
+                check: None,
+                value: None,
+                expire_at: None,
+            };
+            self.backend.write(&write).await?;
+            Ok(true)
         };
-        self.backend.write(&write).await?;
-        Ok(true)
+        self.telemetry
+            .observe(Op::DeleteRaw, None, delete_raw)
+            .await
     }
 
     async fn cas(
@@ -226,55 +248,65 @@ impl KvStore for DenoKvStore {
         new: Option<&Value>,
         options: SetOptions,
     ) -> KvResult<bool> {
-        let mut write = Write {
-            key: encode_key(key, new.and(options.effective_ttl()))?,
-            check: None,
-            value: new.map(encode_value).transpose()?,
-            expire_at: None,
+        let cas = async {
+            let mut write = Write {
+                key: encode_key(key, new.and(options.effective_ttl()))?,
+                check: None,
+                value: new.map(encode_value).transpose()?,
+                expire_at: None,
+            };
+            for _ in 0..CAS_MAX_ATTEMPTS {
+                let (row, current) = self.current(&write.key).await?;
+                if !json_opt_eq(current.as_ref(), expected) {
+                    return Ok(false);
+                }
+                write.check = Some(row.map(|row| row.versionstamp));
+                // The TTL counts from this attempt's write.
+                write.expire_at = expire_at(options.effective_ttl());
+                if self.backend.write(&write).await? {
+                    return Ok(true);
+                }
+            }
+            Err(KvError::Contention {
+                attempts: CAS_MAX_ATTEMPTS,
+            })
         };
-        for _ in 0..CAS_MAX_ATTEMPTS {
-            let (row, current) = self.current(&write.key).await?;
-            if !json_opt_eq(current.as_ref(), expected) {
-                return Ok(false);
-            }
-            write.check = Some(row.map(|row| row.versionstamp));
-            // The TTL counts from this attempt's write.
-            write.expire_at = expire_at(options.effective_ttl());
-            if self.backend.write(&write).await? {
-                return Ok(true);
-            }
-        }
-        Err(KvError::Contention {
-            attempts: CAS_MAX_ATTEMPTS,
-        })
+        self.telemetry.observe(Op::Cas, Some(key), cas).await
     }
 
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        into_entries(list::records(Arc::clone(&self.backend), prefix))
+        let entries = into_entries(list::records(Arc::clone(&self.backend), prefix));
+        self.telemetry.stream(Op::List, prefix, entries)
     }
 
     /// Over KV Connect, which does not report expiry, the stream is one
     /// [`KvError::Unsupported`]: a TTL of "never" would be a guess.
     fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
-        if !self.backend.reports_expiry() {
+        let records = if self.backend.reports_expiry() {
+            list::records(Arc::clone(&self.backend), prefix)
+        } else {
             let error = KvError::Unsupported {
                 backend: BACKEND,
                 operation: "scan",
                 reason: "KV Connect does not report when entries expire; scan the database file itself (denokv:PATH) for the TTLs",
             };
-            return futures::stream::once(async move { Err(error) }).boxed();
-        }
-        list::records(Arc::clone(&self.backend), prefix)
+            futures::stream::once(async move { Err(error) }).boxed()
+        };
+        self.telemetry.stream(Op::Scan, prefix, records)
     }
 
     /// Over KV Connect, only the entries whose expiry records say they are
     /// expired (the entries fedikv wrote).
     async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
-        list::count_expired(self.backend.as_ref(), prefix).await
+        let count = async { list::count_expired(self.backend.as_ref(), prefix).await };
+        self.telemetry
+            .observe(Op::CountExpired, prefix, count)
+            .await
     }
 
     async fn sweep(&self) -> KvResult<u64> {
-        self.backend.sweep().await
+        let sweep = async { self.backend.sweep().await };
+        self.telemetry.observe(Op::Sweep, None, sweep).await
     }
 
     fn backend(&self) -> &'static str {

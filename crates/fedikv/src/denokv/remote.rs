@@ -36,8 +36,8 @@ use super::backend::{
     Backend, Page, Range, Row, Which, Write, after, recorded_expiry, rest_after,
     with_recorded_expiry,
 };
+use super::codec::key;
 use super::error::BACKEND;
-use super::key;
 
 /// KV Connect's limit on the entries one read returns, over all its ranges.
 const MAX_READ_ENTRIES: usize = 1000;

@@ -15,12 +15,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::error::KvResult;
+use crate::error::{KvError, KvResult};
 use crate::json::{clone_deep, json_opt_eq};
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, into_entries, paged};
 use crate::store::{KvRecord, KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::sweep::{SweepPolicy, SweepSchedule};
+use crate::telemetry::{Op, Telemetry};
 use ordered::with_encoded;
 use table::{Entry, Page, Table};
 
@@ -28,6 +29,7 @@ use table::{Entry, Page, Table};
 struct Inner {
     table: RwLock<Table>,
     schedule: SweepSchedule,
+    telemetry: Arc<Telemetry>,
 }
 
 /// A [`KvStore`] in process memory, like Fedify's `MemoryKvStore`.
@@ -66,6 +68,7 @@ impl MemoryKvStore {
             inner: Arc::new(Inner {
                 table: RwLock::new(Table::default()),
                 schedule: SweepSchedule::new(policy),
+                telemetry: Arc::new(Telemetry::new("memory", None)),
             }),
         }
     }
@@ -167,7 +170,8 @@ impl MemoryKvStore {
 
     fn after_write(&self) {
         if self.inner.schedule.claim() {
-            self.remove_expired();
+            let sweep = || Ok::<_, KvError>(self.remove_expired());
+            let _ = (self.inner.telemetry).observe_sync(Op::BackgroundSweep, KvError::kind, sweep);
         }
     }
 
@@ -235,16 +239,21 @@ fn remaining_ms(at: Instant, now: Instant) -> Duration {
 #[async_trait]
 impl KvStore for MemoryKvStore {
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
-        Ok(self.get_shared_now(key).map(|value| clone_deep(&value)))
+        let get = async { Ok(self.get_shared_now(key).map(|value| clone_deep(&value))) };
+        self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
 
     async fn get_shared(&self, key: &KvKey) -> KvResult<Option<Arc<Value>>> {
-        Ok(self.get_shared_now(key))
+        let get = async { Ok(self.get_shared_now(key)) };
+        self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
 
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
-        self.put(key, Arc::new(clone_deep(value)), options);
-        Ok(())
+        let set = async {
+            self.put(key, Arc::new(clone_deep(value)), options);
+            Ok(())
+        };
+        self.inner.telemetry.observe(Op::Set, Some(key), set).await
     }
 
     async fn set_shared(
@@ -253,13 +262,22 @@ impl KvStore for MemoryKvStore {
         value: Arc<Value>,
         options: SetOptions,
     ) -> KvResult<()> {
-        self.put(key, value, options);
-        Ok(())
+        let set = async {
+            self.put(key, value, options);
+            Ok(())
+        };
+        self.inner.telemetry.observe(Op::Set, Some(key), set).await
     }
 
     async fn delete(&self, key: &KvKey) -> KvResult<()> {
-        self.remove(key);
-        Ok(())
+        let delete = async {
+            self.remove(key);
+            Ok(())
+        };
+        self.inner
+            .telemetry
+            .observe(Op::Delete, Some(key), delete)
+            .await
     }
 
     async fn cas(
@@ -269,23 +287,31 @@ impl KvStore for MemoryKvStore {
         new: Option<&Value>,
         options: SetOptions,
     ) -> KvResult<bool> {
-        Ok(self.swap(key, expected, new, options))
+        let cas = async { Ok(self.swap(key, expected, new, options)) };
+        self.inner.telemetry.observe(Op::Cas, Some(key), cas).await
     }
 
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        into_entries(self.scan_records(prefix))
+        let entries = into_entries(self.scan_records(prefix));
+        self.inner.telemetry.stream(Op::List, prefix, entries)
     }
 
     fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
-        self.scan_records(prefix)
+        let records = self.scan_records(prefix);
+        self.inner.telemetry.stream(Op::Scan, prefix, records)
     }
 
     async fn sweep(&self) -> KvResult<u64> {
-        Ok(self.remove_expired())
+        let sweep = async { Ok(self.remove_expired()) };
+        self.inner.telemetry.observe(Op::Sweep, None, sweep).await
     }
 
     async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
-        Ok(self.count_expired_now(prefix))
+        let count = async { Ok(self.count_expired_now(prefix)) };
+        self.inner
+            .telemetry
+            .observe(Op::CountExpired, prefix, count)
+            .await
     }
 
     fn backend(&self) -> &'static str {

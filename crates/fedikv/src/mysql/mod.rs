@@ -5,7 +5,7 @@
 //! its statements, sweeping, limits and tests — is in `docs/backends.md`.
 
 mod cas;
-mod codec;
+pub(crate) mod codec;
 mod conns;
 mod error;
 mod list;
@@ -27,6 +27,7 @@ use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, into_entries};
 use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::table::{BackgroundSweep, TableState};
+use crate::telemetry::{Op, Telemetry};
 
 /// The driver, re-exported so that [`MysqlKvStore::from_pool`] callers use
 /// the same version.
@@ -61,6 +62,7 @@ pub(crate) struct Inner {
     table_state: TableState,
     /// `user@host:port/db`, for Debug: never the password.
     endpoint: String,
+    telemetry: Arc<Telemetry>,
 }
 
 impl fmt::Debug for MysqlKvStore {
@@ -119,7 +121,9 @@ impl MysqlKvStore {
             PAGE_SIZE,
             options.sweep.batch_size,
         );
+        let telemetry = Telemetry::new(info.dialect.system(), Some(&options.table));
         let inner = Inner {
+            telemetry: Arc::new(telemetry.on_server(&endpoint)),
             conns: Conns::new(pool, pool_max),
             table: options.table,
             sql,
@@ -197,33 +201,49 @@ fn endpoint(conn: &Conn) -> String {
 impl KvStore for MysqlKvStore {
     /// One round trip: the live row's value.
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
-        let key = key_text(key)?;
-        self.inner.recreating(|| self.inner.get(&key)).await
+        let get = async {
+            let key = key_text(key)?;
+            self.inner.recreating(|| self.inner.get(&key)).await
+        };
+        self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
 
     /// One round trip: `INSERT … ON DUPLICATE KEY UPDATE`.
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
-        let key = key_text(key)?;
-        let value = self.inner.value_text(value)?;
-        let ttl = options.effective_ttl();
-        self.inner
-            .recreating(|| self.inner.set(&key, &value, ttl))
-            .await?;
-        self.inner.after_write();
-        Ok(())
+        let set = async {
+            let key = key_text(key)?;
+            let value = self.inner.value_text(value)?;
+            let ttl = options.effective_ttl();
+            self.inner
+                .recreating(|| self.inner.set(&key, &value, ttl))
+                .await?;
+            self.inner.after_write();
+            Ok(())
+        };
+        self.inner.telemetry.observe(Op::Set, Some(key), set).await
     }
 
     /// One round trip.
     async fn delete(&self, key: &KvKey) -> KvResult<()> {
-        let key = key_text(key)?;
-        self.inner.recreating(|| self.inner.delete(&key)).await?;
-        self.inner.after_write();
-        Ok(())
+        let delete = async {
+            let key = key_text(key)?;
+            self.inner.recreating(|| self.inner.delete(&key)).await?;
+            self.inner.after_write();
+            Ok(())
+        };
+        self.inner
+            .telemetry
+            .observe(Op::Delete, Some(key), delete)
+            .await
     }
 
     /// The raw key is the key column's text.
     async fn delete_raw(&self, raw_key: &str) -> KvResult<bool> {
-        self.inner.recreating(|| self.inner.delete(raw_key)).await
+        let delete_raw = async { self.inner.recreating(|| self.inner.delete(raw_key)).await };
+        self.inner
+            .telemetry
+            .observe(Op::DeleteRaw, None, delete_raw)
+            .await
     }
 
     /// Optimistic and atomic at any isolation level; see the module docs.
@@ -234,40 +254,57 @@ impl KvStore for MysqlKvStore {
         new: Option<&Value>,
         options: SetOptions,
     ) -> KvResult<bool> {
-        let key = key_text(key)?;
-        let new = new.map(|v| self.inner.value_text(v)).transpose()?;
-        let (new, ttl) = (new.as_deref(), options.effective_ttl());
-        let swapped = self
-            .inner
-            .recreating(|| self.inner.cas(&key, expected, new, ttl))
-            .await?;
-        if swapped {
-            self.inner.after_write();
-        }
-        Ok(swapped)
+        let cas = async {
+            let key = key_text(key)?;
+            let new = new.map(|v| self.inner.value_text(v)).transpose()?;
+            let (new, ttl) = (new.as_deref(), options.effective_ttl());
+            let swapped = self
+                .inner
+                .recreating(|| self.inner.cas(&key, expected, new, ttl))
+                .await?;
+            if swapped {
+                self.inner.after_write();
+            }
+            Ok(swapped)
+        };
+        self.inner.telemetry.observe(Op::Cas, Some(key), cas).await
     }
 
     /// Keyset pages of 500 rows in key-text byte order, the next page
     /// fetched concurrently (see the module docs).
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        into_entries(self.scan(prefix))
+        let entries = into_entries(list::stream(Arc::clone(&self.inner), prefix));
+        self.inner.telemetry.stream(Op::List, prefix, entries)
     }
 
     /// As `list`, the remaining TTL computed by the server's clock.
     fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
-        list::stream(Arc::clone(&self.inner), prefix)
+        let records = list::stream(Arc::clone(&self.inner), prefix);
+        self.inner.telemetry.stream(Op::Scan, prefix, records)
     }
 
     /// One `COUNT(*)` over the prefix's key range.
     async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
+        let count = async {
+            self.inner
+                .recreating(|| list::count_expired(&self.inner, prefix))
+                .await
+        };
         self.inner
-            .recreating(|| list::count_expired(&self.inner, prefix))
+            .telemetry
+            .observe(Op::CountExpired, prefix, count)
             .await
     }
 
     /// Deletes every expired row now, in batches; returns how many.
     async fn sweep(&self) -> KvResult<u64> {
-        self.inner.recreating(|| self.inner.sweep_expired()).await
+        let sweep = async { self.inner.recreating(|| self.inner.sweep_expired()).await };
+        self.inner.telemetry.observe(Op::Sweep, None, sweep).await
+    }
+
+    /// The server's `VERSION()`, asked when the store was built.
+    async fn server_version(&self) -> KvResult<Option<String>> {
+        Ok(Some(self.inner.info.version.to_string()))
     }
 
     fn backend(&self) -> &'static str {

@@ -140,9 +140,10 @@ impl Inner {
 
     /// Starts a sweep in the background if one is due and none is running.
     pub(crate) fn after_write(self: &Arc<Self>) {
-        self.sweeps.after_write(BACKEND, self.table.clone(), || {
-            let inner = Arc::clone(self);
-            async move { inner.sweep_expired().await }
-        });
+        self.sweeps
+            .after_write(&self.telemetry, self.table.clone(), || {
+                let inner = Arc::clone(self);
+                async move { inner.sweep_expired().await }
+            });
     }
 }

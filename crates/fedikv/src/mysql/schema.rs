@@ -9,9 +9,11 @@ use super::sql::Dialect;
 use crate::error::{KvError, KvResult};
 
 /// What the store needs to know about the server it talks to.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct ServerInfo {
     pub(crate) dialect: Dialect,
+    /// `VERSION()`, e.g. `10.11.6-MariaDB-0+deb12u1`.
+    pub(crate) version: Box<str>,
     /// The session's `max_allowed_packet`, which bounds a value's size.
     pub(crate) max_allowed_packet: usize,
 }
@@ -28,6 +30,7 @@ impl ServerInfo {
         })?;
         Ok(Self {
             dialect: Dialect::from_version(&version),
+            version: version.into(),
             max_allowed_packet: usize::try_from(packet).unwrap_or(usize::MAX),
         })
     }

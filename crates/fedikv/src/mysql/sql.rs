@@ -40,6 +40,14 @@ impl Dialect {
         }
     }
 
+    /// The `db.system.name` of telemetry (OpenTelemetry's names).
+    pub(crate) fn system(self) -> &'static str {
+        match self {
+            Self::MariaDb => "mariadb",
+            Self::MySql => "mysql",
+        }
+    }
+
     /// The server's name, for messages.
     pub(crate) fn name(self) -> &'static str {
         match self {

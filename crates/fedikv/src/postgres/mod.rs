@@ -4,13 +4,13 @@
 //! The layout is Fedify's (`docs/layouts.md`); how this backend works —
 //! its statements, sweeping, limits and tests — is in `docs/backends.md`.
 
-mod codec;
+pub(crate) mod codec;
 mod error;
 mod list;
 pub(crate) mod options;
 mod raw_key;
 pub(crate) mod schema;
-mod sql;
+pub(crate) mod sql;
 mod sweep;
 mod tls;
 
@@ -29,6 +29,7 @@ use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, into_entries};
 use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::table::{BackgroundSweep, TableState};
+use crate::telemetry::{Op, Telemetry};
 
 pub use codec::{KEY_COMPONENT_OVERHEAD, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 pub use error::PostgresError;
@@ -57,6 +58,7 @@ pub(crate) struct Inner {
     table_state: TableState,
     /// `user@host:port/db`, for Debug: never the password.
     endpoint: String,
+    telemetry: Arc<Telemetry>,
 }
 
 impl fmt::Debug for PostgresKvStore {
@@ -118,7 +120,11 @@ impl PostgresKvStore {
 
     async fn build(pool: Pool, options: PostgresOptions, endpoint: String) -> KvResult<Self> {
         let table = TableName::parse(&options.table)?;
+        let telemetry = Telemetry::new("postgresql", Some(table.as_str())).on_server(&endpoint);
+        #[cfg(feature = "metrics")]
+        let telemetry = telemetry.with_pool(pool_probe(&pool));
         let inner = Inner {
+            telemetry: Arc::new(telemetry),
             sql: Statements::new(&table, PAGE_SIZE, options.sweep.batch_size),
             pool,
             table,
@@ -296,76 +302,108 @@ impl Inner {
     /// Starts a sweep in the background if one is due and none is running.
     fn after_write(self: &Arc<Self>) {
         self.sweeps
-            .after_write(BACKEND, self.table.as_str().to_owned(), || {
+            .after_write(&self.telemetry, self.table.as_str().to_owned(), || {
                 let inner = Arc::clone(self);
                 async move { inner.sweep_expired(Pace::Background).await }
             });
     }
 }
 
+/// The pool gauges of deadpool: open connections, idle ones, waiting tasks.
+#[cfg(feature = "metrics")]
+fn pool_probe(pool: &Pool) -> crate::telemetry::metrics::PoolProbe {
+    let pool = pool.clone();
+    crate::telemetry::metrics::PoolProbe::new(move || {
+        let status = pool.status();
+        crate::telemetry::metrics::PoolStats {
+            size: status.size,
+            idle: status.available,
+            waiting: status.waiting,
+        }
+    })
+}
+
 #[async_trait]
 impl KvStore for PostgresKvStore {
     /// One round trip: the live row's value.
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
-        let components = codec::key(key)?;
-        let components = components.as_ref();
-        let row = self
-            .inner
-            .query_opt(&self.inner.sql.get, &[&components])
-            .await?;
-        row.map(|row| list::decode_value(&row, 0, key)).transpose()
+        let get = async {
+            let components = codec::key(key)?;
+            let components = components.as_ref();
+            let row = self
+                .inner
+                .query_opt(&self.inner.sql.get, &[&components])
+                .await?;
+            row.map(|row| list::decode_value(&row, 0, key)).transpose()
+        };
+        self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
 
     /// One round trip: `INSERT … ON CONFLICT DO UPDATE`, resetting `created`.
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
-        let components = codec::key(key)?;
-        let components = components.as_ref();
-        let value = Jsonb::new(value)?;
-        let ttl = options.effective_ttl().map(Interval::from_ttl);
-        self.inner
-            .execute(
-                &self.inner.sql.set,
-                &[&components, &value, &ttl],
-                Some(&value),
-            )
-            .await?;
-        self.inner.after_write();
-        Ok(())
+        let set = async {
+            let components = codec::key(key)?;
+            let components = components.as_ref();
+            let value = Jsonb::new(value)?;
+            let ttl = options.effective_ttl().map(Interval::from_ttl);
+            self.inner
+                .execute(
+                    &self.inner.sql.set,
+                    &[&components, &value, &ttl],
+                    Some(&value),
+                )
+                .await?;
+            self.inner.after_write();
+            Ok(())
+        };
+        self.inner.telemetry.observe(Op::Set, Some(key), set).await
     }
 
     /// One round trip.
     async fn delete(&self, key: &KvKey) -> KvResult<()> {
-        let components = codec::key(key)?;
-        let components = components.as_ref();
+        let delete = async {
+            let components = codec::key(key)?;
+            let components = components.as_ref();
+            self.inner
+                .execute(&self.inner.sql.delete, &[&components], None)
+                .await?;
+            self.inner.after_write();
+            Ok(())
+        };
         self.inner
-            .execute(&self.inner.sql.delete, &[&components], None)
-            .await?;
-        self.inner.after_write();
-        Ok(())
+            .telemetry
+            .observe(Op::Delete, Some(key), delete)
+            .await
     }
 
     /// One round trip. The raw key is the `text[]` as PostgreSQL writes it
     /// (`key::text`, e.g. `{p,NULL}`), which PostgreSQL parses back;
     /// [`KvError::InvalidKey`] for text that is not an array literal.
     async fn delete_raw(&self, raw_key: &str) -> KvResult<bool> {
-        let deleted = self
-            .inner
-            .execute(&self.inner.sql.delete_raw, &[&raw_key], None)
-            .await
-            .map_err(|e| match e {
-                KvError::Backend { source, .. }
-                    if error::is_invalid_text(source.as_ref()) =>
-                {
-                    KvError::InvalidKey {
-                        reason: format!(
-                            "{raw_key:?} is not a PostgreSQL array literal such as {{p,NULL}}: {source}"
-                        ),
+        let delete_raw = async {
+            let deleted = self
+                .inner
+                .execute(&self.inner.sql.delete_raw, &[&raw_key], None)
+                .await
+                .map_err(|e| match e {
+                    KvError::Backend { source, .. }
+                        if error::is_invalid_text(source.as_ref()) =>
+                    {
+                        KvError::InvalidKey {
+                            reason: format!(
+                                "{raw_key:?} is not a PostgreSQL array literal such as {{p,NULL}}: {source}"
+                            ),
+                        }
                     }
-                }
-                other => other,
-            })?;
-        self.inner.after_write();
-        Ok(deleted > 0)
+                    other => other,
+                })?;
+            self.inner.after_write();
+            Ok(deleted > 0)
+        };
+        self.inner
+            .telemetry
+            .observe(Op::DeleteRaw, None, delete_raw)
+            .await
     }
 
     /// One atomic statement (a read for `cas(k, None, None)`); see the module
@@ -377,66 +415,84 @@ impl KvStore for PostgresKvStore {
         new: Option<&Value>,
         options: SetOptions,
     ) -> KvResult<bool> {
-        let components = codec::key(key)?;
-        let components = components.as_ref();
-        let sql = &self.inner.sql;
-        let ttl = options.effective_ttl().map(Interval::from_ttl);
-        let rows = match (expected, new) {
-            (None, None) => return Ok(self.get(key).await?.is_none()),
-            (None, Some(new)) => {
-                let new = Jsonb::new(new)?;
-                let params: [&(dyn ToSql + Sync); 3] = [&components, &new, &ttl];
-                self.inner
-                    .execute(&sql.cas_create, &params, Some(&new))
-                    .await?
+        let cas = async {
+            let components = codec::key(key)?;
+            let components = components.as_ref();
+            let sql = &self.inner.sql;
+            let ttl = options.effective_ttl().map(Interval::from_ttl);
+            let rows = match (expected, new) {
+                (None, None) => return Ok(self.get(key).await?.is_none()),
+                (None, Some(new)) => {
+                    let new = Jsonb::new(new)?;
+                    let params: [&(dyn ToSql + Sync); 3] = [&components, &new, &ttl];
+                    self.inner
+                        .execute(&sql.cas_create, &params, Some(&new))
+                        .await?
+                }
+                (Some(expected), None) => {
+                    let expected = Jsonb::new(expected)?;
+                    let params: [&(dyn ToSql + Sync); 2] = [&components, &expected];
+                    self.inner
+                        .execute(&sql.cas_delete, &params, Some(&expected))
+                        .await?
+                }
+                (Some(expected), Some(new)) => {
+                    let expected = Jsonb::new(expected)?;
+                    let new = Jsonb::new(new)?;
+                    let params: [&(dyn ToSql + Sync); 4] = [&components, &expected, &new, &ttl];
+                    let larger = if new.len() >= expected.len() {
+                        &new
+                    } else {
+                        &expected
+                    };
+                    self.inner
+                        .execute(&sql.cas_update, &params, Some(larger))
+                        .await?
+                }
+            };
+            let swapped = rows > 0;
+            if swapped {
+                self.inner.after_write();
             }
-            (Some(expected), None) => {
-                let expected = Jsonb::new(expected)?;
-                let params: [&(dyn ToSql + Sync); 2] = [&components, &expected];
-                self.inner
-                    .execute(&sql.cas_delete, &params, Some(&expected))
-                    .await?
-            }
-            (Some(expected), Some(new)) => {
-                let expected = Jsonb::new(expected)?;
-                let new = Jsonb::new(new)?;
-                let params: [&(dyn ToSql + Sync); 4] = [&components, &expected, &new, &ttl];
-                let larger = if new.len() >= expected.len() {
-                    &new
-                } else {
-                    &expected
-                };
-                self.inner
-                    .execute(&sql.cas_update, &params, Some(larger))
-                    .await?
-            }
+            Ok(swapped)
         };
-        let swapped = rows > 0;
-        if swapped {
-            self.inner.after_write();
-        }
-        Ok(swapped)
+        self.inner.telemetry.observe(Op::Cas, Some(key), cas).await
     }
 
     /// Keyset pages of 500 rows in `ORDER BY key`
     /// order, each an index range scan.
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        into_entries(self.scan(prefix))
+        let entries = into_entries(list::stream(Arc::clone(&self.inner), prefix));
+        self.inner.telemetry.stream(Op::List, prefix, entries)
     }
 
     /// As `list`, the remaining TTL computed by the server's clock.
     fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
-        list::stream(Arc::clone(&self.inner), prefix)
+        let records = list::stream(Arc::clone(&self.inner), prefix);
+        self.inner.telemetry.stream(Op::Scan, prefix, records)
     }
 
     /// One `count(*)` over the prefix's key range.
     async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
-        list::count_expired(&self.inner, prefix).await
+        let count = async { list::count_expired(&self.inner, prefix).await };
+        self.inner
+            .telemetry
+            .observe(Op::CountExpired, prefix, count)
+            .await
     }
 
     /// Deletes every expired row now, in batches; returns how many.
     async fn sweep(&self) -> KvResult<u64> {
-        self.inner.sweep_expired(Pace::Full).await
+        let sweep = async { self.inner.sweep_expired(Pace::Full).await };
+        self.inner.telemetry.observe(Op::Sweep, None, sweep).await
+    }
+
+    /// `SHOW server_version`, one round trip.
+    async fn server_version(&self) -> KvResult<Option<String>> {
+        let row = self.inner.query_opt("SHOW server_version", &[]).await?;
+        let version = row.map(|row| row.try_get::<_, String>(0)).transpose();
+        let version = version.map_err(|e| KvError::backend(BACKEND, e))?;
+        Ok(version.map(|version| format!("PostgreSQL {version}")))
     }
 
     fn backend(&self) -> &'static str {

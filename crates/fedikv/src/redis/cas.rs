@@ -35,7 +35,7 @@ pub(crate) const MAX_ATTEMPTS: u32 = 16;
 /// `set`, or a TTL in milliseconds for `SET ... PX`. `ARGV[4]`: the new bytes.
 /// Returns 1 after swapping; on a mismatch the current bytes, or 0 when the
 /// key is absent.
-const SOURCE: &str = r"
+pub(crate) const SOURCE: &str = r"
 local current = redis.call('GET', KEYS[1])
 local matches
 if ARGV[1] == '1' then

@@ -5,12 +5,12 @@
 //! The layout is Fedify's (`docs/layouts.md`); how this backend works —
 //! its statements, sweeping, limits and tests — is in `docs/backends.md`.
 
-mod cas;
+pub(crate) mod cas;
 pub(crate) mod cluster;
 pub(crate) mod codec;
 mod conn;
 mod error;
-mod list;
+pub(crate) mod list;
 pub(crate) mod options;
 
 use std::fmt;
@@ -30,6 +30,7 @@ use crate::key::KvKey;
 use crate::paging::into_entries;
 use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::store_url::invalid_url;
+use crate::telemetry::{Op, Telemetry};
 
 pub use codec::{MAX_KEY_BYTES, MAX_PREFIX_BYTES};
 pub use options::{
@@ -60,6 +61,7 @@ pub struct RedisKvStore {
     /// `redis://user@host:port/db` or `redis+cluster://user@host:port,…`,
     /// for Debug: never the password.
     endpoint: Arc<str>,
+    telemetry: Arc<Telemetry>,
 }
 
 impl fmt::Debug for RedisKvStore {
@@ -158,7 +160,9 @@ impl RedisKvStore {
     }
 
     fn new(conn: Conn, codec: KeyCodec, endpoint: String) -> Self {
+        let telemetry = Telemetry::new(BACKEND, Some(codec.prefix())).on_server(&endpoint);
         Self {
+            telemetry: Arc::new(telemetry),
             conn,
             codec: Arc::new(codec),
             endpoint: endpoint.into(),
@@ -205,48 +209,62 @@ impl KvStore for RedisKvStore {
     /// `GET`. A stored value that is not JSON, or a key of another Redis
     /// type, is [`KvError::Corrupt`].
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
-        let raw = self.codec.encode(key)?;
-        let bytes: Option<Vec<u8>> = self
-            .query(redis::cmd("GET").arg(&raw))
-            .await
-            .map_err(|e| wrong_type(&raw, e))?;
-        bytes.map(|bytes| parse_value(&raw, &bytes)).transpose()
+        let get = async {
+            let raw = self.codec.encode(key)?;
+            let bytes: Option<Vec<u8>> = self
+                .query(redis::cmd("GET").arg(&raw))
+                .await
+                .map_err(|e| wrong_type(&raw, e))?;
+            bytes.map(|bytes| parse_value(&raw, &bytes)).transpose()
+        };
+        self.telemetry.observe(Op::Get, Some(key), get).await
     }
 
     /// `SET key value [PX ms]`, or `DEL key` for a zero TTL.
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
-        let raw = self.codec.encode(key)?;
-        let bytes = encode_value(value)?;
-        let mut cmd = redis::cmd("SET");
-        match Expiry::of(options.effective_ttl()) {
-            Some(Expiry::Never) => self.query(cmd.arg(&raw).arg(bytes)).await,
-            Some(Expiry::Millis(ms)) => {
-                self.query(cmd.arg(&raw).arg(bytes).arg("PX").arg(ms)).await
+        let set = async {
+            let raw = self.codec.encode(key)?;
+            let bytes = encode_value(value)?;
+            let mut cmd = redis::cmd("SET");
+            match Expiry::of(options.effective_ttl()) {
+                Some(Expiry::Never) => self.query(cmd.arg(&raw).arg(bytes)).await,
+                Some(Expiry::Millis(ms)) => {
+                    self.query(cmd.arg(&raw).arg(bytes).arg("PX").arg(ms)).await
+                }
+                None => self.query(redis::cmd("DEL").arg(&raw)).await,
             }
-            None => self.query(redis::cmd("DEL").arg(&raw)).await,
-        }
+        };
+        self.telemetry.observe(Op::Set, Some(key), set).await
     }
 
     /// `DEL key`.
     async fn delete(&self, key: &KvKey) -> KvResult<()> {
-        let raw = self.codec.encode(key)?;
-        self.query(redis::cmd("DEL").arg(&raw)).await
+        let delete = async {
+            let raw = self.codec.encode(key)?;
+            self.query(redis::cmd("DEL").arg(&raw)).await
+        };
+        self.telemetry.observe(Op::Delete, Some(key), delete).await
     }
 
     /// `DEL key` of the whole Redis key `raw_key`, whatever it holds; only
     /// under the store's prefix ([`KvError::InvalidKey`] otherwise), so no
     /// other program's key is ever deleted.
     async fn delete_raw(&self, raw_key: &str) -> KvResult<bool> {
-        if !raw_key.starts_with(self.codec.prefix()) {
-            return Err(KvError::InvalidKey {
-                reason: format!(
-                    "{raw_key:?} is not under this store's key prefix {:?}; give the whole Redis key as a listing reported it",
-                    self.codec.prefix()
-                ),
-            });
-        }
-        let deleted: u64 = self.query(redis::cmd("DEL").arg(raw_key)).await?;
-        Ok(deleted > 0)
+        let delete_raw = async {
+            if !raw_key.starts_with(self.codec.prefix()) {
+                return Err(KvError::InvalidKey {
+                    reason: format!(
+                        "{raw_key:?} is not under this store's key prefix {:?}; give the whole Redis key as a listing reported it",
+                        self.codec.prefix()
+                    ),
+                });
+            }
+            let deleted: u64 = self.query(redis::cmd("DEL").arg(raw_key)).await?;
+            Ok(deleted > 0)
+        };
+        self.telemetry
+            .observe(Op::DeleteRaw, None, delete_raw)
+            .await
     }
 
     /// A Lua script comparing bytes plus a JSON comparison in Rust; see
@@ -259,44 +277,63 @@ impl KvStore for RedisKvStore {
         new: Option<&Value>,
         options: SetOptions,
     ) -> KvResult<bool> {
-        let raw = self.codec.encode(key)?;
-        let swap = match (new, Expiry::of(options.effective_ttl())) {
-            (Some(value), Some(expiry)) => Swap::Write(encode_value(value)?, expiry),
-            _ => Swap::Delete,
+        let cas = async {
+            let raw = self.codec.encode(key)?;
+            let swap = match (new, Expiry::of(options.effective_ttl())) {
+                (Some(value), Some(expiry)) => Swap::Write(encode_value(value)?, expiry),
+                _ => Swap::Delete,
+            };
+            cas::cas(self.conn.clone(), &raw, expected, swap).await
         };
-        cas::cas(self.conn.clone(), &raw, expected, swap).await
+        self.telemetry.observe(Op::Cas, Some(key), cas).await
     }
 
     /// `SCAN MATCH` + `MGET` pages; unordered. See the module docs.
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        into_entries(list::list(
+        let entries = into_entries(list::list(
             self.conn.clone(),
             Arc::clone(&self.codec),
             prefix,
             Expiries::Skip,
-        ))
+        ));
+        self.telemetry.stream(Op::List, prefix, entries)
     }
 
     /// As `list`, with each key's `PTTL` asked in the same pipeline as its
     /// value.
     fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
-        list::list(
+        let records = list::list(
             self.conn.clone(),
             Arc::clone(&self.codec),
             prefix,
             Expiries::Fetch,
-        )
+        );
+        self.telemetry.stream(Op::Scan, prefix, records)
     }
 
     /// 0: Redis removes expired keys itself, and an expired key it has not
     /// yet reclaimed cannot be told from a missing one.
-    async fn count_expired(&self, _prefix: Option<&KvKey>) -> KvResult<u64> {
-        Ok(0)
+    async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
+        let count = async { Ok(0) };
+        self.telemetry
+            .observe(Op::CountExpired, prefix, count)
+            .await
     }
 
     /// Returns 0: Redis expires keys itself.
     async fn sweep(&self) -> KvResult<u64> {
-        Ok(0)
+        let sweep = async { Ok(0) };
+        self.telemetry.observe(Op::Sweep, None, sweep).await
+    }
+
+    /// `INFO server`'s `redis_version` (of the node the command reached,
+    /// on a cluster).
+    async fn server_version(&self) -> KvResult<Option<String>> {
+        let info: String = self.query(redis::cmd("INFO").arg("server")).await?;
+        Ok(info
+            .lines()
+            .find_map(|line| line.strip_prefix("redis_version:"))
+            .map(|version| format!("Redis {}", version.trim())))
     }
 
     fn backend(&self) -> &'static str {

@@ -30,6 +30,7 @@ use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
 use crate::paging::into_entries;
 use crate::store::{KvRecordStream, KvStore, KvStream, SetOptions};
+use crate::telemetry::{Op, Telemetry};
 
 pub use options::{DEFAULT_BUSY_TIMEOUT, DEFAULT_READERS, SqliteOptions};
 pub use sql::{DEFAULT_TABLE, MAX_TABLE_NAME_LEN};
@@ -59,6 +60,7 @@ struct Inner {
     workers: Workers,
     location: Location,
     options: SqliteOptions,
+    telemetry: Arc<Telemetry>,
 }
 
 impl fmt::Debug for SqliteKvStore {
@@ -98,6 +100,7 @@ impl SqliteKvStore {
             options.readers = 0;
         }
         let sql = Arc::new(Sql::new(&options.table));
+        let telemetry = Arc::new(Telemetry::new(BACKEND, Some(&options.table)));
         let workers = Workers::start(Config {
             location: location.clone(),
             sql: Arc::clone(&sql),
@@ -105,6 +108,7 @@ impl SqliteKvStore {
             sweep: options.sweep,
             readers: options.readers,
             initialize: options.initialize,
+            telemetry: Arc::clone(&telemetry),
         })
         .await?;
         // After the writer has created the file and switched it to WAL.
@@ -119,6 +123,7 @@ impl SqliteKvStore {
                 workers,
                 location,
                 options,
+                telemetry,
             }),
         })
     }
@@ -216,56 +221,67 @@ fn value_text(value: &Value) -> KvResult<String> {
 #[async_trait]
 impl KvStore for SqliteKvStore {
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
-        let key = key_text(key)?;
-        // Inline reads run on this thread, so the value is decoded straight
-        // from SQLite's row, without a copy of its text.
-        let inline = self
-            .inner
-            .inline
-            .with(|db| db.get_with(&key, now_ms(), |text| codec::decode_value(&key, text)));
-        if let Some(Ok(value)) = inline {
-            return value.transpose();
-        }
-        let text = self
-            .read(|reply| Read::Get {
-                key: key.clone(),
-                reply,
-            })
-            .await?;
-        text.map(|text| codec::decode_value(&key, &text))
-            .transpose()
+        let get = async {
+            let key = key_text(key)?;
+            // Inline reads run on this thread, so the value is decoded straight
+            // from SQLite's row, without a copy of its text.
+            let inline = self
+                .inner
+                .inline
+                .with(|db| db.get_with(&key, now_ms(), |text| codec::decode_value(&key, text)));
+            if let Some(Ok(value)) = inline {
+                return value.transpose();
+            }
+            let text = self
+                .read(|reply| Read::Get {
+                    key: key.clone(),
+                    reply,
+                })
+                .await?;
+            text.map(|text| codec::decode_value(&key, &text))
+                .transpose()
+        };
+        self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
 
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
-        let key = key_text(key)?;
-        let value = value_text(value)?;
-        let inline = self
-            .inner
-            .workers
-            .write_inline(|db| Ok(db.upsert(&key, &value, now_ms(), options.effective_ttl())?));
-        if inline.is_some() {
-            return Ok(());
-        }
-        self.write(|reply| Write::Set {
-            key,
-            value,
-            ttl: options.effective_ttl(),
-            reply,
-        })
-        .await
+        let set = async {
+            let key = key_text(key)?;
+            let value = value_text(value)?;
+            let inline = self.inner.workers.write_inline(|db| {
+                Ok(db.upsert(&key, &value, now_ms(), options.effective_ttl())?)
+            });
+            if inline.is_some() {
+                return Ok(());
+            }
+            self.write(|reply| Write::Set {
+                key,
+                value,
+                ttl: options.effective_ttl(),
+                reply,
+            })
+            .await
+        };
+        self.inner.telemetry.observe(Op::Set, Some(key), set).await
     }
 
     async fn delete(&self, key: &KvKey) -> KvResult<()> {
-        let key = key_text(key)?;
-        if self
-            .inner
-            .workers
-            .write_inline(|db| Ok(db.delete(&key)?))
-            .is_some()
-        {
-            return Ok(());
-        }
-        self.write(|reply| Write::Delete { key, reply }).await
+        let delete = async {
+            let key = key_text(key)?;
+            if self
+                .inner
+                .workers
+                .write_inline(|db| Ok(db.delete(&key)?))
+                .is_some()
+            {
+                return Ok(());
+            }
+            self.write(|reply| Write::Delete { key, reply }).await
+        };
+        self.inner
+            .telemetry
+            .observe(Op::Delete, Some(key), delete)
+            .await
     }
 
     async fn cas(
@@ -275,60 +291,85 @@ impl KvStore for SqliteKvStore {
         new: Option<&Value>,
         options: SetOptions,
     ) -> KvResult<bool> {
-        let key = key_text(key)?;
-        let new = new.map(value_text).transpose()?;
-        let inline = self
-            .inner
-            .workers
-            .write_inline(|db| db.cas(&key, expected, new.as_deref(), options.effective_ttl()));
-        if let Some(swapped) = inline {
-            return Ok(swapped);
-        }
-        let expected = expected.cloned();
-        self.write(|reply| Write::Cas {
-            key,
-            expected,
-            new,
-            ttl: options.effective_ttl(),
-            reply,
-        })
-        .await
+        let cas = async {
+            let key = key_text(key)?;
+            let new = new.map(value_text).transpose()?;
+            let inline = self
+                .inner
+                .workers
+                .write_inline(|db| db.cas(&key, expected, new.as_deref(), options.effective_ttl()));
+            if let Some(swapped) = inline {
+                return Ok(swapped);
+            }
+            let expected = expected.cloned();
+            self.write(|reply| Write::Cas {
+                key,
+                expected,
+                new,
+                ttl: options.effective_ttl(),
+                reply,
+            })
+            .await
+        };
+        self.inner.telemetry.observe(Op::Cas, Some(key), cas).await
     }
 
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        into_entries(self.scan(prefix))
+        let entries = into_entries(list::stream(Arc::clone(&self.inner), prefix));
+        self.inner.telemetry.stream(Op::List, prefix, entries)
     }
 
     fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
-        list::stream(Arc::clone(&self.inner), prefix)
+        let records = list::stream(Arc::clone(&self.inner), prefix);
+        self.inner.telemetry.stream(Op::Scan, prefix, records)
     }
 
     /// The raw key is the key column's text (a blob key, which only
     /// another program can store, in SQLite's `X'4142'` form).
     async fn delete_raw(&self, raw_key: &str) -> KvResult<bool> {
-        let key = raw_key.to_owned();
-        self.write(|reply| Write::DeleteRaw { key, reply }).await
+        let delete_raw = async {
+            let key = raw_key.to_owned();
+            self.write(|reply| Write::DeleteRaw { key, reply }).await
+        };
+        self.inner
+            .telemetry
+            .observe(Op::DeleteRaw, None, delete_raw)
+            .await
     }
 
     async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
-        let range = prefix.map(JsonKeyRange::new);
-        self.read(|reply| Read::CountExpired {
-            range: range.clone(),
-            reply,
-        })
-        .await
+        let count = async {
+            let range = prefix.map(JsonKeyRange::new);
+            self.read(|reply| Read::CountExpired {
+                range: range.clone(),
+                reply,
+            })
+            .await
+        };
+        self.inner
+            .telemetry
+            .observe(Op::CountExpired, prefix, count)
+            .await
     }
 
     async fn sweep(&self) -> KvResult<u64> {
-        let batch = self.inner.options.sweep.batch_size.max(1) as u64;
-        let mut total = 0;
-        loop {
-            let removed = self.write(|reply| Write::Sweep { reply }).await?;
-            total += removed;
-            if removed < batch {
-                return Ok(total);
+        let sweep = async {
+            let batch = self.inner.options.sweep.batch_size.max(1) as u64;
+            let mut total = 0;
+            loop {
+                let removed = self.write(|reply| Write::Sweep { reply }).await?;
+                total += removed;
+                if removed < batch {
+                    return Ok(total);
+                }
             }
-        }
+        };
+        self.inner.telemetry.observe(Op::Sweep, None, sweep).await
+    }
+
+    /// The SQLite library's version (no query: it is linked in).
+    async fn server_version(&self) -> KvResult<Option<String>> {
+        Ok(Some(format!("SQLite {}", rusqlite::version())))
     }
 
     fn backend(&self) -> &'static str {

@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 
 use crate::error::{KvError, KvResult};
 use crate::sweep::SweepPolicy;
+use crate::telemetry::Telemetry;
 
 use super::checkpoint::Checkpoints;
 use super::conn::{Db, Location, Role};
@@ -54,6 +55,8 @@ pub(crate) struct Config {
     pub readers: usize,
     /// Create the table when the writer starts.
     pub initialize: bool,
+    /// The store's spans and metrics, for the writer's automatic sweeps.
+    pub telemetry: Arc<Telemetry>,
 }
 
 impl Config {
@@ -113,7 +116,13 @@ impl Workers {
                 return drop(ready.send(Err(map(e))));
             }
             if ready.send(Ok(())).is_ok() {
-                let mut writer = Writer::new(db, writer_config.sweep, shared, checkpoints);
+                let mut writer = Writer::new(
+                    db,
+                    writer_config.sweep,
+                    shared,
+                    checkpoints,
+                    writer_config.telemetry,
+                );
                 writer.run(&consumer);
                 let _ = others_gone.recv();
                 drop(writer);
@@ -257,6 +266,7 @@ mod tests {
             sweep,
             readers: 1,
             initialize: true,
+            telemetry: Arc::new(Telemetry::new(BACKEND, Some("fedify_kv"))),
         }
     }
 

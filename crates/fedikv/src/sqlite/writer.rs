@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::sweep::{SweepPolicy, SweepSchedule};
+use crate::telemetry::{Op, Telemetry};
 
 use super::checkpoint::Checkpoints;
 use super::conn::{Db, now_ms};
@@ -93,6 +94,8 @@ pub(crate) struct Writer {
     pending: Vec<Pending>,
     /// The checkpointer, if there is one.
     checkpoints: Option<Arc<Checkpoints>>,
+    /// The store's spans and metrics, for automatic sweeps.
+    telemetry: Arc<Telemetry>,
 }
 
 impl Writer {
@@ -101,6 +104,7 @@ impl Writer {
         sweep: SweepPolicy,
         shared: Arc<Shared>,
         checkpoints: Option<Arc<Checkpoints>>,
+        telemetry: Arc<Telemetry>,
     ) -> Self {
         Self {
             db,
@@ -108,6 +112,7 @@ impl Writer {
             shared,
             pending: Vec::with_capacity(MAX_GROUP),
             checkpoints,
+            telemetry,
         }
     }
 
@@ -232,7 +237,9 @@ impl Writer {
     /// whole transaction back), and reads never depend on it.
     fn auto_sweep(&mut self) {
         let more_expired = &self.shared.more_expired;
-        match self.db.sweep(self.batch_size) {
+        let sweep = || self.db.sweep(self.batch_size);
+        let kind = |e: &rusqlite::Error| map_ref(e).kind();
+        match (self.telemetry).observe_sync(Op::BackgroundSweep, kind, sweep) {
             Ok(n) => more_expired.store(n as usize >= self.batch_size, Ordering::Relaxed),
             Err(e) => {
                 more_expired.store(false, Ordering::Relaxed);

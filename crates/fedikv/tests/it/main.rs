@@ -13,6 +13,8 @@
 mod denokv;
 #[cfg(feature = "mysql")]
 mod mysql;
+#[cfg(feature = "metrics")]
+mod observability;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]

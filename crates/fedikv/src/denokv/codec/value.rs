@@ -31,7 +31,7 @@ use v8_valueserializer::{
 use crate::error::{KvError, KvResult};
 use crate::{js, json};
 
-use super::backend::Row;
+use crate::denokv::backend::Row;
 
 /// The largest integer a double holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;

@@ -8,7 +8,7 @@ use crate::error::{KvError, KvResult};
 use crate::js;
 use crate::key::KvKey;
 
-use super::BACKEND;
+use crate::denokv::error::BACKEND;
 
 /// Deno KV's limit on a written key: 2048 bytes of encoded key (each
 /// component is its UTF-8 bytes, a tag byte, a terminator and one escape

@@ -1,0 +1,126 @@
+//! `fedikv bench` beyond the SQLite runs of `cli.rs`: the raw-driver floors
+//! of the server backends (`--raw`), and the values of Fedify's side of the
+//! comparison (`interop/bench.mjs`), which must be fedikv's byte for byte.
+//! No timing is checked: performance is what `fedikv bench` reports, not a
+//! test result.
+
+use std::path::PathBuf;
+
+use fedikv_conformance::server::skip;
+use serde_json::Value;
+
+use crate::{ServerStore, assert_code, command, json_lines};
+
+const OPS: [&str; 8] = [
+    "set",
+    "get_hit",
+    "get_miss",
+    "get_hit_c64",
+    "cas",
+    "list",
+    "set_ttl",
+    "delete",
+];
+
+/// Runs `fedikv bench --raw -n 50` on `store` (no phase capped); asserts that the store and
+/// its floor each wrote every operation's line, without errors, under one
+/// label.
+fn assert_raw_floor(store: &ServerStore, label: &str) {
+    let output = command(&[
+        "bench",
+        "--raw",
+        "-n",
+        "50",
+        "--phase-max",
+        "10m",
+        "--store",
+        &store.store,
+    ])
+    .output()
+    .expect("the fedikv binary runs");
+    assert_code(&output, 0);
+    let lines = json_lines(&output);
+    let rows: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .map(|l| {
+            assert_eq!(l["errors"], 0, "{l}");
+            (
+                l["backend"].as_str().unwrap(),
+                l["impl"].as_str().unwrap(),
+                l["op"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(&str, &str, &str)> = ["fedikv", "raw"]
+        .into_iter()
+        .flat_map(|side| OPS.iter().map(move |op| (label, side, *op)))
+        .collect();
+    assert_eq!(rows, expected);
+    let raw = &lines[OPS.len()];
+    assert!(raw["driver"].as_str().unwrap().contains("alone"), "{raw}");
+    assert_eq!(
+        raw["harness"],
+        "tokio multi-thread runtime, workload in a spawned task"
+    );
+}
+
+#[test]
+fn postgres_has_a_raw_floor() {
+    if let Some(store) = ServerStore::table("FEDIKV_TEST_POSTGRES_URL", "bench_raw") {
+        assert_raw_floor(&store, "postgres");
+    }
+}
+
+#[test]
+fn mysql_has_a_raw_floor() {
+    if let Some(store) = ServerStore::table("FEDIKV_TEST_MYSQL_URL", "bench_raw") {
+        assert_raw_floor(&store, "mysql");
+    }
+}
+
+#[test]
+fn redis_has_a_raw_floor() {
+    if let Some(store) = ServerStore::redis_prefix("bench-raw") {
+        assert_raw_floor(&store, "redis");
+    }
+}
+
+/// Node 24 from `interop/node_modules`, or `None` after saying why.
+fn node() -> Option<PathBuf> {
+    let node = interop_dir().join("node_modules/.bin/node");
+    if node.exists() {
+        Some(node)
+    } else {
+        skip("Node is not installed in interop/node_modules: run scripts/interop-setup.sh");
+        None
+    }
+}
+
+fn interop_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop")
+}
+
+#[test]
+fn fedify_side_writes_fedikvs_documents_byte_for_byte() {
+    let Some(node) = node() else { return };
+    let indexes = [0, 1, 7, 42, 999, 19_999, 123_456, 9_999_999];
+    let list = indexes.map(|i| i.to_string()).join(",");
+    let output = std::process::Command::new(node)
+        .arg(interop_dir().join("bench.mjs"))
+        .args(["--documents", &list])
+        .output()
+        .expect("Node runs");
+    assert_code(&output, 0);
+    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), indexes.len());
+    for (i, line) in indexes.iter().zip(lines) {
+        let expected = fedikv::bench_support::document(*i).to_string();
+        assert_eq!(line, expected, "document {i}");
+        let parsed: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            parsed["documentUrl"],
+            format!("https://example.com/users/{i}")
+        );
+    }
+}
