@@ -25,12 +25,20 @@ thread_local! {
 /// Writes the encoding of `key` to `out`, which is cleared first.
 pub(super) fn encode_into(key: &KvKey, out: &mut Vec<u8>) {
     out.clear();
+    out.reserve(key.byte_len() + 2 * key.len());
     for component in key.components() {
-        for (i, part) in component.as_bytes().split(|&b| b == 0).enumerate() {
-            if i > 0 {
-                out.extend_from_slice(&[0, 1]);
+        let bytes = component.as_bytes();
+        // Components rarely hold NUL: then they are copied whole (the check
+        // is a memchr).
+        if bytes.contains(&0) {
+            for (i, part) in bytes.split(|&b| b == 0).enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(&[0, 1]);
+                }
+                out.extend_from_slice(part);
             }
-            out.extend_from_slice(part);
+        } else {
+            out.extend_from_slice(bytes);
         }
         out.extend_from_slice(&[0, 0]);
     }
