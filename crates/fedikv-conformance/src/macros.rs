@@ -34,6 +34,7 @@ macro_rules! __for_each_conformance_test {
             o1_fedify_set_and_get,
             o1_get_expired_is_none,
             o2_set_is_an_upsert,
+            o2_shared_values_are_set_and_get,
             o2_ttl_has_millisecond_precision,
             o2_zero_ttl_is_expired_at_once,
             o2_set_without_ttl_clears_expiry,

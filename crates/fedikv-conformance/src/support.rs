@@ -49,6 +49,20 @@ impl Kv {
             .unwrap_or_else(|e| self.fail("get", Some(key), e))
     }
 
+    pub(crate) async fn get_shared(&self, key: &KvKey) -> Option<Arc<Value>> {
+        self.store
+            .get_shared(key)
+            .await
+            .unwrap_or_else(|e| self.fail("get_shared", Some(key), e))
+    }
+
+    pub(crate) async fn set_shared(&self, key: &KvKey, value: Arc<Value>, ttl: Option<Duration>) {
+        self.store
+            .set_shared(key, value, SetOptions::with_ttl(ttl))
+            .await
+            .unwrap_or_else(|e| self.fail("set_shared", Some(key), e));
+    }
+
     pub(crate) async fn set_with(&self, key: &KvKey, value: Value, ttl: Option<Duration>) {
         self.store
             .set(key, &value, SetOptions::with_ttl(ttl))

@@ -1,6 +1,7 @@
 //! The [`KvStore`] trait: Fedify's five operations, dyn-compatible.
 
 use std::fmt::Debug;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,6 +11,7 @@ use serde_json::Value;
 
 use crate::duration::MAX_TTL;
 use crate::error::{KvError, KvResult};
+use crate::json::drop_shared;
 use crate::key::KvKey;
 
 /// The one component of the key [`KvStore::ping`] reads; Fedify and
@@ -176,6 +178,31 @@ pub trait KvStore: Send + Sync + Debug {
     /// [`MAX_TTL`](crate::MAX_TTL): see [`SetOptions::effective_ttl`]);
     /// without it the entry never expires, whatever expiry it had before.
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()>;
+
+    /// [`get`](KvStore::get) with the value shared: the same value, as an
+    /// `Arc`. The memory store hands out the stored value itself without
+    /// copying it (it never changes: a later write stores another `Arc`);
+    /// the default, which every other store keeps, wraps what `get`
+    /// returns. Drop a value that may be nested thousands deep with
+    /// [`json::drop_shared`](crate::json::drop_shared) (rule V1).
+    async fn get_shared(&self, key: &KvKey) -> KvResult<Option<Arc<Value>>> {
+        Ok(self.get(key).await?.map(Arc::new))
+    }
+
+    /// [`set`](KvStore::set) taking a shared value, with the same contract.
+    /// The memory store keeps `value` itself, without copying it, so that
+    /// writing a value the caller also keeps costs one reference; the
+    /// default, which every other store keeps, writes `&value` with `set`.
+    async fn set_shared(
+        &self,
+        key: &KvKey,
+        value: Arc<Value>,
+        options: SetOptions,
+    ) -> KvResult<()> {
+        let written = self.set(key, &value, options).await;
+        drop_shared(value);
+        written
+    }
 
     /// Removes the entry under `key`. Removing a missing key succeeds (O3).
     async fn delete(&self, key: &KvKey) -> KvResult<()>;

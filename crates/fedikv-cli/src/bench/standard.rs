@@ -36,9 +36,13 @@ pub async fn run(
     // (a) sequential set
     let bar = reporter.bar("set", n);
     let stats = sequential(n, cap, &bar, |i| async move {
-        s.set(&doc_key(i)?, workload.value(i), SetOptions::default())
-            .await
-            .map(|()| true)
+        s.set_shared(
+            &doc_key(i)?,
+            Arc::clone(workload.shared(i)),
+            SetOptions::default(),
+        )
+        .await
+        .map(|()| true)
     })
     .await
     .in_phase("set")?;
@@ -50,7 +54,7 @@ pub async fn run(
     // (b) sequential get, hits
     let bar = reporter.bar("get_hit", n_keys);
     let stats = sequential(n_keys, cap, &bar, |i| async move {
-        Ok(s.get(&doc_key(i)?).await?.is_some())
+        Ok(s.get_shared(&doc_key(i)?).await?.is_some())
     })
     .await
     .in_phase("get_hit")?;
@@ -60,7 +64,7 @@ pub async fn run(
     // (c) sequential get, misses
     let bar = reporter.bar("get_miss", n);
     let stats = sequential(n, cap, &bar, |i| async move {
-        Ok(s.get(&miss_key(i)?).await?.is_none())
+        Ok(s.get_shared(&miss_key(i)?).await?.is_none())
     })
     .await
     .in_phase("get_miss")?;
@@ -74,7 +78,7 @@ pub async fn run(
     let modulus = n_keys.max(1);
     let stats = concurrent(n, workload.concurrency, cap, Arc::clone(&bar), move |i| {
         let store = Arc::clone(&shared);
-        async move { Ok(store.get(&doc_key(i % modulus)?).await?.is_some()) }
+        async move { Ok(store.get_shared(&doc_key(i % modulus)?).await?.is_some()) }
     })
     .await
     .in_phase(&op)?;
@@ -118,9 +122,13 @@ pub async fn run(
     // (g) set with a 1 h TTL
     let bar = reporter.bar("set_ttl", n);
     let stats = sequential(n, cap, &bar, |i| async move {
-        s.set(&ttl_key(i)?, workload.value(i), SetOptions::ttl(TTL))
-            .await
-            .map(|()| true)
+        s.set_shared(
+            &ttl_key(i)?,
+            Arc::clone(workload.shared(i)),
+            SetOptions::ttl(TTL),
+        )
+        .await
+        .map(|()| true)
     })
     .await
     .in_phase("set_ttl")?;

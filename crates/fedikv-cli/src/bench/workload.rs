@@ -30,8 +30,9 @@ pub struct Workload {
     /// Warm-up set+get pairs.
     pub warmup: usize,
     /// `values[i]` is the value of key `i` (`fedikv::bench_support::document(i)`),
-    /// built up front.
-    pub values: Arc<Vec<Value>>,
+    /// built up front and shared, so that a store that keeps shared values
+    /// ([`KvStore::set_shared`]) need not copy them.
+    pub values: Arc<Vec<Arc<Value>>>,
 }
 
 impl Workload {
@@ -45,12 +46,21 @@ impl Workload {
             list_keys: 1000,
             list_repeat: 50,
             warmup: 500,
-            values: Arc::new((0..n).map(fedikv::bench_support::document).collect()),
+            values: Arc::new(
+                (0..n)
+                    .map(|i| Arc::new(fedikv::bench_support::document(i)))
+                    .collect(),
+            ),
         }
     }
 
     /// The value of key `i` (values repeat every `n` keys).
     pub fn value(&self, i: usize) -> &Value {
+        self.shared(i)
+    }
+
+    /// The value of key `i`, shared.
+    pub fn shared(&self, i: usize) -> &Arc<Value> {
         &self.values[i % self.values.len()]
     }
 }

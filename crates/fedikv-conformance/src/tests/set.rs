@@ -41,6 +41,66 @@ pub async fn o2_set_is_an_upsert(store: Arc<dyn KvStore>) {
     );
 }
 
+/// O2 (and O1): `set_shared` and `get_shared` are `set` and `get` with the
+/// value in an `Arc`: what one writes the other and `get`, `list` read back;
+/// an `Arc` read earlier keeps the value it was read with after the key is
+/// overwritten, and the writer's own `Arc` is never changed; a zero TTL
+/// expires at once and an absent key is `None`.
+pub async fn o2_shared_values_are_set_and_get(store: Arc<dyn KvStore>) {
+    let ns = Namespace::new("o2_shared_values_are_set_and_get");
+    let kv = Kv::new(store);
+    let key = ns.key(["shared"]);
+    let first = json!({"id": "https://example.com/users/1", "tags": ["a", {"b": null}]});
+    let written = Arc::new(first.clone());
+    kv.set_shared(&key, Arc::clone(&written), None).await;
+    assert_value(
+        "O2: get after set_shared",
+        kv.get(&key).await,
+        Some(first.clone()),
+    );
+    let read = kv.get_shared(&key).await;
+    assert_value(
+        "O2: get_shared after set_shared",
+        read.as_deref().cloned(),
+        Some(first.clone()),
+    );
+    kv.set(&key, json!([2, "second"])).await;
+    assert_value(
+        "O2: get_shared after set",
+        kv.get_shared(&key).await.as_deref().cloned(),
+        Some(json!([2, "second"])),
+    );
+    assert_value(
+        "O2: an Arc read earlier keeps its value after an overwrite",
+        read.as_deref().cloned(),
+        Some(first.clone()),
+    );
+    kv.set_shared(&key, Arc::new(json!(3)), None).await;
+    assert_entries(
+        "O2: a key written with set_shared is listed once",
+        &kv.list(Some(ns.prefix())).await,
+        &[(key.clone(), json!(3))],
+    );
+    assert_value(
+        "O2: set_shared leaves the writer's value as it was",
+        Some(written.as_ref().clone()),
+        Some(first),
+    );
+    let expired = ns.key(["shared", "zero-ttl"]);
+    kv.set_shared(&expired, Arc::new(json!("gone")), Some(Duration::ZERO))
+        .await;
+    assert_value(
+        "O2: set_shared with a zero TTL is expired at once",
+        kv.get_shared(&expired).await.as_deref().cloned(),
+        None,
+    );
+    assert_value(
+        "O1: get_shared of an absent key",
+        kv.get_shared(&ns.key(["absent"])).await.as_deref().cloned(),
+        None,
+    );
+}
+
 /// O2: TTLs have millisecond precision: an entry with a 300 ms TTL is live
 /// shortly after the write and gone shortly after 300 ms (not rounded up to a
 /// second); 1 ms, 999 ms and 1500 ms TTLs are accepted.

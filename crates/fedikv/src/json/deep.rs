@@ -6,38 +6,22 @@
 //! 2 MiB thread stack. Library code that clones or drops stored values uses
 //! these instead; both are as fast as the derived forms for ordinary values.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 /// Nesting depth up to which the derived, recursive forms are used.
 const RECURSION_DEPTH: usize = 64;
 
-/// A copy of `value`, for any nesting depth.
+/// A copy of `value`, for any nesting depth: `Value`'s own `clone` (which
+/// copies a map's tree as it is, without re-sorting its keys) when the value
+/// is no deeper than 64 levels, otherwise a heap-stack copy.
 pub fn clone_deep(value: &Value) -> Value {
-    clone_shallow(value, RECURSION_DEPTH).unwrap_or_else(|| clone_iterative(value))
-}
-
-/// Recursive clone while `depth` lasts; `None` when the value is deeper.
-fn clone_shallow(value: &Value, depth: usize) -> Option<Value> {
-    Some(match value {
-        Value::Array(items) => {
-            let depth = depth.checked_sub(1)?;
-            Value::Array(
-                items
-                    .iter()
-                    .map(|v| clone_shallow(v, depth))
-                    .collect::<Option<_>>()?,
-            )
-        }
-        Value::Object(map) => {
-            let depth = depth.checked_sub(1)?;
-            let mut copy = Map::new();
-            for (k, v) in map {
-                copy.insert(k.clone(), clone_shallow(v, depth)?);
-            }
-            Value::Object(copy)
-        }
-        scalar => scalar.clone(),
-    })
+    if is_deeper_than(value, RECURSION_DEPTH) {
+        clone_iterative(value)
+    } else {
+        value.clone()
+    }
 }
 
 /// Clone with a heap stack: each container is rebuilt once all its children
@@ -86,6 +70,26 @@ pub fn drop_deep(value: Value) {
             Value::Object(map) => pending.extend(std::mem::take(map).into_iter().map(|(_, v)| v)),
             _ => {}
         }
+    }
+}
+
+/// Drops a shared value: when this is its last holder, the tree is dropped
+/// as [`drop_deep`] drops it, for any nesting depth; otherwise only the
+/// reference goes. Whoever holds an `Arc<Value>` from
+/// [`KvStore::get_shared`](crate::KvStore::get_shared) that may be nested
+/// thousands deep drops it this way.
+///
+/// ```
+/// use std::sync::Arc;
+/// let value = Arc::new(serde_json::json!({"a": [1, 2]}));
+/// let kept = Arc::clone(&value);
+/// fedikv::json::drop_shared(value);
+/// assert_eq!(kept["a"][1], 2);
+/// fedikv::json::drop_shared(kept);
+/// ```
+pub fn drop_shared(value: Arc<Value>) {
+    if let Some(value) = Arc::into_inner(value) {
+        drop_deep(value);
     }
 }
 

@@ -11,7 +11,9 @@
 //! - [`clone_deep`] and [`drop_deep`]: `Value`'s own `Clone`, `Drop`,
 //!   `PartialEq` and `Debug` recurse once per level and overflow a 2 MiB
 //!   stack around 10,000 levels of objects; use these (or a larger stack) for
-//!   values that may be nested that deep, such as remote documents.
+//!   values that may be nested that deep, such as remote documents;
+//!   [`drop_shared`] drops an `Arc<Value>` the same way when it is the last
+//!   reference.
 
 mod deep;
 mod eq;
@@ -20,7 +22,7 @@ mod write;
 
 #[cfg(test)]
 pub(crate) use deep::nested;
-pub use deep::{clone_deep, drop_deep, is_deeper_than};
+pub use deep::{clone_deep, drop_deep, drop_shared, is_deeper_than};
 pub(crate) use eq::current_matches;
 pub use eq::{json_eq, json_opt_eq};
 pub(crate) use parse::is_plain_text;

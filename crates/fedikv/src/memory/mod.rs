@@ -1,0 +1,369 @@
+//! [`MemoryKvStore`]: an ordered in-process store, for tests and single
+//! processes.
+//!
+//! - [`table`]: the entries, a hash map keyed by encoded keys;
+//! - [`index`]: the keys in order, for `list`, updated lazily;
+//! - [`ordered`]: the byte encoding of keys that sorts like the keys.
+
+mod index;
+mod ordered;
+mod table;
+
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::error::{KvError, KvResult};
+use crate::json::{clone_deep, json_opt_eq};
+use crate::key::KvKey;
+use crate::paging::{PAGE_SIZE, into_entries, paged};
+use crate::store::{KvRecord, KvRecordStream, KvStore, KvStream, SetOptions};
+use crate::sweep::{SweepPolicy, SweepSchedule};
+use crate::telemetry::{Op, Telemetry};
+use ordered::with_encoded;
+use table::{Entry, Page, Table};
+
+#[derive(Debug)]
+struct Inner {
+    table: RwLock<Table>,
+    schedule: SweepSchedule,
+    telemetry: Arc<Telemetry>,
+}
+
+/// A [`KvStore`] in process memory, like Fedify's `MemoryKvStore`.
+///
+/// Entries live in a hash map; `list` walks an ordered index of the keys,
+/// so it yields keys in component-wise order (`["a"]`, `["a", ""]`,
+/// `["a", "b"]`, ...). Values are held as `Arc<Value>`:
+/// [`set_shared`](KvStore::set_shared) keeps the caller's value and
+/// [`get_shared`](KvStore::get_shared) hands out the stored one, neither
+/// copying it; [`get`](KvStore::get), [`set`](KvStore::set), `cas`, `list`
+/// and `scan` copy values in and out. The store is cheap to clone (clones
+/// share the data) and safe to use from many tasks; `cas` is atomic under a
+/// write lock. Expired entries are invisible at once and removed by sweeps
+/// ([`SweepPolicy`]). Values a write replaces or removes are freed after the
+/// lock is released.
+#[derive(Debug, Clone)]
+pub struct MemoryKvStore {
+    inner: Arc<Inner>,
+}
+
+impl Default for MemoryKvStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryKvStore {
+    /// An empty store with the default [`SweepPolicy`].
+    pub fn new() -> Self {
+        Self::with_sweep_policy(SweepPolicy::default())
+    }
+
+    /// An empty store with the given sweep policy.
+    pub fn with_sweep_policy(policy: SweepPolicy) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                table: RwLock::new(Table::default()),
+                schedule: SweepSchedule::new(policy),
+                telemetry: Arc::new(Telemetry::new("memory", None)),
+            }),
+        }
+    }
+
+    /// Number of live entries.
+    pub fn len(&self) -> usize {
+        self.read().live(Instant::now())
+    }
+
+    /// Whether the store holds no live entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    // A poisoned lock only means another task panicked while holding it; the
+    // table itself is always left consistent, so keep serving.
+    fn read(&self) -> RwLockReadGuard<'_, Table> {
+        self.inner.table.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Table> {
+        self.inner.table.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The entry a write with `options` stores. The TTL is clamped to
+    /// [`MAX_TTL`](crate::MAX_TTL); should even that not fit an `Instant` on
+    /// this platform (it would outlive the process anyway), the entry never
+    /// expires, rather than a panic.
+    fn entry(value: Arc<Value>, options: SetOptions) -> Entry {
+        Entry {
+            value,
+            expires: options
+                .effective_ttl()
+                .and_then(|ttl| Instant::now().checked_add(ttl)),
+        }
+    }
+
+    fn get_shared_now(&self, key: &KvKey) -> Option<Arc<Value>> {
+        let now = Instant::now();
+        with_encoded(key, |key| {
+            self.read()
+                .get(key, now)
+                .map(|entry| Arc::clone(&entry.value))
+        })
+    }
+
+    fn put(&self, key: &KvKey, value: Arc<Value>, options: SetOptions) {
+        let entry = Self::entry(value, options);
+        let replaced = with_encoded(key, |key| self.write().put(key, entry));
+        if let Some(entry) = replaced {
+            entry.discard();
+        }
+        self.after_write();
+    }
+
+    fn remove(&self, key: &KvKey) {
+        let removed = with_encoded(key, |key| self.write().remove(key));
+        if let Some(entry) = removed {
+            entry.discard();
+        }
+        self.after_write();
+    }
+
+    fn swap(
+        &self,
+        key: &KvKey,
+        expected: Option<&Value>,
+        new: Option<&Value>,
+        options: SetOptions,
+    ) -> bool {
+        // The new entry is built before the lock is taken, and whichever
+        // entry is left over (the replaced one, or the new one when the
+        // values differ) is discarded after it is released.
+        let new = new.map(|value| Self::entry(Arc::new(clone_deep(value)), options));
+        let now = Instant::now();
+        let outcome = with_encoded(key, |key| {
+            let mut table = self.write();
+            let current = table.get(key, now).map(|entry| entry.value.as_ref());
+            if !json_opt_eq(current, expected) {
+                return Err(new);
+            }
+            Ok(match new {
+                Some(entry) => table.put(key, entry),
+                None => table.remove(key),
+            })
+        });
+        let (swapped, left_over) = match outcome {
+            Ok(replaced) => (true, replaced),
+            Err(unused) => (false, unused),
+        };
+        if let Some(entry) = left_over {
+            entry.discard();
+        }
+        if swapped {
+            self.after_write();
+        }
+        swapped
+    }
+
+    fn after_write(&self) {
+        if self.inner.schedule.claim() {
+            let sweep = || Ok::<_, KvError>(self.remove_expired());
+            let _ = (self.inner.telemetry).observe_sync(Op::BackgroundSweep, KvError::kind, sweep);
+        }
+    }
+
+    fn remove_expired(&self) -> u64 {
+        let expired = self.write().remove_expired(Instant::now());
+        let removed = expired.len() as u64;
+        expired.into_iter().for_each(Entry::discard);
+        removed
+    }
+
+    fn count_expired_now(&self, prefix: Option<&KvKey>) -> u64 {
+        let now = Instant::now();
+        let prefix = prefix.map(ordered::encode).unwrap_or_default();
+        self.read().expired_under(&prefix, now) as u64
+    }
+
+    /// The page of `scan(prefix)` after the encoded key `after`, read under
+    /// the lock, and the cursor of the next page.
+    fn page(&self, prefix: &[u8], after: Option<&[u8]>) -> (Page, Option<Arc<[u8]>>) {
+        let now = Instant::now();
+        let read = self.read();
+        let page = if read.is_settled() {
+            read.page(prefix, after, now, PAGE_SIZE)
+        } else {
+            drop(read);
+            let mut write = self.write();
+            write.settle();
+            write.page(prefix, after, now, PAGE_SIZE)
+        };
+        let next = (page.len() == PAGE_SIZE)
+            .then(|| page.last().map(|(key, ..)| Arc::clone(key)))
+            .flatten();
+        (page, next)
+    }
+
+    fn scan_records(&self, prefix: Option<&KvKey>) -> KvRecordStream {
+        let store = self.clone();
+        let prefix = prefix.map(ordered::encode).unwrap_or_default();
+        paged(None, move |after: Option<Arc<[u8]>>| {
+            let (page, next) = store.page(&prefix, after.as_deref());
+            let now = Instant::now();
+            let records = page
+                .into_iter()
+                .map(|(key, value, expires)| {
+                    Ok(KvRecord {
+                        key: ordered::decode(&key)?,
+                        value: clone_deep(&value),
+                        expires_in: expires.map(|at| remaining_ms(at, now)),
+                    })
+                })
+                .collect();
+            async move { Ok((records, next.map(Some))) }
+        })
+    }
+}
+
+/// The time from `now` to `at` rounded up to whole milliseconds, as the SQL
+/// backends report it: a live entry never reports zero.
+fn remaining_ms(at: Instant, now: Instant) -> Duration {
+    let left = at.saturating_duration_since(now);
+    let ms = left.as_nanos().div_ceil(1_000_000);
+    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+#[async_trait]
+impl KvStore for MemoryKvStore {
+    async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
+        let get = async { Ok(self.get_shared_now(key).map(|value| clone_deep(&value))) };
+        self.inner.telemetry.observe(Op::Get, Some(key), get).await
+    }
+
+    async fn get_shared(&self, key: &KvKey) -> KvResult<Option<Arc<Value>>> {
+        let get = async { Ok(self.get_shared_now(key)) };
+        self.inner.telemetry.observe(Op::Get, Some(key), get).await
+    }
+
+    async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
+        let set = async {
+            self.put(key, Arc::new(clone_deep(value)), options);
+            Ok(())
+        };
+        self.inner.telemetry.observe(Op::Set, Some(key), set).await
+    }
+
+    async fn set_shared(
+        &self,
+        key: &KvKey,
+        value: Arc<Value>,
+        options: SetOptions,
+    ) -> KvResult<()> {
+        let set = async {
+            self.put(key, value, options);
+            Ok(())
+        };
+        self.inner.telemetry.observe(Op::Set, Some(key), set).await
+    }
+
+    async fn delete(&self, key: &KvKey) -> KvResult<()> {
+        let delete = async {
+            self.remove(key);
+            Ok(())
+        };
+        self.inner
+            .telemetry
+            .observe(Op::Delete, Some(key), delete)
+            .await
+    }
+
+    async fn cas(
+        &self,
+        key: &KvKey,
+        expected: Option<&Value>,
+        new: Option<&Value>,
+        options: SetOptions,
+    ) -> KvResult<bool> {
+        let cas = async { Ok(self.swap(key, expected, new, options)) };
+        self.inner.telemetry.observe(Op::Cas, Some(key), cas).await
+    }
+
+    fn list(&self, prefix: Option<&KvKey>) -> KvStream {
+        let entries = into_entries(self.scan_records(prefix));
+        self.inner.telemetry.stream(Op::List, prefix, entries)
+    }
+
+    fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
+        let records = self.scan_records(prefix);
+        self.inner.telemetry.stream(Op::Scan, prefix, records)
+    }
+
+    async fn sweep(&self) -> KvResult<u64> {
+        let sweep = async { Ok(self.remove_expired()) };
+        self.inner.telemetry.observe(Op::Sweep, None, sweep).await
+    }
+
+    async fn count_expired(&self, prefix: Option<&KvKey>) -> KvResult<u64> {
+        let count = async { Ok(self.count_expired_now(prefix)) };
+        self.inner
+            .telemetry
+            .observe(Op::CountExpired, prefix, count)
+            .await
+    }
+
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::TryStreamExt;
+    use serde_json::json;
+
+    use super::*;
+
+    fn key(i: usize) -> KvKey {
+        KvKey::new(["k", &format!("{i:05}")]).unwrap()
+    }
+
+    /// Enough deletes to prune the index, then some deleted keys written
+    /// again: `list` yields exactly the live keys, in order, across pages.
+    #[tokio::test]
+    async fn list_is_exact_after_the_index_is_pruned_and_keys_come_back() {
+        let store = MemoryKvStore::new();
+        let n = 3000;
+        for i in 0..n {
+            store
+                .set(&key(i), &json!(i), SetOptions::default())
+                .await
+                .unwrap();
+        }
+        let listed: Vec<_> = store.list(None).try_collect().await.unwrap();
+        assert_eq!(listed.len(), n);
+        for i in (0..n).filter(|i| i % 6 != 0) {
+            store.delete(&key(i)).await.unwrap();
+        }
+        for i in (0..n).filter(|i| i % 6 == 1) {
+            store
+                .set_shared(&key(i), Arc::new(json!(i)), SetOptions::default())
+                .await
+                .unwrap();
+        }
+        let expected: Vec<(KvKey, Value)> = (0..n)
+            .filter(|i| i % 6 < 2)
+            .map(|i| (key(i), json!(i)))
+            .collect();
+        let listed: Vec<(KvKey, Value)> = store
+            .list(None)
+            .map_ok(|entry| (entry.key, entry.value))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(listed, expected);
+        assert_eq!(store.len(), expected.len());
+    }
+}
