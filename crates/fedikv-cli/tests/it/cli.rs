@@ -646,10 +646,12 @@ fn large_table_scenario_measures_empty_and_full_tables() {
         ops,
         [
             "set@empty",
+            "get@empty",
             "cas@empty",
             "list@empty",
             "populate@2k-half-expired",
             "set@2k-half-expired",
+            "get@2k-half-expired",
             "cas@2k-half-expired",
             "list@2k-half-expired",
         ]
