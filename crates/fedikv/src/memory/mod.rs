@@ -47,8 +47,10 @@ struct Inner {
 /// it replaces in place when no reader holds that one). The store is cheap
 /// to clone (clones share the data) and safe to use from many tasks; `cas` is
 /// atomic under a write lock. Expired entries are invisible at once and
-/// removed by sweeps ([`SweepPolicy`]), which only run while some entry has
-/// an expiry; point operations on entries without one never read the clock.
+/// removed by sweeps ([`SweepPolicy`]): automatic ones run after a write
+/// that stores a value, at most once per interval and only while some entry
+/// has an expiry; point operations on entries without one never read the
+/// clock.
 /// Values a write replaces or removes are freed after the lock is released.
 #[derive(Debug, Clone)]
 pub struct MemoryKvStore {
@@ -133,15 +135,14 @@ impl MemoryKvStore {
         self.after_write(may_expire, &now);
     }
 
+    /// Removes the entry under `key`. A removal does not claim the
+    /// automatic sweep ([`after_write`](Self::after_write)): it adds nothing
+    /// for a sweep to keep in bounds.
     fn remove(&self, key: &KvKey) {
-        let (removed, may_expire) = with_encoded(key, |key| {
-            let mut table = self.write();
-            (table.remove(key), table.may_expire())
-        });
+        let removed = with_encoded(key, |key| self.write().remove(key));
         if let Some(value) = removed {
             value.discard();
         }
-        self.after_write(may_expire, &Now::lazy());
     }
 
     fn swap(
@@ -155,6 +156,7 @@ impl MemoryKvStore {
         // left over (the replaced value, or the new one when the values
         // differ) is discarded after it is released.
         let now = Now::lazy();
+        let stores = new.is_some();
         let new =
             new.map(|value| Self::write_of(NewValue::Owned(clone_deep(value)), options, &now));
         let (outcome, may_expire) = with_encoded(key, |key| {
@@ -166,7 +168,9 @@ impl MemoryKvStore {
                 if let Some(value) = replaced {
                     value.discard();
                 }
-                self.after_write(may_expire, &now);
+                if stores {
+                    self.after_write(may_expire, &now);
+                }
                 true
             }
             Err(unused) => {
@@ -178,9 +182,10 @@ impl MemoryKvStore {
         }
     }
 
-    /// Runs the automatic sweep when it is due and some entry has an expiry
-    /// (`may_expire`, read under the write's lock); `now` is the write's
-    /// time, if it read the clock.
+    /// After a write that stored a value: runs the automatic sweep when it
+    /// is due and some entry has an expiry (`may_expire`, read under the
+    /// write's lock); `now` is the write's time, read here if the write did
+    /// not need it.
     fn after_write(&self, may_expire: bool, now: &Now) {
         if may_expire && self.inner.schedule.claim_at(now.get()) {
             let sweep = || Ok::<_, KvError>(self.remove_expired());
