@@ -72,7 +72,7 @@ pub mod sqlite;
 pub use duration::{MAX_TTL, parse_duration};
 pub use error::{BoxError, KvError, KvResult};
 pub use ext::{Health, KvStoreExt, UPDATE_MAX_ATTEMPTS};
-pub use json::{json_eq, json_opt_eq};
+pub use json::{JsonText, json_eq, json_opt_eq};
 pub use key::KvKey;
 pub use memory::MemoryKvStore;
 pub use open::open;

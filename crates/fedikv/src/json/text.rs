@@ -68,12 +68,6 @@ impl JsonText {
         Self(stringify(value))
     }
 
-    /// Wraps text the caller knows is compact: written by
-    /// [`stringify()`](super::stringify) or taken from another `JsonText`.
-    pub(crate) fn from_compact_unchecked(text: String) -> Self {
-        Self(text)
-    }
-
     /// The compact JSON text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -16,7 +16,7 @@ use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
 
 use super::codec::{RawPage, blob_of_raw_key, decode_value, raw_key, text};
-use super::error::{Failure, map_open};
+use super::error::{BACKEND, Failure, map_open};
 use super::sql::Sql;
 
 /// Where the database lives.
@@ -343,12 +343,34 @@ impl Db {
         now: i64,
         ttl: Option<Duration>,
     ) -> rusqlite::Result<()> {
-        self.conn.prepare_cached(&self.sql.upsert)?.execute((
-            key,
-            value,
-            now,
-            expires_at(now, ttl),
-        ))?;
+        let mut upsert = self.conn.prepare_cached(&self.sql.upsert)?;
+        bind_upsert(&mut upsert, key, value, now, ttl)?;
+        upsert.raw_execute().map(drop)
+    }
+
+    /// [`upsert`](Self::upsert) of value text handed over in `value`: it is
+    /// bound (rusqlite binds text as `SQLITE_TRANSIENT`: SQLite copies it)
+    /// and dropped before the statement runs, so that a huge value is held
+    /// twice at most (SQLite's copy and the record it builds), not three
+    /// times. `value` is taken only once the statement is prepared, so a
+    /// missing table leaves it for the retry after the table is created.
+    pub(crate) fn upsert_owned(
+        &self,
+        key: &str,
+        value: &mut Option<String>,
+        now: i64,
+        ttl: Option<Duration>,
+    ) -> Result<(), Failure> {
+        let mut upsert = self.conn.prepare_cached(&self.sql.upsert)?;
+        let Some(text) = value.take() else {
+            return Err(Failure::Kv(KvError::backend(
+                BACKEND,
+                "the table disappeared while the value was being written; is another program dropping it? Write the value again",
+            )));
+        };
+        bind_upsert(&mut upsert, key, &text, now, ttl)?;
+        drop(text);
+        upsert.raw_execute()?;
         Ok(())
     }
 
@@ -405,6 +427,20 @@ impl Db {
             .execute((now_ms(), batch))?;
         Ok(n as u64)
     }
+}
+
+/// Binds Fedify's upsert parameters (key, value, now, expiry) to `upsert`.
+fn bind_upsert(
+    upsert: &mut rusqlite::Statement<'_>,
+    key: &str,
+    value: &str,
+    now: i64,
+    ttl: Option<Duration>,
+) -> rusqlite::Result<()> {
+    upsert.raw_bind_parameter(1, key)?;
+    upsert.raw_bind_parameter(2, value)?;
+    upsert.raw_bind_parameter(3, now)?;
+    upsert.raw_bind_parameter(4, expires_at(now, ttl))
 }
 
 /// A row's `expires` in epoch ms: an integer, NULL, or the fractional
