@@ -51,7 +51,7 @@ struct Backend {
 const COMMANDS: [&str; 3] = ["set", "get", "list"];
 
 /// A value's JSON text in a file, exactly as `fedikv get` prints it back
-/// (compact, object keys in order), and a name for messages. The text is
+/// (compact, the stored text itself), and a name for messages. The text is
 /// written in pieces and never held whole: see [`own_peak`].
 struct Shape {
     name: &'static str,
@@ -74,7 +74,9 @@ impl Shape {
         })
     }
 
-    /// An array of ActivityPub-like documents of about 1 KiB each.
+    /// An array of ActivityPub-like documents of about 1 KiB each, their
+    /// members in the order PostgreSQL's `jsonb` keeps (shorter keys first,
+    /// then bytewise), so that every backend prints them back as written.
     fn documents(dir: &Path, bytes: usize) -> Self {
         let body = "lorem ipsum dolor sit amet ".repeat(30);
         Self::write(dir, "about 1 KiB documents", |out| {
@@ -84,7 +86,7 @@ impl Shape {
             while written + 1200 < bytes {
                 let separator = if i > 0 { "," } else { "" };
                 let document = format!(
-                    r##"{separator}{{"attributedTo":"https://example.com/users/alice","content":"<p>{body}</p>","id":"https://example.com/objects/{i}","n":{i},"sensitive":false,"tag":[{{"name":"#rust","type":"Hashtag"}},{{"href":"https://example.com/users/bob","type":"Mention"}}],"to":["https://www.w3.org/ns/activitystreams#Public"],"type":"Note"}}"##
+                    r##"{separator}{{"n":{i},"id":"https://example.com/objects/{i}","to":["https://www.w3.org/ns/activitystreams#Public"],"tag":[{{"name":"#rust","type":"Hashtag"}},{{"href":"https://example.com/users/bob","type":"Mention"}}],"type":"Note","content":"<p>{body}</p>","sensitive":false,"attributedTo":"https://example.com/users/alice"}}"##
                 );
                 out.write_all(document.as_bytes())?;
                 written += document.len();

@@ -54,14 +54,14 @@ pub(crate) fn decode_value_str(raw_key: impl FnOnce() -> String, text: &str) -> 
 /// A stored value's JSON text as [`JsonText`], copied once (its compact
 /// form); anything but JSON is one [`KvError::Corrupt`] naming the row's
 /// raw key (rule V5), as for [`decode_value_str`].
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn json_text_str(raw_key: impl FnOnce() -> String, text: &str) -> KvResult<JsonText> {
     JsonText::from_text(text).map_err(|e| not_json(raw_key, e))
 }
 
 /// [`json_text_str`] of text the caller owns: kept without a copy when it
 /// is already compact.
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn json_text_string(
     raw_key: impl FnOnce() -> String,
     text: String,

@@ -78,6 +78,43 @@ impl JsonText {
         self.0
     }
 
+    /// The text with every lone surrogate (`\udxxx`) replaced by U+FFFD,
+    /// as a store that keeps strings as UTF-8 holds it (see
+    /// [`Capabilities::lone_surrogates_in_values`](crate::Capabilities));
+    /// the same string, uncopied, when there is none. In the compact form a
+    /// `\udxxx` escape is always a lone surrogate: pairs are characters.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn into_string_with_lone_surrogates_replaced(self) -> String {
+        let text = self.0;
+        let bytes = text.as_bytes();
+        let mut replaced: Option<String> = None;
+        let (mut run, mut at) = (0, 0);
+        while let Some(found) = bytes[at..].iter().position(|&b| b == b'\\') {
+            at += found;
+            let lone = bytes.get(at + 1..at + 4).is_some_and(|escape| {
+                escape[..2] == *b"ud" && matches!(escape[2], b'8'..=b'9' | b'a'..=b'f')
+            });
+            if !lone {
+                // Every other escape is two bytes, or `\u00xx`, whose hex
+                // digits hold no backslash.
+                at += 2;
+                continue;
+            }
+            let out = replaced.get_or_insert_with(|| String::with_capacity(text.len()));
+            out.push_str(&text[run..at]);
+            out.push(char::REPLACEMENT_CHARACTER);
+            at += 6;
+            run = at;
+        }
+        match replaced {
+            None => text,
+            Some(mut out) => {
+                out.push_str(&text[run..]);
+                out
+            }
+        }
+    }
+
     /// The text's length in bytes.
     pub fn len(&self) -> usize {
         self.0.len()
@@ -184,6 +221,23 @@ mod tests {
         let padded = " [1] \n".to_owned();
         let trimmed = JsonText::from_string(padded).unwrap();
         assert_eq!(trimmed.as_str(), "[1]");
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn lone_surrogates_are_replaced_for_utf8_stores() {
+        let text =
+            JsonText::from_text(r#"{"\ud800k":["\\ud800","\uDBFF\uDFFF\udc00x","\n"]}"#).unwrap();
+        assert_eq!(
+            text.into_string_with_lone_surrogates_replaced(),
+            "{\"\u{FFFD}k\":[\"\\\\ud800\",\"\u{10FFFF}\u{FFFD}x\",\"\\n\"]}"
+        );
+        let plain = JsonText::from_text(r#"["\\udc00"]"#).unwrap();
+        let address = plain.as_str().as_ptr();
+        assert_eq!(
+            plain.into_string_with_lone_surrogates_replaced().as_ptr(),
+            address
+        );
     }
 
     #[test]

@@ -348,12 +348,15 @@ impl Db {
         upsert.raw_execute().map(drop)
     }
 
-    /// [`upsert`](Self::upsert) of value text handed over in `value`: it is
-    /// bound (rusqlite binds text as `SQLITE_TRANSIENT`: SQLite copies it)
-    /// and dropped before the statement runs, so that a huge value is held
-    /// twice at most (SQLite's copy and the record it builds), not three
-    /// times. `value` is taken only once the statement is prepared, so a
-    /// missing table leaves it for the retry after the table is created.
+    /// [`upsert`](Self::upsert) of value text handed over in `value`. Text
+    /// above [`HANDED_OVER_BYTES`] is dropped as soon as it is bound
+    /// (rusqlite binds text as `SQLITE_TRANSIENT`: SQLite copies it), before
+    /// the statement runs, so that a huge value is held twice at most
+    /// (SQLite's copy and the record it builds), not three times; smaller
+    /// text is kept until the statement ran. `value` is left in place when
+    /// the statement cannot be prepared (a missing table), for the retry
+    /// after the table is created; a large value whose table disappears
+    /// while its statement runs is gone, and the write fails saying so.
     pub(crate) fn upsert_owned(
         &self,
         key: &str,
@@ -362,14 +365,16 @@ impl Db {
         ttl: Option<Duration>,
     ) -> Result<(), Failure> {
         let mut upsert = self.conn.prepare_cached(&self.sql.upsert)?;
-        let Some(text) = value.take() else {
+        let Some(text) = value.as_deref() else {
             return Err(Failure::Kv(KvError::backend(
                 BACKEND,
-                "the table disappeared while the value was being written; is another program dropping it? Write the value again",
+                "the table disappeared while a large value was being written, after SQLite took its copy; is another program dropping it? Write the value again",
             )));
         };
-        bind_upsert(&mut upsert, key, &text, now, ttl)?;
-        drop(text);
+        bind_upsert(&mut upsert, key, text, now, ttl)?;
+        if text.len() > HANDED_OVER_BYTES {
+            *value = None;
+        }
         upsert.raw_execute()?;
         Ok(())
     }
@@ -428,6 +433,11 @@ impl Db {
         Ok(n as u64)
     }
 }
+
+/// Value text above this size that a write hands over is dropped once
+/// SQLite holds its copy (see [`Db::upsert_owned`]); smaller text may also
+/// be written inline, borrowed until its statement ran.
+pub(crate) const HANDED_OVER_BYTES: usize = 1 << 20;
 
 /// Binds Fedify's upsert parameters (key, value, now, expiry) to `upsert`.
 fn bind_upsert(

@@ -35,7 +35,7 @@ use crate::telemetry::{Op, Telemetry};
 pub use options::{DEFAULT_BUSY_TIMEOUT, DEFAULT_READERS, SqliteOptions};
 pub use sql::{DEFAULT_TABLE, MAX_TABLE_NAME_LEN};
 
-use conn::{Location, now_ms};
+use conn::{HANDED_OVER_BYTES, Location, now_ms};
 use error::{BACKEND, Failure};
 use inline::{INLINE_READERS, InlineReaders};
 use jobs::{Read, Reply, Write};
@@ -188,13 +188,13 @@ impl SqliteKvStore {
     }
 
     /// Writes value text (already within [`MAX_TEXT_BYTES`]) under `key`.
-    /// Text up to [`INLINE_TEXT_BYTES`] is written on this thread when the
+    /// Text up to [`HANDED_OVER_BYTES`] is written on this thread when the
     /// writer is idle; larger text always goes to the writer thread, which
     /// takes it over and drops it once bound (see `Db::upsert_owned`).
     async fn set_text(&self, key: &KvKey, value: String, options: SetOptions) -> KvResult<()> {
         let key = key_text(key)?;
         let ttl = options.effective_ttl();
-        if value.len() <= INLINE_TEXT_BYTES
+        if value.len() <= HANDED_OVER_BYTES
             && self
                 .inner
                 .workers
@@ -232,11 +232,6 @@ async fn read<T>(inner: &Inner, make: impl Fn(Reply<T>) -> Read) -> KvResult<T> 
         result => result.map_err(Failure::into_kv),
     }
 }
-
-/// Value text up to this size may be written inline (on the caller's
-/// thread), where it stays borrowed until the statement ran; larger text is
-/// handed over to the writer thread, which drops it before running it.
-const INLINE_TEXT_BYTES: usize = 1 << 20;
 
 /// A key's JSON text, refused if longer than [`MAX_TEXT_BYTES`].
 fn key_text(key: &KvKey) -> KvResult<String> {
