@@ -83,7 +83,7 @@ impl JsonText {
     /// [`Capabilities::lone_surrogates_in_values`](crate::Capabilities));
     /// the same string, uncopied, when there is none. In the compact form a
     /// `\udxxx` escape is always a lone surrogate: pairs are characters.
-    #[cfg(feature = "postgres")]
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) fn into_string_with_lone_surrogates_replaced(self) -> String {
         let text = self.0;
         let bytes = text.as_bytes();
@@ -113,6 +113,38 @@ impl JsonText {
                 out
             }
         }
+    }
+
+    /// Whether arrays and objects nest more than `max` levels deep (`[1]`
+    /// is one level), as [`is_deeper_than`](super::is_deeper_than) tells
+    /// of the value, read from the text in one pass.
+    #[cfg(feature = "mysql")]
+    pub(crate) fn is_deeper_than(&self, max: usize) -> bool {
+        let mut depth = 0usize;
+        let mut bytes = self.0.bytes();
+        while let Some(b) = bytes.next() {
+            match b {
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > max {
+                        return true;
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                b'"' => {
+                    // Skip the string: its escapes are two bytes or `\uXXXX`.
+                    while let Some(b) = bytes.next() {
+                        match b {
+                            b'"' => break,
+                            b'\\' => drop(bytes.next()),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
     }
 
     /// The text's length in bytes.
@@ -223,7 +255,7 @@ mod tests {
         assert_eq!(trimmed.as_str(), "[1]");
     }
 
-    #[cfg(feature = "postgres")]
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     #[test]
     fn lone_surrogates_are_replaced_for_utf8_stores() {
         let text =
@@ -238,6 +270,24 @@ mod tests {
             plain.into_string_with_lone_surrogates_replaced().as_ptr(),
             address
         );
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn depth_is_read_from_the_text() {
+        for (text, depth) in [
+            ("1", 0),
+            ("[]", 1),
+            (r#"[{"a":[1]},"[[[[\"]]]"]"#, 3),
+            (r#"{"\\":{"[":"\\"}}"#, 2),
+        ] {
+            let text = JsonText::from_text(text).unwrap();
+            let value = text.to_value().unwrap();
+            for max in 0..5 {
+                assert_eq!(text.is_deeper_than(max), depth > max, "{text} {max}");
+                assert_eq!(crate::json::is_deeper_than(&value, max), depth > max, "{text} {max}");
+            }
+        }
     }
 
     #[test]

@@ -16,7 +16,9 @@ use mysql_async::prelude::Queryable;
 use tokio::task::JoinHandle;
 
 use super::Inner;
-use super::codec::decode_value;
+use super::codec::ValueReader;
+#[cfg(doc)]
+use super::codec::{decode_text, read_value};
 use super::error::{BACKEND, map};
 use crate::error::{KvError, KvResult};
 use crate::jsonkey::JsonKeyRange;
@@ -25,51 +27,59 @@ use crate::paging::{PAGE_SIZE, ms_left, paged};
 use crate::store::{KvRecord, KvRecordStream};
 
 /// One decoded page.
-struct Page {
+struct Page<V> {
     /// Each row decoded, or the [`KvError::Corrupt`] of a row that does not
     /// decode, in its place (rule V5).
-    entries: Vec<KvResult<KvRecord>>,
+    entries: Vec<KvResult<KvRecord<V>>>,
     /// The last key's text when another page follows.
     last: Option<String>,
 }
 
 /// A page being fetched by a task, cancelled when the stream is dropped
 /// before using it.
-struct Fetching {
+struct Fetching<V> {
     /// The page holds the entries after this key text.
     after: String,
-    task: JoinHandle<KvResult<Page>>,
+    task: JoinHandle<KvResult<Page<V>>>,
 }
 
-impl Drop for Fetching {
+impl<V> Drop for Fetching<V> {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
 /// Where the stream stands.
-enum Cursor {
+enum Cursor<V> {
     /// Nothing fetched yet (tasks are only spawned once the stream is polled,
     /// inside the runtime).
     Start,
     /// The next page is being fetched.
-    Next(Fetching),
+    Next(Fetching<V>),
 }
 
 /// Shared by the stream's page fetches.
-struct Lister {
+struct Lister<V> {
     inner: Arc<Inner>,
     range: Option<JsonKeyRange>,
+    /// Reads each row's value.
+    decode: ValueReader<V>,
 }
 
 /// Streams the live entries under `prefix` (all with `None`) with their
 /// remaining TTLs in key-text
 /// byte order, [`PAGE_SIZE`] rows per page. At most two pages are in memory
 /// or in flight.
-pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStream {
+/// Each value is read by `decode` ([`read_value`] or [`decode_text`]).
+pub(crate) fn stream<V: Send + 'static>(
+    inner: Arc<Inner>,
+    prefix: Option<&KvKey>,
+    decode: ValueReader<V>,
+) -> KvRecordStream<V> {
     let lister = Arc::new(Lister {
         inner,
         range: prefix.map(JsonKeyRange::new),
+        decode,
     });
     paged(Cursor::Start, move |cursor| {
         let lister = Arc::clone(&lister);
@@ -85,9 +95,9 @@ pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStrea
     })
 }
 
-impl Lister {
+impl<V: Send + 'static> Lister<V> {
     /// Starts fetching the page after key text `after`.
-    fn spawn_page(self: &Arc<Self>, after: String) -> Fetching {
+    fn spawn_page(self: &Arc<Self>, after: String) -> Fetching<V> {
         let lister = Arc::clone(self);
         let start = after.clone();
         Fetching {
@@ -100,8 +110,8 @@ impl Lister {
     /// the following page there.
     async fn next_page(
         self: &Arc<Self>,
-        mut current: Fetching,
-    ) -> KvResult<(Vec<KvResult<KvRecord>>, Option<Fetching>)> {
+        mut current: Fetching<V>,
+    ) -> KvResult<(Vec<KvResult<KvRecord<V>>>, Option<Fetching<V>>)> {
         let after = &current.after;
         let predicted = self.inner.recreating(|| self.page_end(after)).await?;
         let speculative = predicted.map(|end| self.spawn_page(end));
@@ -119,12 +129,12 @@ impl Lister {
     }
 
     /// One page, with the table recreated if it was dropped elsewhere.
-    async fn page(&self, after: &str) -> KvResult<Page> {
+    async fn page(&self, after: &str) -> KvResult<Page<V>> {
         self.inner.recreating(|| self.query_page(after)).await
     }
 
     /// The live entries after key text `after`.
-    async fn query_page(&self, after: &str) -> KvResult<Page> {
+    async fn query_page(&self, after: &str) -> KvResult<Page<V>> {
         let sql = &self.inner.sql;
         let mut conn = self.inner.conn().await?;
         // Drain the result first and decode afterwards: decoding while
@@ -150,7 +160,7 @@ impl Lister {
         let last = more
             .then(|| rows.last().map(|(key, _, _)| key.clone()))
             .flatten();
-        let entries = rows.into_iter().map(decode).collect();
+        let entries = rows.into_iter().map(|row| decode(row, self.decode)).collect();
         Ok(Page { entries, last })
     }
 
@@ -199,12 +209,12 @@ pub(crate) async fn count_expired(inner: &Inner, prefix: Option<&KvKey>) -> KvRe
 
 /// Parses one row's key, value and expiry; [`KvError::Corrupt`] naming the
 /// key column's text if it does not decode.
-fn decode((key_text, value, remaining): Row) -> KvResult<KvRecord> {
+fn decode<V>((key_text, value, remaining): Row, read: ValueReader<V>) -> KvResult<KvRecord<V>> {
     let key = KvKey::from_json(&key_text).map_err(|e| KvError::Corrupt {
         key: key_text.clone(),
         reason: format!("the key is not a JSON array of strings: {e}"),
     })?;
-    let value = decode_value(&key_text, &value)?;
+    let value = read(&key_text, value)?;
     Ok(KvRecord {
         key,
         value,
