@@ -285,7 +285,11 @@ mod tests {
             let value = text.to_value().unwrap();
             for max in 0..5 {
                 assert_eq!(text.is_deeper_than(max), depth > max, "{text} {max}");
-                assert_eq!(crate::json::is_deeper_than(&value, max), depth > max, "{text} {max}");
+                assert_eq!(
+                    crate::json::is_deeper_than(&value, max),
+                    depth > max,
+                    "{text} {max}"
+                );
             }
         }
     }

@@ -160,7 +160,10 @@ impl<V: Send + 'static> Lister<V> {
         let last = more
             .then(|| rows.last().map(|(key, _, _)| key.clone()))
             .flatten();
-        let entries = rows.into_iter().map(|row| decode(row, self.decode)).collect();
+        let entries = rows
+            .into_iter()
+            .map(|row| decode(row, self.decode))
+            .collect();
         Ok(Page { entries, last })
     }
 

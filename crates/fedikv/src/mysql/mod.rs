@@ -226,14 +226,20 @@ impl KvStore for MysqlKvStore {
 
     /// One round trip: `INSERT … ON DUPLICATE KEY UPDATE`.
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
-        let set = async { self.set_text(key, self.inner.value_text(value)?, options).await };
+        let set = async {
+            self.set_text(key, self.inner.value_text(value)?, options)
+                .await
+        };
         self.inner.telemetry.observe(Op::Set, Some(key), set).await
     }
 
     /// `set`'s statement with the text as it is (lone surrogates as
     /// U+FFFD, as `set` stores them), never decoded.
     async fn set_json(&self, key: &KvKey, value: JsonText, options: SetOptions) -> KvResult<()> {
-        let set = async { self.set_text(key, self.inner.text_of(value)?, options).await };
+        let set = async {
+            self.set_text(key, self.inner.text_of(value)?, options)
+                .await
+        };
         self.inner.telemetry.observe(Op::Set, Some(key), set).await
     }
 

@@ -92,7 +92,10 @@ impl Inner {
     /// surrogates, which neither server's JSON accepts as `\udxxx`, are
     /// written as U+FFFD, as Fedify's mysql2 driver sends them.
     pub(crate) fn value_text(&self, value: &Value) -> KvResult<String> {
-        self.within_depth(json::is_deeper_than(value, self.info.dialect.max_json_depth()))?;
+        self.within_depth(json::is_deeper_than(
+            value,
+            self.info.dialect.max_json_depth(),
+        ))?;
         KvError::within_value_limit(BACKEND, json_text(value), self.max_value_len())
     }
 
