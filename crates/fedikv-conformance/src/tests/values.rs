@@ -378,7 +378,7 @@ pub async fn v2_json_text_round_trips(store: Arc<dyn KvStore>) {
         .try_collect()
         .await
         .expect("V2: scan_json");
-    scanned.sort_by(|a, b| a.0.to_json().cmp(&b.0.to_json()));
-    written.sort_by(|a, b| a.0.to_json().cmp(&b.0.to_json()));
+    scanned.sort_by_key(|a| a.0.to_json());
+    written.sort_by_key(|a| a.0.to_json());
     assert_eq!(scanned, written, "V2: scan_json yields the texts written");
 }
