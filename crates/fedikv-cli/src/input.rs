@@ -180,7 +180,7 @@ mod tests {
         assert_eq!(parse_value("null", "value").unwrap(), Value::Null);
         assert!(parse_value("hello", "value").is_err());
         let from_stdin = read_value("-", &b"{\"b\": [1, 2], \"a\": \"\\u00e9\"}\n"[..]).unwrap();
-        assert_eq!(from_stdin.as_str(), r#"{"b":[1,2],"a":"\u{e9}"}"#);
+        assert_eq!(from_stdin.as_str(), "{\"b\":[1,2],\"a\":\"\u{e9}\"}");
         assert_eq!(read_value("[ 1 ]", &b""[..]).unwrap().as_str(), "[1]");
         assert!(read_value("-", &b"{"[..]).is_err());
     }
