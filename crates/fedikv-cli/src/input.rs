@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::time::Duration;
 
-use fedikv::KvKey;
+use fedikv::{JsonText, KvKey};
 use serde_json::Value;
 
 use crate::error::CliError;
@@ -66,25 +66,35 @@ fn shell_words(text: &str) -> Vec<&str> {
 /// depth; `\ud800` escapes are lone surrogates, see `fedikv::js`); `what`
 /// names it in the message ("value", "--expect", "--new").
 pub fn parse_value(text: &str, what: &str) -> Result<Value, CliError> {
-    fedikv::json::parse(text).map_err(|e| {
-        CliError::new(format!(
-            "{what} is not valid JSON ({e}); write JSON such as '\"text\"', '42', 'null' or '{{\"a\":1}}' (strings need their double quotes)"
-        ))
-    })
+    fedikv::json::parse(text).map_err(|e| not_json(what, e))
 }
 
-/// A value argument: JSON text, or `-` to read the JSON from `stdin`. The
-/// text read is dropped once parsed, before the value is sent anywhere.
-pub fn read_value(arg: &str, stdin: impl Read) -> Result<Value, CliError> {
+/// Checks the JSON text of a value as [`parse_value`] does and keeps it as
+/// text, in its compact form (object members in the text's order, as
+/// `JSON.stringify(JSON.parse(text))` writes them), without decoding it.
+pub fn value_text(text: String, what: &str) -> Result<JsonText, CliError> {
+    JsonText::from_string(text).map_err(|e| not_json(what, e))
+}
+
+fn not_json(what: &str, error: fedikv::json::JsonError) -> CliError {
+    CliError::new(format!(
+        "{what} is not valid JSON ({error}); write JSON such as '\"text\"', '42', 'null' or '{{\"a\":1}}' (strings need their double quotes)"
+    ))
+}
+
+/// A value argument: JSON text, or `-` to read the JSON from `stdin`, read
+/// once and kept as text ([`value_text`]): text that is already compact is
+/// not copied, and no `Value` is built.
+pub fn read_value(arg: &str, stdin: impl Read) -> Result<JsonText, CliError> {
     if arg != "-" {
-        return parse_value(arg, "value");
+        return value_text(arg.to_owned(), "value");
     }
     let mut text = String::new();
     let mut stdin = stdin;
     stdin
         .read_to_string(&mut text)
         .map_err(|e| CliError::new(format!("cannot read the value from stdin: {e}")))?;
-    parse_value(&text, "the value read from stdin")
+    value_text(text, "the value read from stdin")
 }
 
 /// Standard input, to read a value from whole. On Unix it is read as a
@@ -169,8 +179,9 @@ mod tests {
     fn values_from_arguments_and_stdin() {
         assert_eq!(parse_value("null", "value").unwrap(), Value::Null);
         assert!(parse_value("hello", "value").is_err());
-        let from_stdin = read_value("-", &b"{\"a\": [1, 2]}\n"[..]).unwrap();
-        assert_eq!(from_stdin, serde_json::json!({"a": [1, 2]}));
+        let from_stdin = read_value("-", &b"{\"b\": [1, 2], \"a\": \"\\u00e9\"}\n"[..]).unwrap();
+        assert_eq!(from_stdin.as_str(), "{\"b\":[1,2],\"a\":\"\u{e9}\"}");
+        assert_eq!(read_value("[ 1 ]", &b""[..]).unwrap().as_str(), "[1]");
         assert!(read_value("-", &b"{"[..]).is_err());
     }
 

@@ -25,6 +25,7 @@ macro_rules! __for_each_conformance_test {
             v1_javascript_strings_in_values,
             v1_any_depth_round_trips,
             v2_round_trip_is_deep_equal,
+            v2_json_text_round_trips,
             v3_typed_helpers_round_trip,
             v3_unrepresentable_value_is_a_typed_error,
             v3_stored_value_of_another_type_is_a_typed_error,

@@ -26,6 +26,12 @@
 //! `RedisKvStore` (`redis`) and `DenoKvStore` (`denokv`). [`open`] picks one
 //! from a URL.
 //!
+//! Values are `serde_json::Value`s. For values too large to decode, or that
+//! must pass through unchanged (a copy, a proxy), [`KvStore::get_json`],
+//! [`KvStore::set_json`] and [`KvStore::scan_json`] take and return
+//! [`JsonText`]: the value's compact JSON text, object members in their
+//! stored order, never decoded on SQLite, PostgreSQL, MySQL and Redis.
+//!
 //! Every operation is a `tracing` span named and attributed after
 //! OpenTelemetry's database conventions, and with the `metrics` feature
 //! also counted and timed through the `metrics` facade ([`telemetry`]);
@@ -72,7 +78,7 @@ pub mod sqlite;
 pub use duration::{MAX_TTL, parse_duration};
 pub use error::{BoxError, KvError, KvResult};
 pub use ext::{Health, KvStoreExt, UPDATE_MAX_ATTEMPTS};
-pub use json::{json_eq, json_opt_eq};
+pub use json::{JsonText, json_eq, json_opt_eq};
 pub use key::KvKey;
 pub use memory::MemoryKvStore;
 pub use open::open;

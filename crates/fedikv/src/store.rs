@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::duration::MAX_TTL;
 use crate::error::{KvError, KvResult};
-use crate::json::drop_shared;
+use crate::json::{JsonText, drop_deep, drop_shared};
 use crate::key::KvKey;
 
 /// The one component of the key [`KvStore::ping`] reads; Fedify and
@@ -34,13 +34,15 @@ pub struct KvEntry {
 /// outlive the borrow of the store.
 pub type KvStream = BoxStream<'static, KvResult<KvEntry>>;
 
-/// A live entry with its remaining time to live, yielded by [`KvStore::scan`].
+/// A live entry with its remaining time to live, yielded by
+/// [`KvStore::scan`] (the value decoded) and [`KvStore::scan_json`] (the
+/// value as [`JsonText`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct KvRecord {
+pub struct KvRecord<V = Value> {
     /// The key exactly as it was written.
     pub key: KvKey,
     /// The stored value.
-    pub value: Value,
+    pub value: V,
     /// How long the entry has left to live, by the store's clock when the
     /// entry was read (at millisecond precision); `None` when it never
     /// expires. Writing the entry elsewhere with this TTL keeps its expiry.
@@ -57,9 +59,22 @@ impl KvRecord {
     }
 }
 
-/// The stream [`KvStore::scan`] returns; like [`KvStream`], it owns what it
-/// needs.
-pub type KvRecordStream = BoxStream<'static, KvResult<KvRecord>>;
+impl<V> KvRecord<V> {
+    /// The record with its value converted by `convert`.
+    pub fn map_value<W>(self, convert: impl FnOnce(V) -> W) -> KvRecord<W> {
+        KvRecord {
+            key: self.key,
+            value: convert(self.value),
+            expires_in: self.expires_in,
+        }
+    }
+}
+
+/// The stream [`KvStore::scan`] (and, with `V` = [`JsonText`],
+/// [`KvStore::scan_json`]) returns; like [`KvStream`], it owns what it
+/// needs. A row that cannot be decoded is one [`KvError::Corrupt`] item in
+/// its place, and the stream goes on (rule V5).
+pub type KvRecordStream<V = Value> = BoxStream<'static, KvResult<KvRecord<V>>>;
 
 /// Options of a write ([`KvStore::set`], [`KvStore::cas`]).
 ///
@@ -204,6 +219,45 @@ pub trait KvStore: Send + Sync + Debug {
         written
     }
 
+    /// [`get`](KvStore::get) of the value as its stored JSON text, without
+    /// decoding it: for values too large to decode (a `Value` of many
+    /// small objects is ~4× its text) or that must be passed on unchanged.
+    /// The text is [`JsonText`]'s compact form of what the backend holds:
+    /// a value Fedify wrote on SQLite, MySQL or Redis comes back byte for
+    /// byte (object members in their stored order); PostgreSQL's `jsonb`
+    /// keeps members in its own order (shorter keys first). A stored value
+    /// that is not JSON is [`KvError::Corrupt`], as for `get`.
+    ///
+    /// SQLite, PostgreSQL, MySQL and Redis read the text straight from the
+    /// row and copy it once; the default (memory, Deno KV) writes the value
+    /// `get` returns with [`JsonText::from_value`].
+    async fn get_json(&self, key: &KvKey) -> KvResult<Option<JsonText>> {
+        Ok(self.get(key).await?.map(|value| {
+            let text = JsonText::from_value(&value);
+            drop_deep(value);
+            text
+        }))
+    }
+
+    /// [`set`](KvStore::set) of a value given as JSON text, with the same
+    /// contract (TTL, the backend's value limit of rule V4 checked before
+    /// anything is sent, the backend's [`Capabilities`]). The text is
+    /// stored as it is: what Fedify then reads is `JSON.parse` of it, with
+    /// object members in the text's order.
+    ///
+    /// SQLite, PostgreSQL, MySQL and Redis hand the text to their driver
+    /// and drop it as soon as the driver holds its copy, never building a
+    /// `Value`; the default (memory, Deno KV) decodes it and calls `set`.
+    async fn set_json(&self, key: &KvKey, value: JsonText, options: SetOptions) -> KvResult<()> {
+        let decoded = value.to_value().map_err(|e| KvError::InvalidValue {
+            reason: format!("the JSON text does not parse: {e}"),
+        })?;
+        drop(value);
+        let written = self.set(key, &decoded, options).await;
+        drop_deep(decoded);
+        written
+    }
+
     /// Removes the entry under `key`. Removing a missing key succeeds (O3).
     async fn delete(&self, key: &KvKey) -> KvResult<()>;
 
@@ -242,6 +296,30 @@ pub trait KvStore: Send + Sync + Debug {
             reason: DEFAULT_METHOD,
         };
         futures::stream::once(async move { Err(error) }).boxed()
+    }
+
+    /// [`scan`](KvStore::scan) with each value as its stored JSON text
+    /// (see [`get_json`](KvStore::get_json)): the same entries, order,
+    /// memory bound and undecodable rows (one [`KvError::Corrupt`] in
+    /// place, naming the raw key; the stream goes on). `fedikv list` and
+    /// `fedikv copy` use it, so values pass through unchanged and are never
+    /// decoded.
+    ///
+    /// SQLite, PostgreSQL, MySQL and Redis check and keep the row's text;
+    /// the default writes each value `scan` yields with
+    /// [`JsonText::from_value`].
+    fn scan_json(&self, prefix: Option<&KvKey>) -> KvRecordStream<JsonText> {
+        self.scan(prefix)
+            .map(|item| {
+                item.map(|record| {
+                    record.map_value(|value| {
+                        let text = JsonText::from_value(&value);
+                        drop_deep(value);
+                        text
+                    })
+                })
+            })
+            .boxed()
     }
 
     /// How many entries under `prefix` (all entries for `None`) have expired

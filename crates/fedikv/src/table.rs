@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
-use crate::json;
+use crate::json::{self, JsonText};
 use crate::sweep::{SweepPolicy, SweepSchedule};
 use crate::telemetry::{Op, Telemetry};
 
@@ -48,10 +48,32 @@ pub(crate) fn validate_identifier(name: &str, max_len: usize, what: &'static str
 /// [`KvError::Corrupt`] naming the row's raw key (rule V5). `raw_key` is
 /// only called on failure.
 pub(crate) fn decode_value_str(raw_key: impl FnOnce() -> String, text: &str) -> KvResult<Value> {
-    json::parse(text).map_err(|e| KvError::Corrupt {
+    json::parse(text).map_err(|e| not_json(raw_key, e))
+}
+
+/// A stored value's JSON text as [`JsonText`], copied once (its compact
+/// form); anything but JSON is one [`KvError::Corrupt`] naming the row's
+/// raw key (rule V5), as for [`decode_value_str`].
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn json_text_str(raw_key: impl FnOnce() -> String, text: &str) -> KvResult<JsonText> {
+    JsonText::from_text(text).map_err(|e| not_json(raw_key, e))
+}
+
+/// [`json_text_str`] of text the caller owns: kept without a copy when it
+/// is already compact.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn json_text_string(
+    raw_key: impl FnOnce() -> String,
+    text: String,
+) -> KvResult<JsonText> {
+    JsonText::from_string(text).map_err(|e| not_json(raw_key, e))
+}
+
+fn not_json(raw_key: impl FnOnce() -> String, error: json::JsonError) -> KvError {
+    KvError::Corrupt {
         key: raw_key(),
-        reason: format!("the value is not JSON: {e}"),
-    })
+        reason: format!("the value is not JSON: {error}"),
+    }
 }
 
 /// [`decode_value_str`] of bytes the driver returned, which must be UTF-8.

@@ -36,8 +36,8 @@ pub struct Applied {
 /// reported and counted in `skips`, and the rest goes on (rule V5).
 /// Stops at the first other error, whose message then says how many
 /// records were done before it and `after_error` (what to do about it).
-pub async fn apply<F, Fut>(
-    records: KvRecordStream,
+pub async fn apply<V, F, Fut>(
+    records: KvRecordStream<V>,
     concurrency: usize,
     bar: &PhaseBar,
     skips: &Skips,
@@ -45,7 +45,7 @@ pub async fn apply<F, Fut>(
     op: F,
 ) -> Result<Applied, CliError>
 where
-    F: Fn(KvRecord) -> Fut,
+    F: Fn(KvRecord<V>) -> Fut,
     Fut: Future<Output = Result<Step, KvError>>,
 {
     let mut done = Applied::default();

@@ -93,14 +93,14 @@ impl Copy {
         let skips = Skips::default();
         let target_ref = target.as_ref();
         let done = apply(
-            source.scan(self.prefix.as_ref()),
+            source.scan_json(self.prefix.as_ref()),
             self.concurrency,
             &bar,
             &skips,
             "re-run the same copy to finish it: entries already copied are overwritten with the same data",
             |record| async move {
                 target_ref
-                    .set(&record.key, &record.value, SetOptions::with_ttl(record.expires_in))
+                    .set_json(&record.key, record.value, SetOptions::with_ttl(record.expires_in))
                     .await
                     .map(|()| Step::Done)
             },

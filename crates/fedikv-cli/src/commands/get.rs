@@ -22,15 +22,16 @@ impl Get {
         })
     }
 
-    /// Prints the value as compact JSON, as `JSON.stringify` writes it (lone
-    /// surrogates as `\udxxx`); [`Outcome::Negative`] when the key is absent
-    /// or expired. The text is streamed: it is never held whole, so a huge
-    /// value costs its decoded size only.
+    /// Prints the value's stored text, compact, as `JSON.stringify` writes it
+    /// (lone surrogates as `\udxxx`, object members in their stored order:
+    /// see [`KvStore::get_json`]); [`Outcome::Negative`] when the key is
+    /// absent or expired. The value is never decoded, so a huge value costs
+    /// its text's size, plus what the driver holds while reading it.
     pub async fn run(self, store: &dyn KvStore, out: &mut impl Write) -> Result<Outcome, CliError> {
-        match store.get(&self.key).await? {
-            Some(value) => {
+        match store.get_json(&self.key).await? {
+            Some(text) => {
                 let mut out = BufWriter::new(out);
-                write_line_with(&mut out, |out| fedikv::json::write_to(out, &value))?;
+                write_line_with(&mut out, |out| out.write_all(text.as_str().as_bytes()))?;
                 flush(&mut out)?;
                 Ok(Outcome::Success)
             }

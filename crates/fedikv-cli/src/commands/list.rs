@@ -3,7 +3,7 @@
 use std::io::{self, BufWriter, Write};
 use std::pin::Pin;
 
-use fedikv::{KvError, KvKey, KvRecord, KvResult, KvStore};
+use fedikv::{JsonText, KvError, KvKey, KvRecord, KvResult, KvStore};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
@@ -24,10 +24,10 @@ pub struct List {
     table: bool,
 }
 
-/// A listed entry: a record of `scan`, or of `list` (TTL unknown) where the
-/// store cannot scan.
+/// A listed entry, its value as stored text: a record of `scan_json`, or
+/// of `list` (TTL unknown) where the store cannot scan.
 struct Listed {
-    record: KvRecord,
+    record: KvRecord<JsonText>,
     ttl_known: bool,
 }
 
@@ -100,14 +100,14 @@ impl List {
     }
 }
 
-/// The entries under `prefix` with their TTLs (`scan`), or, on a store that
+/// The entries under `prefix` with their TTLs (`scan_json`), or, on a store that
 /// cannot report TTLs (Deno KV over KV Connect), without them (`list`),
 /// after a note on stderr.
 async fn entries(
     store: &dyn KvStore,
     prefix: Option<&KvKey>,
 ) -> BoxStream<'static, KvResult<Listed>> {
-    let mut scan = store.scan(prefix).peekable();
+    let mut scan = store.scan_json(prefix).peekable();
     if let Some(Err(KvError::Unsupported { reason, .. })) = Pin::new(&mut scan).peek().await {
         eprintln!("fedikv: listing without TTLs: {reason}");
         return store
@@ -115,7 +115,7 @@ async fn entries(
             .map_ok(|entry| Listed {
                 record: KvRecord {
                     key: entry.key,
-                    value: entry.value,
+                    value: JsonText::from_value(&entry.value),
                     expires_in: None,
                 },
                 ttl_known: false,
@@ -129,13 +129,13 @@ async fn entries(
     .boxed()
 }
 
-/// Writes the entry as one JSON line (without its newline), keys and values
-/// as `JSON.stringify` writes them (lone surrogates as `\udxxx`, any
-/// depth). The value is streamed, never held as text.
+/// Writes the entry as one JSON line (without its newline), keys as
+/// `JSON.stringify` writes them (lone surrogates as `\udxxx`), values as
+/// their stored text (see [`KvStore::get_json`]).
 fn write_json(out: &mut impl Write, listed: &Listed) -> io::Result<()> {
     let record = &listed.record;
     write!(out, "{{\"key\":{},\"value\":", record.key.to_json())?;
-    fedikv::json::write_to(out, &record.value)?;
+    out.write_all(record.value.as_str().as_bytes())?;
     if listed.ttl_known {
         match record.expires_in {
             Some(ttl) => write!(out, ",\"ttl_ms\":{}}}", ttl.as_millis()),
@@ -156,6 +156,6 @@ fn table_row(listed: &Listed) -> Vec<String> {
     vec![
         cell(&record.key.to_json(), MAX_CELL),
         ttl,
-        cell(&fedikv::json::stringify(&record.value), MAX_CELL),
+        cell(record.value.as_str(), MAX_CELL),
     ]
 }

@@ -3,8 +3,7 @@
 use std::io::Read;
 use std::time::Duration;
 
-use fedikv::{KvKey, KvStore, SetOptions};
-use serde_json::Value;
+use fedikv::{JsonText, KvKey, KvStore, SetOptions};
 
 use crate::error::{CliError, Outcome};
 use crate::input::{parse_key, parse_ttl, read_value};
@@ -13,12 +12,13 @@ use crate::input::{parse_key, parse_ttl, read_value};
 #[derive(Debug)]
 pub struct Set {
     key: KvKey,
-    value: Value,
+    value: JsonText,
     ttl: Option<Duration>,
 }
 
 impl Set {
-    /// Parses the arguments; a value of `-` is read from `stdin`.
+    /// Parses the arguments; a value of `-` is read from `stdin`. The value
+    /// is kept as JSON text (see [`read_value`]).
     pub fn parse(
         key: &str,
         value: &str,
@@ -32,10 +32,11 @@ impl Set {
         })
     }
 
-    /// Stores the value, replacing any entry.
+    /// Stores the value's text, replacing any entry; the store drops it as
+    /// soon as its driver holds a copy ([`KvStore::set_json`]).
     pub async fn run(self, store: &dyn KvStore) -> Result<Outcome, CliError> {
         store
-            .set(&self.key, &self.value, SetOptions::with_ttl(self.ttl))
+            .set_json(&self.key, self.value, SetOptions::with_ttl(self.ttl))
             .await?;
         Ok(Outcome::Success)
     }

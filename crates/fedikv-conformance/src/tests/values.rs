@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use fedikv::KvStore;
+use fedikv::json::{self, JsonText};
+use fedikv::{KvKey, KvStore, SetOptions};
+use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 use crate::Namespace;
@@ -302,4 +304,81 @@ pub async fn v4_one_mib_values_round_trip(store: Arc<dyn KvStore>) {
         "V4: cas comparing a 1 MiB value must swap"
     );
     assert_value("V4: after cas", kv.get(key).await, Some(json!("small")));
+}
+
+/// V2 for values passed as JSON text (`get_json`, `set_json`,
+/// `scan_json`): text written with `set_json` reads back as the same value
+/// through `get`, `get_json` and `scan_json`, and a value written with `set`
+/// reads back through `get_json` as `json::stringify` writes it. Object
+/// members here are already in every backend's order (sorted, and of equal
+/// length, the order PostgreSQL's `jsonb` keeps), so the text must come back
+/// byte for byte on every backend.
+pub async fn v2_json_text_round_trips(store: Arc<dyn KvStore>) {
+    let ns = Namespace::new("v2_json_text_round_trips");
+    let texts = [
+        (
+            "spaced",
+            r#" { "a" : [ 1 , 2.5 , 1E21 ] , "b" : "\u00e9\/\n" } "#,
+        ),
+        (
+            "numbers",
+            "[0,-1,18446744073709551615,-9223372036854775808,0.5,1.5e-7]",
+        ),
+        (
+            "escapes",
+            r#""quote \" backslash \\ tab \t ctl \u0001 😀 \ud83d\ude00""#,
+        ),
+        ("falsy", r#"[null,false,0,"",[],{}]"#),
+        (
+            "nested",
+            "[[[[[[[[[[{\"k\":[[[[[[[[[[1]]]]]]]]]]}]]]]]]]]]]",
+        ),
+    ];
+    let mut written = Vec::new();
+    for (name, input) in texts {
+        let key = ns.key([name]);
+        let text = JsonText::from_text(input).expect("the test's JSON text");
+        let value = json::parse(input).expect("the test's JSON text");
+        store
+            .set_json(&key, text.clone(), SetOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("V2: set_json of {name}: {e}"));
+        let read = store.get(&key).await.expect("V2: get after set_json");
+        assert!(
+            json::json_opt_eq(read.as_ref(), Some(&value)),
+            "V2: get after set_json of {name}: {read:?}"
+        );
+        let read_text = store.get_json(&key).await.expect("V2: get_json");
+        assert_eq!(
+            read_text.as_ref(),
+            Some(&text),
+            "V2: get_json after set_json of {name}"
+        );
+        written.push((key, text));
+    }
+    let value = json!({"a": [1, "x"], "b": {"c": null}});
+    let key = ns.key(["set with a Value"]);
+    store
+        .set(&key, &value, SetOptions::default())
+        .await
+        .expect("V2: set");
+    assert_eq!(
+        store
+            .get_json(&key)
+            .await
+            .expect("V2: get_json")
+            .map(JsonText::into_string),
+        Some(json::stringify(&value)),
+        "V2: get_json after set"
+    );
+    written.push((key, JsonText::from_value(&value)));
+    let mut scanned: Vec<(KvKey, JsonText)> = store
+        .scan_json(Some(ns.prefix()))
+        .map(|item| item.map(|record| (record.key, record.value)))
+        .try_collect()
+        .await
+        .expect("V2: scan_json");
+    scanned.sort_by_key(|a| a.0.to_json());
+    written.sort_by_key(|a| a.0.to_json());
+    assert_eq!(scanned, written, "V2: scan_json yields the texts written");
 }

@@ -28,6 +28,11 @@ const SKIPPED: &[(&str, &str)] = &[
          this test on a local file",
     ),
     (
+        "v2_json_text_round_trips",
+        "it checks scan_json, which is scan, Unsupported over KV Connect (see above); \
+         the local-file suite (denokv) runs it",
+    ),
+    (
         "o2_ttls_beyond_the_maximum_are_clamped",
         "it reads remaining TTLs with scan, Unsupported over KV Connect (see above); \
          o2_long_ttls_are_accepted checks here that such entries are written and live, and \

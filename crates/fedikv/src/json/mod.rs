@@ -13,11 +13,16 @@
 //!   stack around 10,000 levels of objects; use these (or a larger stack) for
 //!   values that may be nested that deep, such as remote documents;
 //!   [`drop_shared`] drops an `Arc<Value>` the same way when it is the last
-//!   reference.
+//!   reference;
+//! - [`JsonText`]: a value kept as its compact text, checked without a
+//!   tree, for values too large to decode or that must pass through
+//!   unchanged (`KvStore::get_json`, `set_json`, `scan_json`).
 
+mod compact;
 mod deep;
 mod eq;
 mod parse;
+mod text;
 mod write;
 
 #[cfg(test)]
@@ -27,5 +32,6 @@ pub(crate) use eq::current_matches;
 pub use eq::{json_eq, json_opt_eq};
 pub(crate) use parse::is_plain_text;
 pub use parse::{JsonError, parse};
+pub use text::JsonText;
 pub(crate) use write::{Surrogates, write_serializable, write_value};
 pub use write::{stringify, with_lone_surrogates_replaced, write_to};

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde_json::{Map, Number, Value};
 
-use crate::js::{self, JsStringBuilder};
+use crate::js::{self, JsStringBuilder, Unit};
 
 /// Why JSON text could not be read, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,61 +219,11 @@ impl<'a> Parser<'a> {
     /// `serde_json` does.
     fn number(&mut self) -> Result<Number, JsonError> {
         let start = self.pos;
-        let digits = |p: &mut Self| {
-            let from = p.pos;
-            while p.bytes.get(p.pos).is_some_and(u8::is_ascii_digit) {
-                p.pos += 1;
-            }
-            p.pos > from
-        };
-        if self.bytes.get(self.pos) == Some(&b'-') {
-            self.pos += 1;
-        }
-        let leading_zero = self.bytes.get(self.pos) == Some(&b'0');
-        if !digits(self) {
-            return Err(self.error("expected digits in a number"));
-        }
-        if leading_zero && self.pos - start > 1 + usize::from(self.bytes[start] == b'-') {
-            return Err(self.error("a number cannot have leading zeros"));
-        }
-        let mut integer = true;
-        if self.bytes.get(self.pos) == Some(&b'.') {
-            self.pos += 1;
-            integer = false;
-            if !digits(self) {
-                return Err(self.error("expected digits after `.` in a number"));
-            }
-        }
-        if let Some(b'e' | b'E') = self.bytes.get(self.pos) {
-            self.pos += 1;
-            integer = false;
-            if let Some(b'+' | b'-') = self.bytes.get(self.pos) {
-                self.pos += 1;
-            }
-            if !digits(self) {
-                return Err(self.error("expected digits in a number's exponent"));
-            }
-        }
-        let token = &self.text[start..self.pos];
-        if integer {
-            if let Ok(n) = token.parse::<u64>() {
-                return Ok(n.into());
-            }
-            // `-0` is the double -0.0, as serde_json reads it.
-            if let Ok(n) = token.parse::<i64>()
-                && n != 0
-            {
-                return Ok(n.into());
-            }
-        }
-        token
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .ok_or(JsonError {
-                offset: start,
-                reason: "number out of range",
-            })
+        self.pos = number_end(self.bytes, start)?;
+        number_value(&self.text[start..self.pos]).ok_or(JsonError {
+            offset: start,
+            reason: "number out of range",
+        })
     }
 
     /// A string literal; `pos` is at its opening quote.
@@ -315,64 +265,123 @@ impl<'a> Parser<'a> {
 
     /// The escape after a `\`.
     fn escape(&mut self, out: &mut JsStringBuilder) -> Result<(), JsonError> {
-        let Some(&b) = self.bytes.get(self.pos) else {
-            return Err(self.error("unterminated string"));
-        };
-        self.pos += 1;
-        let c = match b {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let unit = self.hex4()?;
-                if (0xD800..0xDC00).contains(&unit)
-                    && self.bytes[self.pos..].starts_with(b"\\u")
-                    && let Some(low) = self.hex4_at(self.pos + 2)
-                    && (0xDC00..0xE000).contains(&low)
-                {
-                    self.pos += 6;
-                    let c =
-                        0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
-                    out.push_char(char::from_u32(c).unwrap_or('\u{FFFD}'));
-                    return Ok(());
-                }
-                match char::from_u32(u32::from(unit)) {
-                    Some(c) => c,
-                    None => {
-                        out.push_lone(unit);
-                        return Ok(());
-                    }
-                }
-            }
-            _ => {
-                self.pos -= 1;
-                return Err(self.error("invalid escape in a string"));
-            }
-        };
-        out.push_char(c);
+        let (unit, end) = escape_unit(self.bytes, self.pos)?;
+        self.pos = end;
+        match unit {
+            Unit::Char(c) => out.push_char(c),
+            Unit::Lone(u) => out.push_lone(u),
+        }
         Ok(())
     }
+}
 
-    fn hex4(&mut self) -> Result<u16, JsonError> {
-        let unit = self
-            .hex4_at(self.pos)
-            .ok_or_else(|| self.error("expected four hex digits after \\u"))?;
-        self.pos += 4;
-        Ok(unit)
-    }
+/// The character (or lone surrogate) the escape after a `\` at `pos` in
+/// `bytes` writes, and where the escape ends. A `\uXXXX` high surrogate
+/// followed by a `\uXXXX` low one is one character.
+pub(crate) fn escape_unit(bytes: &[u8], pos: usize) -> Result<(Unit, usize), JsonError> {
+    let error = |offset, reason| JsonError { offset, reason };
+    let Some(&b) = bytes.get(pos) else {
+        return Err(error(pos, "unterminated string"));
+    };
+    let c = match b {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let unit = hex4(bytes, pos + 1)
+                .ok_or_else(|| error(pos + 1, "expected four hex digits after \\u"))?;
+            let end = pos + 5;
+            if (0xD800..0xDC00).contains(&unit)
+                && bytes[end..].starts_with(b"\\u")
+                && let Some(low) = hex4(bytes, end + 2)
+                && (0xDC00..0xE000).contains(&low)
+            {
+                let c = 0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                return Ok((Unit::Char(char::from_u32(c).unwrap_or('\u{FFFD}')), end + 6));
+            }
+            return Ok(match char::from_u32(u32::from(unit)) {
+                Some(c) => (Unit::Char(c), end),
+                None => (Unit::Lone(unit), end),
+            });
+        }
+        _ => return Err(error(pos, "invalid escape in a string")),
+    };
+    Ok((Unit::Char(c), pos + 1))
+}
 
-    fn hex4_at(&self, at: usize) -> Option<u16> {
-        let digits = self.bytes.get(at..at + 4)?;
-        digits.iter().try_fold(0u16, |acc, &d| {
-            let v = (d as char).to_digit(16)?;
-            Some(acc << 4 | v as u16)
-        })
+/// The UTF-16 unit four hex digits at `at` in `bytes` write, if they are.
+pub(crate) fn hex4(bytes: &[u8], at: usize) -> Option<u16> {
+    let digits = bytes.get(at..at + 4)?;
+    digits.iter().try_fold(0u16, |acc, &d| {
+        let v = (d as char).to_digit(16)?;
+        Some(acc << 4 | v as u16)
+    })
+}
+
+/// Where the number token starting at `start` in `bytes` ends, checked
+/// against JSON's grammar.
+pub(crate) fn number_end(bytes: &[u8], start: usize) -> Result<usize, JsonError> {
+    let mut pos = start;
+    let error = |pos, reason| JsonError {
+        offset: pos,
+        reason,
+    };
+    let digits = |pos: &mut usize| {
+        let from = *pos;
+        while bytes.get(*pos).is_some_and(u8::is_ascii_digit) {
+            *pos += 1;
+        }
+        *pos > from
+    };
+    if bytes.get(pos) == Some(&b'-') {
+        pos += 1;
     }
+    let leading_zero = bytes.get(pos) == Some(&b'0');
+    if !digits(&mut pos) {
+        return Err(error(pos, "expected digits in a number"));
+    }
+    if leading_zero && pos - start > 1 + usize::from(bytes[start] == b'-') {
+        return Err(error(pos, "a number cannot have leading zeros"));
+    }
+    if bytes.get(pos) == Some(&b'.') {
+        pos += 1;
+        if !digits(&mut pos) {
+            return Err(error(pos, "expected digits after `.` in a number"));
+        }
+    }
+    if let Some(b'e' | b'E') = bytes.get(pos) {
+        pos += 1;
+        if let Some(b'+' | b'-') = bytes.get(pos) {
+            pos += 1;
+        }
+        if !digits(&mut pos) {
+            return Err(error(pos, "expected digits in a number's exponent"));
+        }
+    }
+    Ok(pos)
+}
+
+/// The number a token of JSON's grammar (see [`number_end`]) means, as
+/// `serde_json` reads it: integers as `u64`/`i64`, others (and `-0`) as
+/// `f64`; `None` beyond `f64`'s range.
+pub(crate) fn number_value(token: &str) -> Option<Number> {
+    if !token.contains(['.', 'e', 'E']) {
+        if let Ok(n) = token.parse::<u64>() {
+            return Some(n.into());
+        }
+        // `-0` is the double -0.0, as serde_json reads it.
+        if let Ok(n) = token.parse::<i64>()
+            && n != 0
+        {
+            return Some(n.into());
+        }
+    }
+    token.parse::<f64>().ok().and_then(Number::from_f64)
 }
 
 #[cfg(test)]

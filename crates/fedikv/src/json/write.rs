@@ -108,20 +108,25 @@ fn write_plain(out: &mut String, text: &str) {
 /// The body of a string literal for text with escapes of the mapping, read
 /// unit by unit (rare: only lone surrogates and U+10FFFF get here).
 fn write_with_units(out: &mut String, text: &str, surrogates: Surrogates) {
-    let mut buf = [0u8; 4];
     for unit in js::units(text) {
-        match unit {
-            Unit::Char(c) => write_plain(out, c.encode_utf8(&mut buf)),
-            Unit::Lone(u) => match surrogates {
-                Surrogates::Escape => {
-                    out.push_str("\\u");
-                    for shift in [12, 8, 4, 0] {
-                        out.push(hex_digit((u >> shift) as u8));
-                    }
+        write_unit(out, unit, surrogates);
+    }
+}
+
+/// One UTF-16 unit's (or character's) form inside a string literal, as
+/// [`stringify()`] writes it.
+pub(crate) fn write_unit(out: &mut String, unit: Unit, surrogates: Surrogates) {
+    match unit {
+        Unit::Char(c) => write_plain(out, c.encode_utf8(&mut [0u8; 4])),
+        Unit::Lone(u) => match surrogates {
+            Surrogates::Escape => {
+                out.push_str("\\u");
+                for shift in [12, 8, 4, 0] {
+                    out.push(hex_digit((u >> shift) as u8));
                 }
-                Surrogates::Replace => out.push(char::REPLACEMENT_CHARACTER),
-            },
-        }
+            }
+            Surrogates::Replace => out.push(char::REPLACEMENT_CHARACTER),
+        },
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::MAX_KEY_CHARS;
 use super::error::BACKEND;
 use crate::error::{KvError, KvResult};
-use crate::json;
+use crate::json::{self, JsonText};
 use crate::key::KvKey;
 
 /// The key's JSON text, refused before any round trip when the key column
@@ -31,9 +31,28 @@ pub(crate) fn key_text(key: &KvKey) -> KvResult<String> {
     Ok(text)
 }
 
+/// How a stored value is read from its key text and bytes.
+pub(crate) type ValueReader<V> = fn(&str, Vec<u8>) -> KvResult<V>;
+
 /// Parses a stored value; [`KvError::Corrupt`] naming `key` otherwise.
 pub(crate) fn decode_value(key: &str, bytes: &[u8]) -> KvResult<Value> {
     crate::table::decode_value_text(|| key.to_owned(), bytes)
+}
+
+/// [`decode_value`] as a [`ValueReader`].
+pub(crate) fn read_value(key: &str, bytes: Vec<u8>) -> KvResult<Value> {
+    decode_value(key, &bytes)
+}
+
+/// A stored value as [`JsonText`]: its bytes kept without a copy when they
+/// are compact JSON (as Fedify and fedikv write them); [`KvError::Corrupt`]
+/// naming `key` otherwise.
+pub(crate) fn decode_text(key: &str, bytes: Vec<u8>) -> KvResult<JsonText> {
+    let text = String::from_utf8(bytes).map_err(|e| KvError::Corrupt {
+        key: key.to_owned(),
+        reason: format!("the value is not UTF-8: {}", e.utf8_error()),
+    })?;
+    crate::table::json_text_string(|| key.to_owned(), text)
 }
 
 /// A value's JSON text as this backend stores it: lone surrogates as U+FFFD.

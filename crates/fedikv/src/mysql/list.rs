@@ -14,7 +14,9 @@ use std::sync::Arc;
 use mysql_async::prelude::Queryable;
 
 use super::Inner;
-use super::codec::decode_value;
+use super::codec::ValueReader;
+#[cfg(doc)]
+use super::codec::{decode_text, read_value};
 use super::error::{BACKEND, map};
 use crate::error::{KvError, KvResult};
 use crate::jsonkey::JsonKeyRange;
@@ -32,7 +34,12 @@ struct Lister {
 /// remaining TTLs in key-text byte order, [`PAGE_SIZE`] rows per page, the
 /// next page fetched while this one is decoded: at most two pages are in
 /// memory or in flight.
-pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStream {
+/// Each value is read by `read` ([`read_value`] or [`decode_text`]).
+pub(crate) fn stream<V: Send + 'static>(
+    inner: Arc<Inner>,
+    prefix: Option<&KvKey>,
+    read: ValueReader<V>,
+) -> KvRecordStream<V> {
     let lister = Arc::new(Lister {
         inner,
         range: prefix.map(JsonKeyRange::new),
@@ -45,7 +52,7 @@ pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStrea
             let lister = Arc::clone(&lister);
             async move { lister.page(&after).await }
         },
-        |rows: Vec<Row>| rows.into_iter().map(decode).collect(),
+        move |rows: Vec<Row>| rows.into_iter().map(|row| decode(row, read)).collect(),
     )
 }
 
@@ -107,12 +114,12 @@ pub(crate) async fn count_expired(inner: &Inner, prefix: Option<&KvKey>) -> KvRe
 
 /// Parses one row's key, value and expiry; [`KvError::Corrupt`] naming the
 /// key column's text if it does not decode.
-fn decode((key_text, value, remaining): Row) -> KvResult<KvRecord> {
+fn decode<V>((key_text, value, remaining): Row, read: ValueReader<V>) -> KvResult<KvRecord<V>> {
     let key = KvKey::from_json(&key_text).map_err(|e| KvError::Corrupt {
         key: key_text.clone(),
         reason: format!("the key is not a JSON array of strings: {e}"),
     })?;
-    let value = decode_value(&key_text, &value)?;
+    let value = read(&key_text, value)?;
     Ok(KvRecord {
         key,
         value,

@@ -23,6 +23,7 @@ use mysql_async::{Conn, Pool};
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
+use crate::json::JsonText;
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, into_entries};
 use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
@@ -197,13 +198,28 @@ fn endpoint(conn: &Conn) -> String {
     )
 }
 
+impl MysqlKvStore {
+    /// Upserts checked value text under `key`: one round trip.
+    async fn set_text(&self, key: &KvKey, value: String, options: SetOptions) -> KvResult<()> {
+        let key = key_text(key)?;
+        let ttl = options.effective_ttl();
+        self.inner
+            .recreating(|| self.inner.set(&key, &value, ttl))
+            .await?;
+        self.inner.after_write();
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl KvStore for MysqlKvStore {
     /// One round trip: the live row's value.
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
         let get = async {
             let key = key_text(key)?;
-            self.inner.recreating(|| self.inner.get(&key)).await
+            self.inner
+                .recreating(|| self.inner.get(&key, codec::read_value))
+                .await
         };
         self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
@@ -211,16 +227,32 @@ impl KvStore for MysqlKvStore {
     /// One round trip: `INSERT … ON DUPLICATE KEY UPDATE`.
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
         let set = async {
-            let key = key_text(key)?;
-            let value = self.inner.value_text(value)?;
-            let ttl = options.effective_ttl();
-            self.inner
-                .recreating(|| self.inner.set(&key, &value, ttl))
-                .await?;
-            self.inner.after_write();
-            Ok(())
+            self.set_text(key, self.inner.value_text(value)?, options)
+                .await
         };
         self.inner.telemetry.observe(Op::Set, Some(key), set).await
+    }
+
+    /// `set`'s statement with the text as it is (lone surrogates as
+    /// U+FFFD, as `set` stores them), never decoded.
+    async fn set_json(&self, key: &KvKey, value: JsonText, options: SetOptions) -> KvResult<()> {
+        let set = async {
+            self.set_text(key, self.inner.text_of(value)?, options)
+                .await
+        };
+        self.inner.telemetry.observe(Op::Set, Some(key), set).await
+    }
+
+    /// One round trip; the stored bytes become the text without a copy
+    /// when they are compact JSON.
+    async fn get_json(&self, key: &KvKey) -> KvResult<Option<JsonText>> {
+        let get = async {
+            let key = key_text(key)?;
+            self.inner
+                .recreating(|| self.inner.get(&key, codec::decode_text))
+                .await
+        };
+        self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
 
     /// One round trip.
@@ -273,13 +305,21 @@ impl KvStore for MysqlKvStore {
     /// Keyset pages of 500 rows in key-text byte order, the next page
     /// fetched concurrently (see the module docs).
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        let entries = into_entries(list::stream(Arc::clone(&self.inner), prefix));
-        self.inner.telemetry.stream(Op::List, prefix, entries)
+        let records = list::stream(Arc::clone(&self.inner), prefix, codec::read_value);
+        self.inner
+            .telemetry
+            .stream(Op::List, prefix, into_entries(records))
     }
 
     /// As `list`, the remaining TTL computed by the server's clock.
     fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
-        let records = list::stream(Arc::clone(&self.inner), prefix);
+        let records = list::stream(Arc::clone(&self.inner), prefix, codec::read_value);
+        self.inner.telemetry.stream(Op::Scan, prefix, records)
+    }
+
+    /// As `scan`, each value's stored text kept (see `get_json`).
+    fn scan_json(&self, prefix: Option<&KvKey>) -> KvRecordStream<JsonText> {
+        let records = list::stream(Arc::clone(&self.inner), prefix, codec::decode_text);
         self.inner.telemetry.stream(Op::Scan, prefix, records)
     }
 

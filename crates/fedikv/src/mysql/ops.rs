@@ -11,11 +11,11 @@ use mysql_async::{Conn, Params};
 use serde_json::Value;
 
 use super::Inner;
-use super::codec::{decode_value, json_text, value_params};
+use super::codec::{ValueReader, json_text, value_params};
 use super::conns::Lease;
 use super::error::{BACKEND, DEADLOCK, NO_SUCH_TABLE, map, server_code};
 use crate::error::{KvError, KvResult};
-use crate::json;
+use crate::json::{self, JsonText};
 
 /// Room left in `max_allowed_packet` for the statement and the key.
 const PACKET_HEADROOM: usize = 64 * 1024;
@@ -92,8 +92,27 @@ impl Inner {
     /// surrogates, which neither server's JSON accepts as `\udxxx`, are
     /// written as U+FFFD, as Fedify's mysql2 driver sends them.
     pub(crate) fn value_text(&self, value: &Value) -> KvResult<String> {
-        let max_depth = self.info.dialect.max_json_depth();
-        if json::is_deeper_than(value, max_depth) {
+        self.within_depth(json::is_deeper_than(
+            value,
+            self.info.dialect.max_json_depth(),
+        ))?;
+        KvError::within_value_limit(BACKEND, json_text(value), self.max_value_len())
+    }
+
+    /// [`value_text`](Self::value_text) of JSON text: the same checks and
+    /// replacement, without decoding it (the text is kept when it holds no
+    /// lone surrogate).
+    pub(crate) fn text_of(&self, value: JsonText) -> KvResult<String> {
+        self.within_depth(value.is_deeper_than(self.info.dialect.max_json_depth()))?;
+        let text = value.into_string_with_lone_surrogates_replaced();
+        KvError::within_value_limit(BACKEND, text, self.max_value_len())
+    }
+
+    /// [`KvError::InvalidValue`] when a value is `too_deep` for the
+    /// server's JSON column.
+    fn within_depth(&self, too_deep: bool) -> KvResult<()> {
+        if too_deep {
+            let max_depth = self.info.dialect.max_json_depth();
             return Err(KvError::InvalidValue {
                 reason: format!(
                     "the value nests more than {max_depth} levels of arrays and objects, the most {} accepts in a JSON column; store it flatter or as a JSON string",
@@ -101,18 +120,20 @@ impl Inner {
                 ),
             });
         }
-        KvError::within_value_limit(BACKEND, json_text(value), self.max_value_len())
+        Ok(())
     }
 
-    /// The live value of the key with JSON text `key`.
-    pub(crate) async fn get(&self, key: &str) -> KvResult<Option<Value>> {
+    /// The live value of the key with JSON text `key`, read by `read`
+    /// ([`read_value`](super::codec::read_value) or
+    /// [`decode_text`](super::codec::decode_text)).
+    pub(crate) async fn get<V>(&self, key: &str, read: ValueReader<V>) -> KvResult<Option<V>> {
         let mut conn = self.conn().await?;
         let row: Option<Vec<u8>> = conn
             .exec_first(self.sql.get.as_str(), (key,))
             .await
             .map_err(map)?;
         conn.done();
-        row.map(|bytes| decode_value(key, &bytes)).transpose()
+        row.map(|bytes| read(key, bytes)).transpose()
     }
 
     /// Upserts JSON text `value` under `key`, expiring after `ttl`.

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::error::Error;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -12,7 +13,7 @@ use tokio_postgres::types::{IsNull, ToSql, Type, accepts, to_sql_checked};
 use super::error::BACKEND;
 use crate::error::{KvError, KvResult};
 use crate::js;
-use crate::json;
+use crate::json::{self, JsonText};
 use crate::key::KvKey;
 
 /// Largest key, in bytes: the UTF-8 bytes of its components plus
@@ -84,8 +85,22 @@ pub(crate) fn upper_bound(prefix: &[String]) -> Vec<Option<String>> {
 
 /// A value's JSON text, bound as `jsonb` in binary form (a version byte, then
 /// the text), serialized once so its size can be checked first.
+///
+/// Text above [`HANDED_OVER_BYTES`] given as [`JsonText`] is handed over:
+/// binding it moves it into tokio-postgres' bind buffer and drops it, so a
+/// huge value is not held once more while it is sent. Such a parameter
+/// binds once; a statement retried after the table was recreated fails
+/// with an error saying to write the value again.
 #[derive(Debug)]
-pub(crate) struct Jsonb(Vec<u8>);
+pub(crate) struct Jsonb {
+    text: Mutex<Option<Vec<u8>>>,
+    len: usize,
+    hand_over: bool,
+}
+
+/// JSON text up to this size is kept (and copied) when bound; above it, a
+/// [`JsonText`] is handed over (see [`Jsonb`]).
+const HANDED_OVER_BYTES: usize = 1 << 20;
 
 impl Jsonb {
     /// Serializes `value`, lone surrogates as U+FFFD (as postgres.js sends
@@ -94,12 +109,29 @@ impl Jsonb {
     pub(crate) fn new(value: &Value) -> KvResult<Self> {
         let mut text = String::new();
         json::write_value(&mut text, value, json::Surrogates::Replace);
-        KvError::within_value_limit(BACKEND, text.into_bytes(), MAX_VALUE_BYTES).map(Self)
+        Self::of(text, false)
+    }
+
+    /// [`new`](Self::new) of JSON text, lone surrogates replaced the same
+    /// way; handed over to the driver when large.
+    pub(crate) fn from_text(text: JsonText) -> KvResult<Self> {
+        let text = text.into_string_with_lone_surrogates_replaced();
+        let hand_over = text.len() > HANDED_OVER_BYTES;
+        Self::of(text, hand_over)
+    }
+
+    fn of(text: String, hand_over: bool) -> KvResult<Self> {
+        let text = KvError::within_value_limit(BACKEND, text.into_bytes(), MAX_VALUE_BYTES)?;
+        Ok(Self {
+            len: text.len(),
+            text: Mutex::new(Some(text)),
+            hand_over,
+        })
     }
 
     /// Bytes of JSON text.
     pub(crate) fn len(&self) -> usize {
-        self.0.len()
+        self.len
     }
 }
 
@@ -114,8 +146,14 @@ pub(crate) fn too_large(len: usize) -> KvError {
 
 impl ToSql for Jsonb {
     fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        let mut text = self.text.lock().unwrap_or_else(PoisonError::into_inner);
+        let handed_over = if self.hand_over { text.take() } else { None };
+        let Some(bytes) = handed_over.as_deref().or(text.as_deref()) else {
+            return Err("the value's text was handed to an earlier attempt of this statement and dropped; write the value again".into());
+        };
+        out.reserve(1 + bytes.len());
         out.extend_from_slice(&[1]);
-        out.extend_from_slice(&self.0);
+        out.extend_from_slice(bytes);
         Ok(IsNull::No)
     }
 

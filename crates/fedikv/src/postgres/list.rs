@@ -76,7 +76,12 @@ fn stored(key: &KvKey) -> KvResult<RawKey> {
 /// Streams the live entries under `prefix` (all entries for `None`) with
 /// their remaining TTLs. The next page is fetched while the current one is
 /// decoded ([`prefetched`]).
-pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStream {
+/// Each value is read by `decode` ([`read_value`] or [`read_text`]).
+pub(crate) fn stream<V: Send + 'static>(
+    inner: Arc<Inner>,
+    prefix: Option<&KvKey>,
+    decode: ValueReader<V>,
+) -> KvRecordStream<V> {
     let (range, start) = match prefix.map(Range::new).transpose() {
         Ok(range) => (range, Cursor::Start),
         Err(e) => (None, Cursor::Failed(e)),
@@ -89,7 +94,7 @@ pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStrea
             let range = range.clone();
             async move { page(&inner, range.as_ref(), cursor).await }
         },
-        RawPage::decode,
+        move |page: RawPage| page.decode(decode),
     )
 }
 
@@ -121,8 +126,8 @@ struct RawPage {
 impl RawPage {
     /// Each row's record, or the error it decodes to in its place (rule
     /// V5); then why the listing stopped, if it did.
-    fn decode(self) -> Vec<KvResult<KvRecord>> {
-        let mut entries: Vec<_> = self.rows.iter().map(page_row).collect();
+    fn decode<V>(self, value: ValueReader<V>) -> Vec<KvResult<KvRecord<V>>> {
+        let mut entries: Vec<_> = self.rows.iter().map(|row| page_row(row, value)).collect();
         entries.extend(self.stopped.map(Err));
         entries
     }
@@ -240,7 +245,7 @@ pub(crate) async fn count_expired(inner: &Inner, prefix: Option<&KvKey>) -> KvRe
 }
 
 /// Decodes a listed `(key, value, remaining ms, false)` row.
-fn page_row(row: &Row) -> KvResult<KvRecord> {
+fn page_row<V>(row: &Row, value: ValueReader<V>) -> KvResult<KvRecord<V>> {
     let raw = row.try_get::<_, RawKey>(0).map_err(|e| KvError::Corrupt {
         key: "(unreadable key)".to_owned(),
         reason: format!("the key cannot be read as text[]: {e}"),
@@ -249,7 +254,7 @@ fn page_row(row: &Row) -> KvResult<KvRecord> {
         key: raw.literal(),
         reason,
     })?;
-    let value = decode_value(row, 1, &key)?;
+    let value = decode_column(row, 1, &key, value)?;
     let remaining = row.try_get::<_, Option<i64>>(2).map_err(map)?;
     Ok(KvRecord {
         key,
@@ -258,23 +263,46 @@ fn page_row(row: &Row) -> KvResult<KvRecord> {
     })
 }
 
-/// Reads a `jsonb` column, of any depth.
-pub(crate) fn decode_value(row: &Row, column: usize, key: &KvKey) -> KvResult<Value> {
+/// How a row's value is read from its JSON text, given a function that
+/// names the row's raw key.
+pub(crate) type ValueReader<V> = fn(&dyn Fn() -> String, &str) -> KvResult<V>;
+
+/// Reads a value's JSON text as a `Value`, of any depth.
+pub(crate) fn read_value(raw_key: &dyn Fn() -> String, text: &str) -> KvResult<Value> {
+    crate::table::decode_value_str(raw_key, text)
+}
+
+/// Reads a value's JSON text (`jsonb`'s output, with spaces) as
+/// [`JsonText`](crate::json::JsonText): compacted in one pass, one copy.
+pub(crate) fn read_text(
+    raw_key: &dyn Fn() -> String,
+    text: &str,
+) -> KvResult<crate::json::JsonText> {
+    crate::table::json_text_str(raw_key, text)
+}
+
+/// Reads the `jsonb` column `column` of `row` with `read`.
+pub(crate) fn decode_column<V>(
+    row: &Row,
+    column: usize,
+    key: &KvKey,
+    read: ValueReader<V>,
+) -> KvResult<V> {
     // Named as stored: the raw key of `delete_raw`.
     let raw_key = || stored(key).map_or_else(|_| key.to_json(), |raw| raw.literal());
-    let JsonText(text) = row.try_get(column).map_err(|e| KvError::Corrupt {
+    let JsonColumn(text) = row.try_get(column).map_err(|e| KvError::Corrupt {
         key: raw_key(),
         reason: format!("the value cannot be read as JSON: {e}"),
     })?;
-    crate::table::decode_value_str(raw_key, text)
+    read(&raw_key, text)
 }
 
 /// The text of a `jsonb` (or `json`) column, parsed by [`json::parse`](crate::json::parse)
 /// rather than `serde_json`, whose recursion limit refuses values nested
 /// deeper than 127 levels that `jsonb` holds.
-struct JsonText<'a>(&'a str);
+struct JsonColumn<'a>(&'a str);
 
-impl<'a> FromSql<'a> for JsonText<'a> {
+impl<'a> FromSql<'a> for JsonColumn<'a> {
     fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn Error + Sync + Send>> {
         // Binary jsonb is a version byte (1) and the text; json is the text.
         let text = match (*ty == Type::JSONB, raw.split_first()) {

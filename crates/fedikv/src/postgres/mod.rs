@@ -24,6 +24,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::error::{KvError, KvResult};
+use crate::json::JsonText;
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, into_entries};
 use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
@@ -175,6 +176,23 @@ impl PostgresKvStore {
         list::explain(&self.inner, prefix, after).await
     }
 
+    /// Writes `value` under `key` in one round trip: `INSERT … ON CONFLICT
+    /// DO UPDATE`, resetting `created`.
+    async fn set_jsonb(&self, key: &KvKey, value: Jsonb, options: SetOptions) -> KvResult<()> {
+        let components = codec::key(key)?;
+        let components = components.as_ref();
+        let ttl = options.effective_ttl().map(Interval::from_ttl);
+        self.inner
+            .execute(
+                &self.inner.sql.set,
+                &[&components, &value, &ttl],
+                Some(&value),
+            )
+            .await?;
+        self.inner.after_write();
+        Ok(())
+    }
+
     /// The table name as configured (e.g. `Schema.Relation`).
     pub fn table(&self) -> &str {
         self.inner.table.as_str()
@@ -305,29 +323,40 @@ impl KvStore for PostgresKvStore {
                 .inner
                 .query_opt(&self.inner.sql.get, &[&components])
                 .await?;
-            row.map(|row| list::decode_value(&row, 0, key)).transpose()
+            row.map(|row| list::decode_column(&row, 0, key, list::read_value))
+                .transpose()
         };
         self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
 
     /// One round trip: `INSERT … ON CONFLICT DO UPDATE`, resetting `created`.
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
-        let set = async {
+        let set = async { self.set_jsonb(key, Jsonb::new(value)?, options).await };
+        self.inner.telemetry.observe(Op::Set, Some(key), set).await
+    }
+
+    /// [`set`](KvStore::set)'s statement; the text is handed to the driver
+    /// and dropped while it is bound, when large (see `Jsonb`). Lone
+    /// surrogates are stored as U+FFFD, as by `set`.
+    async fn set_json(&self, key: &KvKey, value: JsonText, options: SetOptions) -> KvResult<()> {
+        let set = async { self.set_jsonb(key, Jsonb::from_text(value)?, options).await };
+        self.inner.telemetry.observe(Op::Set, Some(key), set).await
+    }
+
+    /// `jsonb`'s output (`{"a": 1}`, members in `jsonb`'s order: shorter
+    /// keys first), compacted in one pass: one copy of the row's text.
+    async fn get_json(&self, key: &KvKey) -> KvResult<Option<JsonText>> {
+        let get = async {
             let components = codec::key(key)?;
             let components = components.as_ref();
-            let value = Jsonb::new(value)?;
-            let ttl = options.effective_ttl().map(Interval::from_ttl);
-            self.inner
-                .execute(
-                    &self.inner.sql.set,
-                    &[&components, &value, &ttl],
-                    Some(&value),
-                )
+            let row = self
+                .inner
+                .query_opt(&self.inner.sql.get, &[&components])
                 .await?;
-            self.inner.after_write();
-            Ok(())
+            row.map(|row| list::decode_column(&row, 0, key, list::read_text))
+                .transpose()
         };
-        self.inner.telemetry.observe(Op::Set, Some(key), set).await
+        self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
 
     /// One round trip.
@@ -433,13 +462,21 @@ impl KvStore for PostgresKvStore {
     /// Keyset pages of 500 rows in `ORDER BY key`
     /// order, each an index range scan.
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        let entries = into_entries(list::stream(Arc::clone(&self.inner), prefix));
-        self.inner.telemetry.stream(Op::List, prefix, entries)
+        let records = list::stream(Arc::clone(&self.inner), prefix, list::read_value);
+        self.inner
+            .telemetry
+            .stream(Op::List, prefix, into_entries(records))
     }
 
     /// As `list`, the remaining TTL computed by the server's clock.
     fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
-        let records = list::stream(Arc::clone(&self.inner), prefix);
+        let records = list::stream(Arc::clone(&self.inner), prefix, list::read_value);
+        self.inner.telemetry.stream(Op::Scan, prefix, records)
+    }
+
+    /// As `scan`, each value `jsonb`'s text compacted (see `get_json`).
+    fn scan_json(&self, prefix: Option<&KvKey>) -> KvRecordStream<JsonText> {
+        let records = list::stream(Arc::clone(&self.inner), prefix, list::read_text);
         self.inner.telemetry.stream(Op::Scan, prefix, records)
     }
 

@@ -42,8 +42,8 @@ use crate::store::{KvRecord, KvRecordStream};
 use super::cluster::Walk;
 use super::codec::KeyCodec;
 use super::conn::Conn;
+use super::corrupt;
 use super::error::BACKEND;
-use super::{corrupt, parse_value};
 
 /// The `COUNT` hint of each `SCAN`: how many keyspace slots the server looks
 /// at per call, blocking other clients meanwhile (about a millisecond on a
@@ -100,12 +100,13 @@ pub(crate) enum Expiries {
 type Fetched = (Vec<Option<Vec<u8>>>, Vec<Option<i64>>);
 
 /// Streams the entries under `prefix` (everything for `None`).
-pub(crate) fn list(
+pub(crate) fn list<V: Send + 'static>(
     conn: Conn,
     codec: Arc<KeyCodec>,
     prefix: Option<&KvKey>,
     ttls: Expiries,
-) -> KvRecordStream {
+    parse: ValueParser<V>,
+) -> KvRecordStream<V> {
     // Keys are listed as stored: with U+FFFD where the prefix may have lone
     // surrogates, the prefix's own key included.
     let prefix = prefix.map(KvKey::with_lone_surrogates_replaced);
@@ -143,9 +144,12 @@ pub(crate) fn list(
             let lister = Arc::clone(&lister);
             async move { lister.page(cursor).await }
         },
-        RawPage::decode,
+        move |page: RawPage| page.decode(parse),
     )
 }
+
+/// How a listing reads a value from its Redis key and stored bytes.
+pub(crate) type ValueParser<V> = fn(&[u8], Vec<u8>) -> KvResult<V>;
 
 /// An entry fetched, its value not yet parsed: its Redis key, key, value
 /// bytes and expiry.
@@ -161,12 +165,12 @@ struct RawPage {
 impl RawPage {
     /// The page's records, or the error of a value that is not JSON in its
     /// place (rule V5), then the other errors.
-    fn decode(self) -> Vec<KvResult<KvRecord>> {
+    fn decode<V>(self, parse: ValueParser<V>) -> Vec<KvResult<KvRecord<V>>> {
         let records = self
             .values
             .into_iter()
             .map(|(raw, key, bytes, expires_in)| {
-                parse_value(&raw, &bytes).map(|value| KvRecord {
+                parse(&raw, bytes).map(|value| KvRecord {
                     key,
                     value,
                     expires_in,

@@ -25,7 +25,7 @@ use redis::{Client, Cmd, FromRedisValue};
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
-use crate::json;
+use crate::json::{self, JsonText};
 use crate::key::KvKey;
 use crate::paging::into_entries;
 use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
@@ -198,6 +198,23 @@ impl RedisKvStore {
         matches!(self.conn, Conn::Cluster(_))
     }
 
+    /// `SET key value [PX ms]`, or `DEL key` for a zero TTL; `value` is
+    /// dropped once the command holds its copy, before it is sent.
+    async fn write(&self, key: &KvKey, value: Vec<u8>, options: SetOptions) -> KvResult<()> {
+        let raw = self.codec.encode(key)?;
+        let mut cmd = redis::cmd("SET");
+        match Expiry::of(options.effective_ttl()) {
+            Some(Expiry::Never) => cmd.arg(&raw).arg(&value),
+            Some(Expiry::Millis(ms)) => cmd.arg(&raw).arg(&value).arg("PX").arg(ms),
+            None => {
+                cmd = redis::cmd("DEL");
+                cmd.arg(&raw)
+            }
+        };
+        drop(value);
+        self.query(&cmd).await
+    }
+
     /// Runs an idempotent command (see [`Conn::query`]).
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> KvResult<T> {
         self.conn.query(cmd).await
@@ -222,19 +239,33 @@ impl KvStore for RedisKvStore {
 
     /// `SET key value [PX ms]`, or `DEL key` for a zero TTL.
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
+        let set = async { self.write(key, encode_value(value)?, options).await };
+        self.telemetry.observe(Op::Set, Some(key), set).await
+    }
+
+    /// `set`'s command; the text is dropped as soon as the command holds
+    /// its copy.
+    async fn set_json(&self, key: &KvKey, value: JsonText, options: SetOptions) -> KvResult<()> {
         let set = async {
-            let raw = self.codec.encode(key)?;
-            let bytes = encode_value(value)?;
-            let mut cmd = redis::cmd("SET");
-            match Expiry::of(options.effective_ttl()) {
-                Some(Expiry::Never) => self.query(cmd.arg(&raw).arg(bytes)).await,
-                Some(Expiry::Millis(ms)) => {
-                    self.query(cmd.arg(&raw).arg(bytes).arg("PX").arg(ms)).await
-                }
-                None => self.query(redis::cmd("DEL").arg(&raw)).await,
-            }
+            let bytes = value.into_string().into_bytes();
+            let bytes = KvError::within_value_limit(BACKEND, bytes, MAX_VALUE_BYTES)?;
+            self.write(key, bytes, options).await
         };
         self.telemetry.observe(Op::Set, Some(key), set).await
+    }
+
+    /// `GET`; the stored bytes become the text without a copy when they
+    /// are compact JSON (as Fedify and fedikv write them).
+    async fn get_json(&self, key: &KvKey) -> KvResult<Option<JsonText>> {
+        let get = async {
+            let raw = self.codec.encode(key)?;
+            let bytes: Option<Vec<u8>> = self
+                .query(redis::cmd("GET").arg(&raw))
+                .await
+                .map_err(|e| wrong_type(&raw, e))?;
+            bytes.map(|bytes| parse_text(&raw, bytes)).transpose()
+        };
+        self.telemetry.observe(Op::Get, Some(key), get).await
     }
 
     /// `DEL key`.
@@ -295,6 +326,7 @@ impl KvStore for RedisKvStore {
             Arc::clone(&self.codec),
             prefix,
             Expiries::Skip,
+            |raw, bytes| parse_value(raw, &bytes),
         ));
         self.telemetry.stream(Op::List, prefix, entries)
     }
@@ -307,6 +339,20 @@ impl KvStore for RedisKvStore {
             Arc::clone(&self.codec),
             prefix,
             Expiries::Fetch,
+            |raw, bytes| parse_value(raw, &bytes),
+        );
+        self.telemetry.stream(Op::Scan, prefix, records)
+    }
+
+    /// As `scan`, each value's stored bytes kept as its text (see
+    /// `get_json`).
+    fn scan_json(&self, prefix: Option<&KvKey>) -> KvRecordStream<JsonText> {
+        let records = list::list(
+            self.conn.clone(),
+            Arc::clone(&self.codec),
+            prefix,
+            Expiries::Fetch,
+            parse_text,
         );
         self.telemetry.stream(Op::Scan, prefix, records)
     }
@@ -394,7 +440,23 @@ fn encode_value(value: &Value) -> KvResult<Vec<u8>> {
 fn parse_value(key: &[u8], bytes: &[u8]) -> KvResult<Value> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| corrupt(key, format!("the stored value is not UTF-8 text ({e})")))?;
-    json::parse(text).map_err(|e| corrupt(key, format!("the stored value is not JSON ({e})")))
+    json::parse(text).map_err(|e| not_json(key, e))
+}
+
+/// The bytes stored under the Redis key `key` as [`JsonText`], without a
+/// copy when they are compact JSON; [`KvError::Corrupt`] if not JSON text.
+fn parse_text(key: &[u8], bytes: Vec<u8>) -> KvResult<JsonText> {
+    let text = String::from_utf8(bytes).map_err(|e| {
+        corrupt(
+            key,
+            format!("the stored value is not UTF-8 text ({})", e.utf8_error()),
+        )
+    })?;
+    JsonText::from_string(text).map_err(|e| not_json(key, e))
+}
+
+fn not_json(key: &[u8], error: json::JsonError) -> KvError {
+    corrupt(key, format!("the stored value is not JSON ({error})"))
 }
 
 /// The error for the entry under the Redis key `key`, which it names whole

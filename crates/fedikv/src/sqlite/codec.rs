@@ -8,6 +8,7 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
+use crate::json::JsonText;
 use crate::key::KvKey;
 use crate::paging::ms_left;
 use crate::store::KvRecord;
@@ -103,9 +104,11 @@ impl RawPage {
         Some(SqlValue::Text(self.text[start..last.key_end].to_owned()))
     }
 
-    /// The rows as records; a row that does not decode is one
-    /// [`KvError::Corrupt`] in its place, naming its raw key (rule V5).
-    pub(crate) fn decode(&self) -> Vec<KvResult<KvRecord>> {
+    /// The rows as records, each value read by `value` from its raw key
+    /// and text ([`decode_value`] or [`decode_json_text`]); a row that
+    /// does not decode is one [`KvError::Corrupt`] in its place, naming its
+    /// raw key (rule V5).
+    pub(crate) fn decode<V>(&self, value: ValueDecoder<V>) -> Vec<KvResult<KvRecord<V>>> {
         let mut start = 0;
         self.rows
             .iter()
@@ -120,7 +123,7 @@ impl RawPage {
                     KvKey::from_json(key_text).map_err(|e| corrupt(key_text, e.to_string()))?;
                 Ok(KvRecord {
                     key,
-                    value: decode_value(key_text, value_text)?,
+                    value: value(key_text, value_text)?,
                     expires_in: row.expires.map(|at| ms_left(at.saturating_sub(self.now))),
                 })
             })
@@ -135,9 +138,18 @@ fn corrupt(key: &str, reason: String) -> KvError {
     }
 }
 
+/// How a listing reads a row's value from its raw key and text.
+pub(crate) type ValueDecoder<V> = fn(&str, &str) -> KvResult<V>;
+
 /// A stored value's JSON text, or [`KvError::Corrupt`] naming the key.
 pub(crate) fn decode_value(key: &str, text: &str) -> KvResult<Value> {
     crate::table::decode_value_str(|| key.to_owned(), text)
+}
+
+/// A stored value's JSON text as [`JsonText`] (one copy), or
+/// [`KvError::Corrupt`] naming the key.
+pub(crate) fn decode_json_text(key: &str, text: &str) -> KvResult<JsonText> {
+    crate::table::json_text_str(|| key.to_owned(), text)
 }
 
 /// A column that must hold text: the key or the value of a row.
@@ -196,7 +208,11 @@ mod tests {
             page.last_key(),
             Some(SqlValue::Text(r#"["a","é\n"]"#.into()))
         );
-        let entries: Vec<_> = page.decode().into_iter().map(Result::unwrap).collect();
+        let entries: Vec<_> = page
+            .decode(decode_value)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(entries[0].key, KvKey::new(["a"]).unwrap());
         assert_eq!(entries[0].value, json!({"x": 1}));
         assert_eq!(entries[0].expires_in, Some(Duration::from_millis(2_500)));
@@ -205,7 +221,9 @@ mod tests {
         assert_eq!(entries[1].expires_in, None);
         page.push("[1]", &"7".repeat(MAX_PAGE_BYTES), None);
         assert!(page.is_full(1000));
-        assert!(matches!(&page.decode()[2], Err(KvError::Corrupt { key, .. }) if key == "[1]"));
+        assert!(
+            matches!(&page.decode(decode_value)[2], Err(KvError::Corrupt { key, .. }) if key == "[1]")
+        );
     }
 
     #[test]
@@ -218,7 +236,7 @@ mod tests {
         assert_eq!(page.last_key(), Some(SqlValue::Blob(vec![1])));
         page.push(r#"["p","c"]"#, "3", None);
         assert_eq!(page.last_key(), Some(SqlValue::Text(r#"["p","c"]"#.into())));
-        let decoded = page.decode();
+        let decoded = page.decode(decode_value);
         let keys: Vec<_> = decoded
             .iter()
             .map(|r| match r {

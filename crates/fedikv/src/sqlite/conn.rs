@@ -16,7 +16,7 @@ use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
 
 use super::codec::{RawPage, blob_of_raw_key, decode_value, raw_key, text};
-use super::error::{Failure, map_open};
+use super::error::{BACKEND, Failure, map_open};
 use super::sql::Sql;
 
 /// Where the database lives.
@@ -343,12 +343,39 @@ impl Db {
         now: i64,
         ttl: Option<Duration>,
     ) -> rusqlite::Result<()> {
-        self.conn.prepare_cached(&self.sql.upsert)?.execute((
-            key,
-            value,
-            now,
-            expires_at(now, ttl),
-        ))?;
+        let mut upsert = self.conn.prepare_cached(&self.sql.upsert)?;
+        bind_upsert(&mut upsert, key, value, now, ttl)?;
+        upsert.raw_execute().map(drop)
+    }
+
+    /// [`upsert`](Self::upsert) of value text handed over in `value`. Text
+    /// above [`HANDED_OVER_BYTES`] is dropped as soon as it is bound
+    /// (rusqlite binds text as `SQLITE_TRANSIENT`: SQLite copies it), before
+    /// the statement runs, so that a huge value is held twice at most
+    /// (SQLite's copy and the record it builds), not three times; smaller
+    /// text is kept until the statement ran. `value` is left in place when
+    /// the statement cannot be prepared (a missing table), for the retry
+    /// after the table is created; a large value whose table disappears
+    /// while its statement runs is gone, and the write fails saying so.
+    pub(crate) fn upsert_owned(
+        &self,
+        key: &str,
+        value: &mut Option<String>,
+        now: i64,
+        ttl: Option<Duration>,
+    ) -> Result<(), Failure> {
+        let mut upsert = self.conn.prepare_cached(&self.sql.upsert)?;
+        let Some(text) = value.as_deref() else {
+            return Err(Failure::Kv(KvError::backend(
+                BACKEND,
+                "the table disappeared while a large value was being written, after SQLite took its copy; is another program dropping it? Write the value again",
+            )));
+        };
+        bind_upsert(&mut upsert, key, text, now, ttl)?;
+        if text.len() > HANDED_OVER_BYTES {
+            *value = None;
+        }
+        upsert.raw_execute()?;
         Ok(())
     }
 
@@ -405,6 +432,25 @@ impl Db {
             .execute((now_ms(), batch))?;
         Ok(n as u64)
     }
+}
+
+/// Value text above this size that a write hands over is dropped once
+/// SQLite holds its copy (see [`Db::upsert_owned`]); smaller text may also
+/// be written inline, borrowed until its statement ran.
+pub(crate) const HANDED_OVER_BYTES: usize = 1 << 20;
+
+/// Binds Fedify's upsert parameters (key, value, now, expiry) to `upsert`.
+fn bind_upsert(
+    upsert: &mut rusqlite::Statement<'_>,
+    key: &str,
+    value: &str,
+    now: i64,
+    ttl: Option<Duration>,
+) -> rusqlite::Result<()> {
+    upsert.raw_bind_parameter(1, key)?;
+    upsert.raw_bind_parameter(2, value)?;
+    upsert.raw_bind_parameter(3, now)?;
+    upsert.raw_bind_parameter(4, expires_at(now, ttl))
 }
 
 /// A row's `expires` in epoch ms: an integer, NULL, or the fractional

@@ -8,7 +8,7 @@ use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, paged};
 use crate::store::{KvRecord, KvRecordStream};
 
-use super::codec::RawPage;
+use super::codec::{RawPage, ValueDecoder};
 use super::conn::PageQuery;
 use super::error::Failure;
 use super::jobs::{Answer, Read};
@@ -29,17 +29,24 @@ enum Cursor {
 /// by a connection thread. As soon as a full page arrives the next one is
 /// requested, so a connection thread reads it while this one decodes; at
 /// most two pages are held at a time.
-pub(super) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStream {
+/// Each value is read by `decode` ([`decode_value`](super::codec::decode_value)
+/// or [`decode_json_text`](super::codec::decode_json_text)).
+pub(super) fn stream<V: Send + 'static>(
+    inner: Arc<Inner>,
+    prefix: Option<&KvKey>,
+    decode: ValueDecoder<V>,
+) -> KvRecordStream<V> {
     paged(
         Cursor::Query(PageQuery::first(prefix, PAGE_SIZE)),
-        move |cursor| fetch(Arc::clone(&inner), cursor),
+        move |cursor| fetch(Arc::clone(&inner), cursor, decode),
     )
 }
 
-async fn fetch(
+async fn fetch<V>(
     inner: Arc<Inner>,
     cursor: Cursor,
-) -> KvResult<(Vec<KvResult<KvRecord>>, Option<Cursor>)> {
+    decode: ValueDecoder<V>,
+) -> KvResult<(Vec<KvResult<KvRecord<V>>>, Option<Cursor>)> {
     let request = |query: &PageQuery| {
         let query = query.clone();
         move |reply| Read::Page { query, reply }
@@ -79,5 +86,5 @@ async fn fetch(
         }
         _ => None,
     };
-    Ok((page.decode(), next))
+    Ok((page.decode(decode), next))
 }

@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
-use crate::json;
+use crate::json::{self, JsonText};
 use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
 use crate::paging::into_entries;
@@ -35,7 +35,7 @@ use crate::telemetry::{Op, Telemetry};
 pub use options::{DEFAULT_BUSY_TIMEOUT, DEFAULT_READERS, SqliteOptions};
 pub use sql::{DEFAULT_TABLE, MAX_TABLE_NAME_LEN};
 
-use conn::{Location, now_ms};
+use conn::{HANDED_OVER_BYTES, Location, now_ms};
 use error::{BACKEND, Failure};
 use inline::{INLINE_READERS, InlineReaders};
 use jobs::{Read, Reply, Write};
@@ -187,6 +187,31 @@ impl SqliteKvStore {
             .map_err(Failure::into_kv)
     }
 
+    /// Writes value text (already within [`MAX_TEXT_BYTES`]) under `key`.
+    /// Text up to [`HANDED_OVER_BYTES`] is written on this thread when the
+    /// writer is idle; larger text always goes to the writer thread, which
+    /// takes it over and drops it once bound (see `Db::upsert_owned`).
+    async fn set_text(&self, key: &KvKey, value: String, options: SetOptions) -> KvResult<()> {
+        let key = key_text(key)?;
+        let ttl = options.effective_ttl();
+        if value.len() <= HANDED_OVER_BYTES
+            && self
+                .inner
+                .workers
+                .write_inline(|db| Ok(db.upsert(&key, &value, now_ms(), ttl)?))
+                .is_some()
+        {
+            return Ok(());
+        }
+        self.write(|reply| Write::Set {
+            key,
+            value,
+            ttl,
+            reply,
+        })
+        .await
+    }
+
     /// A read; when the table is missing, creates it and reads again.
     async fn read<T>(&self, make: impl Fn(Reply<T>) -> Read) -> KvResult<T> {
         read(&self.inner, make).await
@@ -245,24 +270,42 @@ impl KvStore for SqliteKvStore {
     }
 
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
+        let set = async { self.set_text(key, value_text(value)?, options).await };
+        self.inner.telemetry.observe(Op::Set, Some(key), set).await
+    }
+
+    /// The text is handed to the writer thread, which drops it as soon as
+    /// SQLite holds its copy.
+    async fn set_json(&self, key: &KvKey, value: JsonText, options: SetOptions) -> KvResult<()> {
         let set = async {
-            let key = key_text(key)?;
-            let value = value_text(value)?;
-            let inline = self.inner.workers.write_inline(|db| {
-                Ok(db.upsert(&key, &value, now_ms(), options.effective_ttl())?)
-            });
-            if inline.is_some() {
-                return Ok(());
-            }
-            self.write(|reply| Write::Set {
-                key,
-                value,
-                ttl: options.effective_ttl(),
-                reply,
-            })
-            .await
+            let text = KvError::within_value_limit(BACKEND, value.into_string(), MAX_TEXT_BYTES)?;
+            self.set_text(key, text, options).await
         };
         self.inner.telemetry.observe(Op::Set, Some(key), set).await
+    }
+
+    /// The text is copied once from SQLite's row (on this thread when an
+    /// inline read is free) and kept as it is when it is compact.
+    async fn get_json(&self, key: &KvKey) -> KvResult<Option<JsonText>> {
+        let get = async {
+            let key = key_text(key)?;
+            let inline = self
+                .inner
+                .inline
+                .with(|db| db.get_with(&key, now_ms(), |text| codec::decode_json_text(&key, text)));
+            if let Some(Ok(text)) = inline {
+                return text.transpose();
+            }
+            let text = self
+                .read(|reply| Read::Get {
+                    key: key.clone(),
+                    reply,
+                })
+                .await?;
+            text.map(|text| crate::table::json_text_string(|| key.clone(), text))
+                .transpose()
+        };
+        self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
 
     async fn delete(&self, key: &KvKey) -> KvResult<()> {
@@ -315,12 +358,19 @@ impl KvStore for SqliteKvStore {
     }
 
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        let entries = into_entries(list::stream(Arc::clone(&self.inner), prefix));
-        self.inner.telemetry.stream(Op::List, prefix, entries)
+        let records = list::stream(Arc::clone(&self.inner), prefix, codec::decode_value);
+        self.inner
+            .telemetry
+            .stream(Op::List, prefix, into_entries(records))
     }
 
     fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
-        let records = list::stream(Arc::clone(&self.inner), prefix);
+        let records = list::stream(Arc::clone(&self.inner), prefix, codec::decode_value);
+        self.inner.telemetry.stream(Op::Scan, prefix, records)
+    }
+
+    fn scan_json(&self, prefix: Option<&KvKey>) -> KvRecordStream<JsonText> {
+        let records = list::stream(Arc::clone(&self.inner), prefix, codec::decode_json_text);
         self.inner.telemetry.stream(Op::Scan, prefix, records)
     }
 

@@ -164,10 +164,13 @@ impl Writer {
                 value,
                 ttl,
                 reply,
-            } => Pending::Unit(
-                reply,
-                with_table(db, || Ok(db.upsert(&key, &value, now_ms(), ttl)?)),
-            ),
+            } => {
+                let mut value = Some(value);
+                Pending::Unit(
+                    reply,
+                    with_table(db, || db.upsert_owned(&key, &mut value, now_ms(), ttl)),
+                )
+            }
             Write::Delete { key, reply } => {
                 Pending::Unit(reply, with_table(db, || Ok(db.delete(&key)?)))
             }

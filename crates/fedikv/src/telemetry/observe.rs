@@ -25,6 +25,7 @@ pub(crate) trait Outcome {
 impl Outcome for () {}
 impl Outcome for Option<Value> {}
 impl Outcome for Option<std::sync::Arc<Value>> {}
+impl Outcome for Option<crate::json::JsonText> {}
 
 impl Outcome for bool {
     fn record(&self, _: &Telemetry, op: Op, span: &Span) {
