@@ -23,9 +23,9 @@ const OPS: [&str; 8] = [
 ];
 
 /// Runs `fedikv bench --raw -n 50` on `store` (no phase capped); asserts that the store and
-/// its floor each wrote every operation's line, without errors, under one
-/// label.
-fn assert_raw_floor(store: &ServerStore, label: &str) {
+/// each of its floors (`floors`: their `impl`s, in order) wrote every
+/// operation's line, without errors, under one label.
+fn assert_raw_floors(store: &ServerStore, label: &str, floors: &[&str]) {
     let output = command(&[
         "bench",
         "--raw",
@@ -51,37 +51,46 @@ fn assert_raw_floor(store: &ServerStore, label: &str) {
             )
         })
         .collect();
-    let expected: Vec<(&str, &str, &str)> = ["fedikv", "raw"]
-        .into_iter()
-        .flat_map(|side| OPS.iter().map(move |op| (label, side, *op)))
+    let expected: Vec<(&str, &str, &str)> = std::iter::once(&"fedikv")
+        .chain(floors)
+        .flat_map(|side| OPS.iter().map(move |op| (label, *side, *op)))
         .collect();
     assert_eq!(rows, expected);
-    let raw = &lines[OPS.len()];
-    assert!(raw["driver"].as_str().unwrap().contains("alone"), "{raw}");
-    assert_eq!(
-        raw["harness"],
-        "tokio multi-thread runtime, workload in a spawned task"
-    );
-}
-
-#[test]
-fn postgres_has_a_raw_floor() {
-    if let Some(store) = ServerStore::table("FEDIKV_TEST_POSTGRES_URL", "bench_raw") {
-        assert_raw_floor(&store, "postgres");
+    for floor in 1..=floors.len() {
+        let raw = &lines[floor * OPS.len()];
+        assert!(raw["driver"].as_str().unwrap().contains("alone"), "{raw}");
+        assert_eq!(
+            raw["harness"],
+            "tokio multi-thread runtime, workload in a spawned task"
+        );
+    }
+    if floors.contains(&"raw-1conn") {
+        let held = &lines[2 * OPS.len()];
+        assert!(
+            held["driver"].as_str().unwrap().ends_with("one connection held"),
+            "{held}"
+        );
     }
 }
 
 #[test]
-fn mysql_has_a_raw_floor() {
+fn postgres_has_a_pooled_and_a_one_connection_raw_floor() {
+    if let Some(store) = ServerStore::table("FEDIKV_TEST_POSTGRES_URL", "bench_raw") {
+        assert_raw_floors(&store, "postgres", &["raw", "raw-1conn"]);
+    }
+}
+
+#[test]
+fn mysql_has_a_pooled_and_a_one_connection_raw_floor() {
     if let Some(store) = ServerStore::table("FEDIKV_TEST_MYSQL_URL", "bench_raw") {
-        assert_raw_floor(&store, "mysql");
+        assert_raw_floors(&store, "mysql", &["raw", "raw-1conn"]);
     }
 }
 
 #[test]
 fn redis_has_a_raw_floor() {
     if let Some(store) = ServerStore::redis_prefix("bench-raw") {
-        assert_raw_floor(&store, "redis");
+        assert_raw_floors(&store, "redis", &["raw"]);
     }
 }
 
