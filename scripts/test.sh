@@ -11,7 +11,8 @@
 #      of their own on free loopback ports (and stop only those), one fault
 #      test at a time. This script never stops or restarts the machine's
 #      servers;
-#   3. the benchmark table script's tests (scripts/test_bench_table.py);
+#   3. the benchmark scripts' tests (scripts/test_bench_table.py,
+#      scripts/test_bench_c_clients.py);
 #   4. the fuzz targets (scripts/fuzz.sh), FEDIKV_FUZZ_SECONDS (default 30)
 #      seconds each.
 # Server URLs can be overridden with the FEDIKV_TEST_*_URL variables.
@@ -31,6 +32,8 @@ export FEDIKV_TEST_REQUIRE_SERVERS=1
 
 echo "test.sh: scripts/test_bench_table.py" >&2
 python3 scripts/test_bench_table.py
+echo "test.sh: scripts/test_bench_c_clients.py" >&2
+python3 scripts/test_bench_c_clients.py
 
 echo "test.sh: cargo test --workspace --all-features" >&2
 cargo test --workspace --all-features

@@ -14,6 +14,7 @@
 //! the multi-threaded Tokio runtime, not on the thread that blocks on the
 //! runtime (whose every wake-up would be a cross-thread hop).
 
+mod fixture;
 mod large_table;
 mod output;
 mod raw;
@@ -107,6 +108,9 @@ async fn run_in_task(args: BenchArgs, stores: Vec<String>) -> Result<Outcome, Cl
             .join(", "),
         if args.raw { ", each with its raw-driver floor" } else { "" },
     ));
+    if let Some(action) = args.c_client_fixture {
+        return fixture::run(action, &targets, &workload, &mut sink).await;
+    }
     let mut context = Context {
         workload,
         scenario: args.scenario,

@@ -298,7 +298,10 @@ impl Target {
     pub fn raw_floors(&self) -> Vec<(Kind, String)> {
         let pooled = |driver: String| {
             vec![
-                (Kind::StoreCount, format!("{driver}, pool of the store's size")),
+                (
+                    Kind::StoreCount,
+                    format!("{driver}, pool of the store's size"),
+                ),
                 (Kind::One, format!("{driver}, one connection held")),
             ]
         };
@@ -337,9 +340,10 @@ impl Target {
     pub async fn open_raw(&self, kind: Kind) -> KvResult<Opened> {
         let owner = self.open().await?;
         let store: Arc<dyn KvStore> = match (&owner.cleanup, self.backend) {
-            (Cleanup::DropTable(Table::Sqlite(store)), _) => Arc::new(Raw(
-                RawSqliteStore::create(&store.path(), &store.options().table)?,
-            )),
+            (Cleanup::DropTable(Table::Sqlite(store)), _) => Arc::new(Raw(RawSqliteStore::create(
+                &store.path(),
+                &store.options().table,
+            )?)),
             (Cleanup::DropTable(Table::Postgres(store)), _) => {
                 Arc::new(Raw(RawPostgres::new(&self.url, store.table(), kind).await?))
             }
@@ -358,6 +362,12 @@ impl Target {
             owner: owner.owner,
             cleanup,
         })
+    }
+
+    /// The URL opened, with the benchmark's table or prefix. It may hold a
+    /// password: never print it.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Deletes the temporary database file, if there is one.
@@ -418,6 +428,18 @@ impl Opened {
             owner: Arc::clone(&store),
             store,
             cleanup: Cleanup::DeleteEntries,
+        }
+    }
+
+    /// The table of a PostgreSQL or MySQL store.
+    pub fn server_table(&self) -> Option<&str> {
+        match &self.cleanup {
+            Cleanup::DropTable(Table::Postgres(store))
+            | Cleanup::Recreate(Table::Postgres(store)) => Some(store.table()),
+            Cleanup::DropTable(Table::Mysql(store)) | Cleanup::Recreate(Table::Mysql(store)) => {
+                Some(store.table())
+            }
+            _ => None,
         }
     }
 

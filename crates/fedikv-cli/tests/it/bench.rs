@@ -67,7 +67,10 @@ fn assert_raw_floors(store: &ServerStore, label: &str, floors: &[&str]) {
     if floors.contains(&"raw-1conn") {
         let held = &lines[2 * OPS.len()];
         assert!(
-            held["driver"].as_str().unwrap().ends_with("one connection held"),
+            held["driver"]
+                .as_str()
+                .unwrap()
+                .ends_with("one connection held"),
             "{held}"
         );
     }

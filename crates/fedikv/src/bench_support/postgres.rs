@@ -49,6 +49,18 @@ pub fn statements(table: &str) -> KvResult<Statements> {
     })
 }
 
+/// The store's first-page statement of a prefix listing (parameters as
+/// [`Statements::list_prefix_first`]), with pages of `page_size` rows
+/// instead of [`PAGE_SIZE`]: one query for a whole listing, the reference a
+/// C client runs.
+pub fn list_prefix_first_page(table: &str, page_size: usize) -> KvResult<String> {
+    let table = TableName::parse(table)?;
+    Ok(
+        sql::Statements::new(&table, page_size, SweepPolicy::default().batch_size)
+            .list_prefix_first,
+    )
+}
+
 /// The driver configuration and pool size a store opened from `url` uses
 /// (fedikv's own query options removed; TLS settings are not included).
 pub fn driver_config(url: &str) -> KvResult<(tokio_postgres::Config, usize)> {

@@ -196,10 +196,11 @@ impl Floor for RawPostgres {
     /// The store's keyset pages: the first page statement, then "after the
     /// last key" pages while they are full.
     fn list(&self, prefix: &KvKey) -> KvStream {
-        let (first, upper) = match key_param(prefix).and_then(|first| Ok((first, upper_bound(prefix)?))) {
-            Ok(bounds) => bounds,
-            Err(error) => return failed(error),
-        };
+        let (first, upper) =
+            match key_param(prefix).and_then(|first| Ok((first, upper_bound(prefix)?))) {
+                Ok(bounds) => bounds,
+                Err(error) => return failed(error),
+            };
         let (conns, sql, upper) = (self.conns.clone(), Arc::clone(&self.sql), Arc::new(upper));
         pages((true, first), move |(is_first, from)| {
             let (conns, sql, upper) = (conns.clone(), Arc::clone(&sql), Arc::clone(&upper));
