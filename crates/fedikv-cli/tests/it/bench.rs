@@ -97,6 +97,100 @@ fn redis_has_a_raw_floor() {
     }
 }
 
+/// The key of the workload's document 0, which the C clients read.
+const DOCUMENT_0: &str = r#"["_fedify","remoteDocument","https://example.com/users/0"]"#;
+
+/// Runs `fedikv bench -n 5 --c-client-fixture ACTION` on `store`.
+fn fixture(store: &ServerStore, action: &str) -> std::process::Output {
+    command(&[
+        "bench",
+        "-n",
+        "5",
+        "--c-client-fixture",
+        action,
+        "--store",
+        &store.store,
+    ])
+    .output()
+    .expect("the fedikv binary runs")
+}
+
+/// Fills `store` for the C clients: one line describing it, whose `get`
+/// part `check_get` checks and returns the store URL the data is under,
+/// with document 0 readable there through fedikv; then wipes it, after
+/// which document 0 is gone.
+fn assert_fixture(store: &ServerStore, backend: &str, check_get: impl Fn(&Value) -> String) {
+    let output = fixture(store, "fill");
+    assert_code(&output, 0);
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    assert_eq!(line["backend"], backend);
+    assert_eq!(line["n"], 5);
+    let filled = check_get(&line["get"]);
+    let get = |code| {
+        let output = command(&["--store", &filled, "get", DOCUMENT_0])
+            .output()
+            .expect("the fedikv binary runs");
+        assert_code(&output, code);
+        output
+    };
+    let read: Value = serde_json::from_slice(&get(0).stdout).expect("JSON");
+    assert_eq!(read, fedikv::bench_support::document(0));
+    assert_code(&fixture(store, "wipe"), 0);
+    get(1);
+}
+
+#[test]
+fn postgres_c_client_fixture_gives_fedikvs_statements_and_rows() {
+    if let Some(store) = ServerStore::table("FEDIKV_TEST_POSTGRES_URL", "bench_fixture") {
+        assert_fixture(&store, "postgres", |get| {
+            let statement = get["statement"].as_str().unwrap();
+            assert!(statement.starts_with("SELECT value FROM"), "{statement}");
+            assert!(statement.contains(&store.name) && statement.contains("key = $1"));
+            assert_eq!(
+                get["params"][0],
+                r#"{"_fedify","remoteDocument","https://example.com/users/0"}"#
+            );
+            store.store.clone()
+        });
+    }
+}
+
+#[test]
+fn mysql_c_client_fixture_gives_fedikvs_statement() {
+    if let Some(store) = ServerStore::table("FEDIKV_TEST_MYSQL_URL", "bench_fixture") {
+        assert_fixture(&store, "mysql", |get| {
+            let statement = get["statement"].as_str().unwrap();
+            assert!(statement.contains(&store.name) && statement.contains("`key` = ?"));
+            assert_eq!(get["params"][0], DOCUMENT_0);
+            store.store.clone()
+        });
+    }
+}
+
+#[test]
+fn redis_c_client_fixture_gives_fedikvs_key() {
+    if let Some(store) = ServerStore::redis_prefix("bench-fixture") {
+        assert_fixture(&store, "redis", |get| {
+            assert_eq!(
+                get["key"],
+                format!(
+                    "{}_fedify::remoteDocument::https_://example.com/users/0",
+                    store.name
+                )
+            );
+            // The benchmark's database (15 when the URL names none).
+            let db = get["db"].as_i64().unwrap();
+            format!(
+                "{}/{db}?prefix={}",
+                store.url.trim_end_matches('/'),
+                store.name
+            )
+        });
+    }
+}
+
 /// Node 24 from `interop/node_modules`, or `None` after saying why.
 fn node() -> Option<PathBuf> {
     let node = interop_dir().join("node_modules/.bin/node");
