@@ -111,10 +111,16 @@ impl SweepSchedule {
     /// Returns `true` for exactly one caller once the interval has passed, and
     /// schedules the next sweep.
     pub(crate) fn claim(&self) -> bool {
+        self.claim_at(Instant::now())
+    }
+
+    /// [`claim`](Self::claim) with the clock already read: `now` is the
+    /// current time (a caller that has just read it saves a second read).
+    pub(crate) fn claim_at(&self, now: Instant) -> bool {
         let Some(interval) = self.policy.interval else {
             return false;
         };
-        let now = self.origin.elapsed().as_millis() as u64;
+        let now = now.saturating_duration_since(self.origin).as_millis() as u64;
         let due = self.next_due_ms.load(Ordering::Relaxed);
         now >= due
             && self

@@ -65,49 +65,54 @@ impl Workload {
     }
 }
 
+/// A key of three components, the last one moved in rather than copied.
+fn key3(first: &str, second: &str, last: String) -> KvResult<KvKey> {
+    KvKey::new([first.to_owned(), second.to_owned(), last])
+}
+
 /// `["_fedify","remoteDocument","https://example.com/users/<i>"]`.
 pub fn doc_key(i: usize) -> KvResult<KvKey> {
-    KvKey::new([
+    key3(
         "_fedify",
         "remoteDocument",
-        &format!("https://example.com/users/{i}"),
-    ])
+        format!("https://example.com/users/{i}"),
+    )
 }
 
 /// `["_fedify","remoteDocument","https://example.com/missing/<i>"]`.
 pub fn miss_key(i: usize) -> KvResult<KvKey> {
-    KvKey::new([
+    key3(
         "_fedify",
         "remoteDocument",
-        &format!("https://example.com/missing/{i}"),
-    ])
+        format!("https://example.com/missing/{i}"),
+    )
 }
 
 /// `["_fedify","bench-ttl","https://example.com/users/<i>"]`.
 pub fn ttl_key(i: usize) -> KvResult<KvKey> {
-    KvKey::new([
+    key3(
         "_fedify",
         "bench-ttl",
-        &format!("https://example.com/users/{i}"),
-    ])
+        format!("https://example.com/users/{i}"),
+    )
 }
 
 /// `["_fedify","bench-list","https://example.com/notes/<i>"]`.
 pub fn list_key(i: usize) -> KvResult<KvKey> {
-    KvKey::new([
+    key3(
         LIST_PREFIX[0],
         LIST_PREFIX[1],
-        &format!("https://example.com/notes/{i}"),
-    ])
+        format!("https://example.com/notes/{i}"),
+    )
 }
 
 /// `["_fedify","bench-warmup","https://example.com/users/<i>"]`.
 pub fn warm_key(i: usize) -> KvResult<KvKey> {
-    KvKey::new([
+    key3(
         "_fedify",
         "bench-warmup",
-        &format!("https://example.com/users/{i}"),
-    ])
+        format!("https://example.com/users/{i}"),
+    )
 }
 
 /// `["_fedify","bench","counter"]`, the key of the `cas` phase.

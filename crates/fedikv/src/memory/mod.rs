@@ -3,9 +3,11 @@
 //!
 //! - [`table`]: the entries, a hash map keyed by encoded keys;
 //! - [`index`]: the keys in order, for `list`, updated lazily;
-//! - [`ordered`]: the byte encoding of keys that sorts like the keys.
+//! - [`ordered`]: the byte encoding of keys that sorts like the keys;
+//! - [`now`]: an operation's time, read from the clock only when needed.
 
 mod index;
+mod now;
 mod ordered;
 mod table;
 
@@ -16,14 +18,15 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::{KvError, KvResult};
-use crate::json::{clone_deep, json_opt_eq};
+use crate::json::clone_deep;
 use crate::key::KvKey;
 use crate::paging::{PAGE_SIZE, into_entries, paged};
 use crate::store::{KvRecord, KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::sweep::{SweepPolicy, SweepSchedule};
 use crate::telemetry::{Op, Telemetry};
+use now::Now;
 use ordered::with_encoded;
-use table::{Entry, Page, Table};
+use table::{Entry, NewValue, Page, Table, Write};
 
 #[derive(Debug)]
 struct Inner {
@@ -40,11 +43,15 @@ struct Inner {
 /// [`set_shared`](KvStore::set_shared) keeps the caller's value and
 /// [`get_shared`](KvStore::get_shared) hands out the stored one, neither
 /// copying it; [`get`](KvStore::get), [`set`](KvStore::set), `cas`, `list`
-/// and `scan` copy values in and out. The store is cheap to clone (clones
-/// share the data) and safe to use from many tasks; `cas` is atomic under a
-/// write lock. Expired entries are invisible at once and removed by sweeps
-/// ([`SweepPolicy`]). Values a write replaces or removes are freed after the
-/// lock is released.
+/// and `scan` copy values in and out (a copied-in value overwrites the one
+/// it replaces in place when no reader holds that one). The store is cheap
+/// to clone (clones share the data) and safe to use from many tasks; `cas` is
+/// atomic under a write lock. Expired entries are invisible at once and
+/// removed by sweeps ([`SweepPolicy`]): automatic ones run after a write
+/// that stores a value, at most once per interval and only while some entry
+/// has an expiry; point operations on entries without one never read the
+/// clock.
+/// Values a write replaces or removes are freed after the lock is released.
 #[derive(Debug, Clone)]
 pub struct MemoryKvStore {
     inner: Arc<Inner>,
@@ -93,43 +100,49 @@ impl MemoryKvStore {
         self.inner.table.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The entry a write with `options` stores. The TTL is clamped to
-    /// [`MAX_TTL`](crate::MAX_TTL); should even that not fit an `Instant` on
-    /// this platform (it would outlive the process anyway), the entry never
-    /// expires, rather than a panic.
-    fn entry(value: Arc<Value>, options: SetOptions) -> Entry {
-        Entry {
+    /// The write of `value` with `options` at `now` (read only for a TTL).
+    /// The TTL is clamped to [`MAX_TTL`](crate::MAX_TTL); should even that
+    /// not fit an `Instant` on this platform (it would outlive the process
+    /// anyway), the entry never expires, rather than a panic.
+    fn write_of(value: NewValue, options: SetOptions, now: &Now) -> Write {
+        Write {
             value,
             expires: options
                 .effective_ttl()
-                .and_then(|ttl| Instant::now().checked_add(ttl)),
+                .and_then(|ttl| now.get().checked_add(ttl)),
         }
     }
 
     fn get_shared_now(&self, key: &KvKey) -> Option<Arc<Value>> {
-        let now = Instant::now();
+        let now = Now::lazy();
         with_encoded(key, |key| {
             self.read()
-                .get(key, now)
+                .get(key, &now)
                 .map(|entry| Arc::clone(&entry.value))
         })
     }
 
-    fn put(&self, key: &KvKey, value: Arc<Value>, options: SetOptions) {
-        let entry = Self::entry(value, options);
-        let replaced = with_encoded(key, |key| self.write().put(key, entry));
-        if let Some(entry) = replaced {
-            entry.discard();
+    fn put(&self, key: &KvKey, value: NewValue, options: SetOptions) {
+        let now = Now::lazy();
+        let write = Self::write_of(value, options, &now);
+        let (replaced, may_expire) = with_encoded(key, |key| {
+            let mut table = self.write();
+            (table.put(key, write), table.may_expire())
+        });
+        if let Some(value) = replaced {
+            value.discard();
         }
-        self.after_write();
+        self.after_write(may_expire, &now);
     }
 
+    /// Removes the entry under `key`. A removal does not claim the
+    /// automatic sweep ([`after_write`](Self::after_write)): it adds nothing
+    /// for a sweep to keep in bounds.
     fn remove(&self, key: &KvKey) {
         let removed = with_encoded(key, |key| self.write().remove(key));
-        if let Some(entry) = removed {
-            entry.discard();
+        if let Some(value) = removed {
+            value.discard();
         }
-        self.after_write();
     }
 
     fn swap(
@@ -139,37 +152,42 @@ impl MemoryKvStore {
         new: Option<&Value>,
         options: SetOptions,
     ) -> bool {
-        // The new entry is built before the lock is taken, and whichever
-        // entry is left over (the replaced one, or the new one when the
-        // values differ) is discarded after it is released.
-        let new = new.map(|value| Self::entry(Arc::new(clone_deep(value)), options));
-        let now = Instant::now();
-        let outcome = with_encoded(key, |key| {
+        // The new value is copied before the lock is taken, and whatever is
+        // left over (the replaced value, or the new one when the values
+        // differ) is discarded after it is released.
+        let now = Now::lazy();
+        let stores = new.is_some();
+        let new =
+            new.map(|value| Self::write_of(NewValue::Owned(clone_deep(value)), options, &now));
+        let (outcome, may_expire) = with_encoded(key, |key| {
             let mut table = self.write();
-            let current = table.get(key, now).map(|entry| entry.value.as_ref());
-            if !json_opt_eq(current, expected) {
-                return Err(new);
-            }
-            Ok(match new {
-                Some(entry) => table.put(key, entry),
-                None => table.remove(key),
-            })
+            (table.swap(key, &now, expected, new), table.may_expire())
         });
-        let (swapped, left_over) = match outcome {
-            Ok(replaced) => (true, replaced),
-            Err(unused) => (false, unused),
-        };
-        if let Some(entry) = left_over {
-            entry.discard();
+        match outcome {
+            Ok(replaced) => {
+                if let Some(value) = replaced {
+                    value.discard();
+                }
+                if stores {
+                    self.after_write(may_expire, &now);
+                }
+                true
+            }
+            Err(unused) => {
+                if let Some(write) = unused {
+                    write.discard();
+                }
+                false
+            }
         }
-        if swapped {
-            self.after_write();
-        }
-        swapped
     }
 
-    fn after_write(&self) {
-        if self.inner.schedule.claim() {
+    /// After a write that stored a value: runs the automatic sweep when it
+    /// is due and some entry has an expiry (`may_expire`, read under the
+    /// write's lock); `now` is the write's time, read here if the write did
+    /// not need it.
+    fn after_write(&self, may_expire: bool, now: &Now) {
+        if may_expire && self.inner.schedule.claim_at(now.get()) {
             let sweep = || Ok::<_, KvError>(self.remove_expired());
             let _ = (self.inner.telemetry).observe_sync(Op::BackgroundSweep, KvError::kind, sweep);
         }
@@ -250,7 +268,7 @@ impl KvStore for MemoryKvStore {
 
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
         let set = async {
-            self.put(key, Arc::new(clone_deep(value)), options);
+            self.put(key, NewValue::Owned(clone_deep(value)), options);
             Ok(())
         };
         self.inner.telemetry.observe(Op::Set, Some(key), set).await
@@ -263,7 +281,7 @@ impl KvStore for MemoryKvStore {
         options: SetOptions,
     ) -> KvResult<()> {
         let set = async {
-            self.put(key, value, options);
+            self.put(key, NewValue::Shared(value), options);
             Ok(())
         };
         self.inner.telemetry.observe(Op::Set, Some(key), set).await
@@ -365,5 +383,97 @@ mod tests {
             .unwrap();
         assert_eq!(listed, expected);
         assert_eq!(store.len(), expected.len());
+    }
+
+    /// Interleaved `set`, `set_shared`, `cas` (swapping, refused, deleting),
+    /// `delete` and TTL writes, with a listing between rounds: every
+    /// listing, `get` and `len` agrees with a sorted model of the store, and
+    /// a value read out stays as it was read when its key is overwritten.
+    #[tokio::test]
+    async fn list_and_get_follow_a_model_through_interleaved_writes() {
+        use std::collections::BTreeMap;
+
+        let store = MemoryKvStore::new();
+        let mut model: BTreeMap<String, Value> = BTreeMap::new();
+        let keys = 200;
+        let held = store.get_shared(&key(0)).await.unwrap();
+        assert!(held.is_none());
+        for round in 0..6usize {
+            for i in 0..keys {
+                let k = key(i);
+                let name = format!("{i:05}");
+                let value = json!({"round": round, "i": i});
+                match (i + round) % 6 {
+                    0 => store.set(&k, &value, SetOptions::default()).await.unwrap(),
+                    1 => store
+                        .set_shared(&k, Arc::new(value.clone()), SetOptions::default())
+                        .await
+                        .unwrap(),
+                    2 => {
+                        let current = model.get(&name);
+                        assert!(
+                            store
+                                .cas(&k, current, Some(&value), SetOptions::default())
+                                .await
+                                .unwrap()
+                        );
+                    }
+                    3 => {
+                        let wrong = json!("not the value");
+                        assert!(
+                            !store
+                                .cas(&k, Some(&wrong), Some(&value), SetOptions::default())
+                                .await
+                                .unwrap()
+                        );
+                        continue;
+                    }
+                    4 => {
+                        let current = model.get(&name);
+                        assert!(
+                            store
+                                .cas(&k, current, None, SetOptions::default())
+                                .await
+                                .unwrap()
+                        );
+                        model.remove(&name);
+                        continue;
+                    }
+                    _ => {
+                        let ttl = SetOptions::ttl(Duration::from_secs(3600));
+                        store.set(&k, &value, ttl).await.unwrap();
+                    }
+                }
+                model.insert(name, value);
+            }
+            for i in (0..keys).filter(|i| (i + round) % 7 == 0) {
+                store.delete(&key(i)).await.unwrap();
+                model.remove(&format!("{i:05}"));
+            }
+            let listed: Vec<(KvKey, Value)> = store
+                .list(None)
+                .map_ok(|entry| (entry.key, entry.value))
+                .try_collect()
+                .await
+                .unwrap();
+            let expected: Vec<(KvKey, Value)> = model
+                .iter()
+                .map(|(name, value)| (KvKey::new(["k", name]).unwrap(), value.clone()))
+                .collect();
+            assert_eq!(listed, expected, "round {round}");
+            assert_eq!(store.len(), model.len());
+            let read = store.get_shared(&key(round)).await.unwrap();
+            store
+                .set(&key(round), &json!("overwritten"), SetOptions::default())
+                .await
+                .unwrap();
+            model.insert(format!("{round:05}"), json!("overwritten"));
+            assert_eq!(read.as_deref(), expected_value(&expected, round));
+        }
+    }
+
+    fn expected_value(entries: &[(KvKey, Value)], i: usize) -> Option<&Value> {
+        let wanted = key(i);
+        entries.iter().find(|(k, _)| *k == wanted).map(|(_, v)| v)
     }
 }

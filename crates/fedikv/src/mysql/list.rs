@@ -3,17 +3,15 @@
 //!
 //! Pages are fetched one key range after another: each starts after the last
 //! key of the previous page, so an entry present for the whole listing
-//! appears exactly once whatever is written meanwhile. To overlap round
-//! trips, the store also asks (with a cheap key-only query) which key will
-//! end the page being fetched, and starts fetching the following page from
-//! there at once, on another connection. That guess is only used if the page
-//! really ends there; otherwise the speculative page is dropped and the next
-//! one is fetched after the real last key.
+//! appears exactly once whatever is written meanwhile. A page's query asks
+//! for one row more than a page, so the rows themselves say whether another
+//! page follows and where it starts: that page is fetched (on another pooled
+//! connection) while this one is decoded ([`prefetched`]), and no query is
+//! sent after the last page.
 
 use std::sync::Arc;
 
 use mysql_async::prelude::Queryable;
-use tokio::task::JoinHandle;
 
 use super::Inner;
 use super::codec::decode_value;
@@ -21,40 +19,8 @@ use super::error::{BACKEND, map};
 use crate::error::{KvError, KvResult};
 use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
-use crate::paging::{PAGE_SIZE, ms_left, paged};
+use crate::paging::{PAGE_SIZE, ms_left, prefetched};
 use crate::store::{KvRecord, KvRecordStream};
-
-/// One decoded page.
-struct Page {
-    /// Each row decoded, or the [`KvError::Corrupt`] of a row that does not
-    /// decode, in its place (rule V5).
-    entries: Vec<KvResult<KvRecord>>,
-    /// The last key's text when another page follows.
-    last: Option<String>,
-}
-
-/// A page being fetched by a task, cancelled when the stream is dropped
-/// before using it.
-struct Fetching {
-    /// The page holds the entries after this key text.
-    after: String,
-    task: JoinHandle<KvResult<Page>>,
-}
-
-impl Drop for Fetching {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Where the stream stands.
-enum Cursor {
-    /// Nothing fetched yet (tasks are only spawned once the stream is polled,
-    /// inside the runtime).
-    Start,
-    /// The next page is being fetched.
-    Next(Fetching),
-}
 
 /// Shared by the stream's page fetches.
 struct Lister {
@@ -63,72 +29,37 @@ struct Lister {
 }
 
 /// Streams the live entries under `prefix` (all with `None`) with their
-/// remaining TTLs in key-text
-/// byte order, [`PAGE_SIZE`] rows per page. At most two pages are in memory
-/// or in flight.
+/// remaining TTLs in key-text byte order, [`PAGE_SIZE`] rows per page, the
+/// next page fetched while this one is decoded: at most two pages are in
+/// memory or in flight.
 pub(crate) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStream {
     let lister = Arc::new(Lister {
         inner,
         range: prefix.map(JsonKeyRange::new),
     });
-    paged(Cursor::Start, move |cursor| {
-        let lister = Arc::clone(&lister);
-        async move {
-            let current = match cursor {
-                // Every key's text starts with `[`, so every key sorts after "".
-                Cursor::Start => lister.spawn_page(String::new()),
-                Cursor::Next(fetching) => fetching,
-            };
-            let (entries, next) = lister.next_page(current).await?;
-            Ok((entries, next.map(Cursor::Next)))
-        }
-    })
+    prefetched(
+        BACKEND,
+        // Every key's text starts with `[`, so every key sorts after "".
+        String::new(),
+        move |after: String| {
+            let lister = Arc::clone(&lister);
+            async move { lister.page(&after).await }
+        },
+        |rows: Vec<Row>| rows.into_iter().map(decode).collect(),
+    )
 }
 
 impl Lister {
-    /// Starts fetching the page after key text `after`.
-    fn spawn_page(self: &Arc<Self>, after: String) -> Fetching {
-        let lister = Arc::clone(self);
-        let start = after.clone();
-        Fetching {
-            after,
-            task: tokio::spawn(async move { lister.page(&start).await }),
-        }
-    }
-
-    /// Waits for `current`, meanwhile predicting where it ends and starting
-    /// the following page there.
-    async fn next_page(
-        self: &Arc<Self>,
-        mut current: Fetching,
-    ) -> KvResult<(Vec<KvResult<KvRecord>>, Option<Fetching>)> {
-        let after = &current.after;
-        let predicted = self.inner.recreating(|| self.page_end(after)).await?;
-        let speculative = predicted.map(|end| self.spawn_page(end));
-        let page = (&mut current.task)
-            .await
-            .map_err(|e| KvError::backend(BACKEND, e))??;
-        let next = match (page.last, speculative) {
-            (None, _) => None,
-            (Some(last), Some(guess)) if guess.after == last => Some(guess),
-            // Entries changed between the two queries: fetch after the
-            // page's real end (dropping the guess cancels it).
-            (Some(last), _) => Some(self.spawn_page(last)),
-        };
-        Ok((page.entries, next))
-    }
-
-    /// One page, with the table recreated if it was dropped elsewhere.
-    async fn page(&self, after: &str) -> KvResult<Page> {
+    /// The rows of the page after key text `after`, undecoded, and the key
+    /// the next page starts after if one follows; the table is recreated if
+    /// it was dropped elsewhere.
+    async fn page(&self, after: &str) -> KvResult<(Vec<Row>, Option<String>)> {
         self.inner.recreating(|| self.query_page(after)).await
     }
 
-    /// The live entries after key text `after`.
-    async fn query_page(&self, after: &str) -> KvResult<Page> {
+    async fn query_page(&self, after: &str) -> KvResult<(Vec<Row>, Option<String>)> {
         let sql = &self.inner.sql;
         let mut conn = self.inner.conn().await?;
-        // Drain the result first and decode afterwards: decoding while
-        // reading stalls the server on a full socket buffer.
         let mut rows: Vec<Row> = match &self.range {
             Some(r) => {
                 let params = (
@@ -147,33 +78,10 @@ impl Lister {
         // page follows (and starts after this page's last key).
         let more = rows.len() > PAGE_SIZE;
         rows.truncate(PAGE_SIZE);
-        let last = more
+        let next = more
             .then(|| rows.last().map(|(key, _, _)| key.clone()))
             .flatten();
-        let entries = rows.into_iter().map(decode).collect();
-        Ok(Page { entries, last })
-    }
-
-    /// The key text that ends the page after `after` if that page is full
-    /// (the key of its last row), from the primary key alone.
-    async fn page_end(&self, after: &str) -> KvResult<Option<String>> {
-        let sql = &self.inner.sql;
-        let mut conn = self.inner.conn().await?;
-        let end: Option<String> = match &self.range {
-            Some(r) => {
-                let params = (
-                    r.exact.as_str(),
-                    r.children_from.as_str(),
-                    r.children_to.as_str(),
-                    after,
-                );
-                conn.exec_first(sql.page_end_prefix.as_str(), params).await
-            }
-            None => conn.exec_first(sql.page_end_all.as_str(), (after,)).await,
-        }
-        .map_err(map)?;
-        conn.done();
-        Ok(end)
+        Ok((rows, next))
     }
 }
 

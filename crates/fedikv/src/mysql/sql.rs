@@ -136,11 +136,6 @@ pub(crate) struct Statements {
     pub(crate) list_prefix: String,
     /// `after` → one page of a full listing.
     pub(crate) list_all: String,
-    /// `exact`, `from`, `to`, `after` → the key that will end the next page
-    /// of a prefix listing, if it is full.
-    pub(crate) page_end_prefix: String,
-    /// `after` → the key that will end the next page of a full listing.
-    pub(crate) page_end_all: String,
     /// `exact`, `from`, `to` → how many expired rows are under a prefix.
     pub(crate) count_expired_prefix: String,
     /// → how many expired rows there are.
@@ -158,7 +153,6 @@ impl Statements {
         let guard = dialect.value_equals_param();
         let in_prefix = "(`key` = ? OR (`key` >= ? AND `key` < ?))";
         let page_rows = page_size + 1;
-        let last_row = page_size.saturating_sub(1);
         Self {
             create_table: format!(
                 "CREATE TABLE IF NOT EXISTS {t} (\
@@ -204,14 +198,6 @@ impl Statements {
             list_all: format!(
                 "SELECT `key`, `value`, {REMAINING_MS} FROM {t} WHERE `key` > ? AND {LIVE} \
                  ORDER BY `key` LIMIT {page_rows}"
-            ),
-            page_end_prefix: format!(
-                "SELECT `key` FROM {t} WHERE {in_prefix} AND `key` > ? AND {LIVE} \
-                 ORDER BY `key` LIMIT 1 OFFSET {last_row}"
-            ),
-            page_end_all: format!(
-                "SELECT `key` FROM {t} WHERE `key` > ? AND {LIVE} \
-                 ORDER BY `key` LIMIT 1 OFFSET {last_row}"
             ),
             count_expired_prefix: format!(
                 "SELECT COUNT(*) FROM {t} WHERE {in_prefix} AND {EXPIRED}"

@@ -7,7 +7,8 @@
 //! these connections without waiting and reads inline; when all are in use,
 //! or the read fails in any way (busy database, missing table, ...), it falls
 //! back to the reader threads, which wait, recreate the table and report
-//! errors. Their busy timeout is short so that an inline read never blocks
+//! errors. A `list` reads its first page the same way (the following pages
+//! are read ahead by the reader threads while the caller decodes). Their busy timeout is short so that an inline read never blocks
 //! the async executor for long.
 //!
 //! Writes work alike (see `Workers::write_inline`): when the writer thread

@@ -24,9 +24,11 @@ enum Cursor {
 }
 
 /// The live entries under `prefix` (or all) with their expiries, in key text order, in pages of
-/// [`PAGE_SIZE`] entries or about 8 MiB. As soon as a full page arrives the next one is requested,
-/// so a connection thread reads it while this one decodes; at most two pages
-/// are held at a time.
+/// [`PAGE_SIZE`] entries or about 8 MiB. The first page is read on the
+/// caller's thread when an inline connection is free (as `get` reads), else
+/// by a connection thread. As soon as a full page arrives the next one is
+/// requested, so a connection thread reads it while this one decodes; at
+/// most two pages are held at a time.
 pub(super) fn stream(inner: Arc<Inner>, prefix: Option<&KvKey>) -> KvRecordStream {
     paged(
         Cursor::Query(PageQuery::first(prefix, PAGE_SIZE)),
@@ -44,7 +46,14 @@ async fn fetch(
     };
     let (query, page) = match cursor {
         Cursor::Query(query) => {
-            let page = read(&inner, |reply| request(&query)(reply)).await?;
+            // On this thread if an inline connection is free (see
+            // `inline.rs`): the listing's first page then costs no hand-off
+            // to a connection thread and back; any failure (busy, missing
+            // table) goes to the connection threads, which wait and recreate.
+            let page = match inner.inline.with(|db| db.page(&query)) {
+                Some(Ok(page)) => page,
+                _ => read(&inner, |reply| request(&query)(reply)).await?,
+            };
             (query, page)
         }
         Cursor::Requested(query, pending) => match answer(pending).await {

@@ -57,6 +57,53 @@ async fn automatic_sweeps_are_observed_with_the_rows_they_removed() {
     capture.assert_never_shows(&[SECRET_VALUE]);
 }
 
+/// The automatic sweep runs after writes that store a value, and only while
+/// some entry has an expiry: not while every entry lives forever, and not
+/// after deletes (docs/backends.md, "Memory").
+#[tokio::test]
+async fn automatic_sweeps_run_only_when_something_can_expire() {
+    let capture = Capture::new();
+    let _installed = capture.install();
+    let store = MemoryKvStore::with_sweep_policy(SweepPolicy::every(Duration::ZERO));
+    let forever = KvKey::new(["forever"]).unwrap();
+    for i in 0..3 {
+        store
+            .set(&forever, &json!(i), SetOptions::default())
+            .await
+            .unwrap();
+    }
+    assert!(
+        capture.spans_named("background_sweep").is_empty(),
+        "{:#?}",
+        capture.spans()
+    );
+    let expiring = KvKey::new(["expiring"]).unwrap();
+    store
+        .set(
+            &expiring,
+            &json!(1),
+            SetOptions::ttl(Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+    let after_ttl_write = capture.spans_named("background_sweep").len();
+    assert_eq!(after_ttl_write, 1, "{:#?}", capture.spans());
+    store.delete(&forever).await.unwrap();
+    assert_eq!(
+        capture.spans_named("background_sweep").len(),
+        after_ttl_write
+    );
+    store.delete(&expiring).await.unwrap();
+    store
+        .set(&forever, &json!(4), SetOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        capture.spans_named("background_sweep").len(),
+        after_ttl_write
+    );
+}
+
 /// The only test that switches key recording on (a process-wide switch);
 /// the keys of the other tests carry nothing secret.
 #[tokio::test]

@@ -415,6 +415,58 @@ async fn list_order_is_json_text_order() {
     );
 }
 
+/// Listings read their first page on the caller's thread when one of the
+/// store's two inline connections is free, and through the reader threads
+/// otherwise: eight at once, each across two page boundaries (1001 live
+/// entries under a prefix holding `LIKE` wildcards, an expired row after
+/// each, neighbours a `LIKE` pattern would match), all list exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_listings_page_exactly_past_expired_rows() {
+    let (_dir, path) = temp_db();
+    let store = open(&path).await;
+    let conn = raw(&path);
+    let now = now_ms();
+    let prefix = r"p%_\";
+    let live: Vec<String> = (0..1001).map(|i| format!("{i:04}")).collect();
+    conn.execute_batch("BEGIN").unwrap();
+    for c in &live {
+        let text = format!(r#"["p%_\\","{c}"]"#);
+        fedify_insert(&conn, "fedify_kv", &text, "1", now, None);
+        let expired = format!(r#"["p%_\\","{c}x"]"#);
+        fedify_insert(
+            &conn,
+            "fedify_kv",
+            &expired,
+            "2",
+            now - 10_000,
+            Some(now - 1),
+        );
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    for other in [key(["pX_\\", "0001"]), key(["p%_\\z"]), key(["p%"])] {
+        store
+            .set(&other, &json!(0), SetOptions::default())
+            .await
+            .unwrap();
+    }
+    let expected: Vec<KvKey> = live.iter().map(|c| key([prefix, c])).collect();
+    let listings: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .list(Some(&key([r"p%_\"])))
+                    .map_ok(|e| e.key)
+                    .try_collect::<Vec<KvKey>>()
+                    .await
+            })
+        })
+        .collect();
+    for listing in listings {
+        assert_eq!(listing.await.unwrap().unwrap(), expected);
+    }
+}
+
 #[tokio::test]
 async fn bad_paths_are_io_errors_and_create_nothing() {
     let (dir, _) = temp_db();
