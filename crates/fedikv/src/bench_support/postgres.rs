@@ -82,3 +82,21 @@ pub fn upper_bound(prefix: &KvKey) -> KvResult<Vec<Option<String>>> {
 pub fn ttl(ttl: Duration) -> impl ToSql + Send + Sync {
     Interval::from_ttl(ttl)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_one_page_listing_is_the_stores_first_page_with_another_limit() {
+        let store = statements("t").unwrap().list_prefix_first;
+        assert_eq!(list_prefix_first_page("t", PAGE_SIZE).unwrap(), store);
+        let whole = list_prefix_first_page("t", 1000).unwrap();
+        assert_eq!(
+            whole,
+            store.replace(&format!("LIMIT {PAGE_SIZE})"), "LIMIT 1000)")
+        );
+        assert_ne!(whole, store);
+        assert!(list_prefix_first_page("bad name", 1000).is_err());
+    }
+}
