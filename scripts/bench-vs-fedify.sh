@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # fedikv against Fedify's own stores, from this repository alone: ROUNDS
 # alternating rounds of `fedikv bench --raw` (each SQL and Redis store
-# followed by its raw-driver floor) and `interop/bench.mjs` (Fedify's
-# packages through the same workload), then the table and chart of
-# scripts/bench_table.py.
+# followed by its raw-driver floors), `interop/bench.mjs` (Fedify's
+# packages through the same workload) and scripts/bench_c_clients.py (the
+# servers' own C clients on fedikv's reads, one connection), then the table
+# and chart of scripts/bench_table.py.
 #
 #   scripts/bench-vs-fedify.sh [ROUNDS] [OUT_DIR]   # defaults: 3, docs/bench/<UTC date>
 #
@@ -11,8 +12,10 @@
 # BENCH_POSTGRES_URL, BENCH_MYSQL_URL, BENCH_REDIS_URL (defaults: the
 # servers of scripts/services.sh on 127.0.0.1). Needs those servers, and
 # Node 24 with Fedify's packages in interop/node_modules
-# (scripts/interop-setup.sh). Writes to OUT_DIR: fedikv-<round>.jsonl,
-# fedify-<round>.jsonl, commands.txt (what ran, and the machine's load),
+# (scripts/interop-setup.sh), and pgbench, psql, mariadb-slap (or
+# mysqlslap), mariadb (or mysql), redis-benchmark and redis-cli on PATH.
+# Writes to OUT_DIR: fedikv-<round>.jsonl, fedify-<round>.jsonl,
+# c-clients-<round>.jsonl, commands.txt (what ran, and the machine's load),
 # table.md and chart.svg.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -45,13 +48,16 @@ fedikv_cmd=("$fedikv" bench -n "$n" --raw
 fedify_cmd=("$node" interop/bench.mjs -n "$n"
   --backends memory,sqlite,postgres-unlogged,mysql,redis
   --postgres "$pg" --mysql "$my" --redis "$redis")
+c_cmd=(python3 scripts/bench_c_clients.py --fedikv "$fedikv" -n "$n"
+  --postgres "$pg" --mysql "$my" --redis "$redis")
 
 {
   echo "# $(date -u +%FT%TZ) on $(hostname), $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# git $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"
-  echo "# rounds=$rounds; odd rounds run Fedify first, even rounds fedikv first"
+  echo "# rounds=$rounds; odd rounds run Fedify, fedikv, C clients; even rounds C clients, fedikv, Fedify"
   printf '%q ' "${fedikv_cmd[@]}" --out "$out/fedikv-ROUND.jsonl"; echo
   printf '%q ' "${fedify_cmd[@]}" --out "$out/fedify-ROUND.jsonl"; echo
+  printf '%q ' "${c_cmd[@]}" --out "$out/c-clients-ROUND.jsonl"; echo
 } | sed -E 's#://([^:@/]+):[^@/]*@#://\1:***@#g' > "$out/commands.txt"
 
 run_fedikv() {
@@ -64,11 +70,18 @@ run_fedify() {
   rm -f "$out/fedify-$1.jsonl"
   "${fedify_cmd[@]}" --out "$out/fedify-$1.jsonl" || echo "Fedify round $1 exited non-zero" >&2
 }
+run_c_clients() {
+  echo "== round $1: C clients" >&2
+  rm -f "$out/c-clients-$1.jsonl"
+  "${c_cmd[@]}" --out "$out/c-clients-$1.jsonl" || echo "C clients round $1 exited non-zero" >&2
+}
 for round in $(seq 1 "$rounds"); do
-  if (( round % 2 )); then run_fedify "$round"; run_fedikv "$round"
-  else run_fedikv "$round"; run_fedify "$round"; fi
+  if (( round % 2 )); then run_fedify "$round"; run_fedikv "$round"; run_c_clients "$round"
+  else run_c_clients "$round"; run_fedikv "$round"; run_fedify "$round"; fi
   echo "# after round $round: load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/commands.txt"
 done
 
+shopt -s nullglob  # a kind of file no round wrote is left out
 python3 scripts/bench_table.py --svg "$out/chart.svg" "$out"/fedikv-*.jsonl "$out"/fedify-*.jsonl \
+  "$out"/c-clients-*.jsonl \
   | tee "$out/table.md"

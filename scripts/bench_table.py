@@ -5,8 +5,10 @@
 
 Prints a Markdown table on stdout: per (backend, operation), the median
 ops/s over the files' rounds of fedikv (`impl` "fedikv"), Fedify (`impl`
-"fedify") and the raw driver (`impl` "raw"), and fedikv ÷ Fedify and
-fedikv ÷ raw (above 1: fedikv is faster). With --svg, also writes a chart:
+"fedify"), the raw driver with the store's connections (`impl` "raw") and on
+one held connection (`impl` "raw-1conn"), and the server's own C client on
+one connection (`impl` "c-client", scripts/bench_c_clients.py), and fedikv ÷
+each (above 1: fedikv is faster). With --svg, also writes a chart:
 one group of horizontal bars per row, on a logarithmic ops/s axis.
 `_error` lines are listed under the table. Python 3.11 standard library only.
 """
@@ -22,9 +24,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-SIDES = ("fedikv", "fedify", "raw")
-SIDE_TITLES = {"fedikv": "fedikv", "fedify": "Fedify", "raw": "raw driver"}
-SIDE_COLOURS = {"fedikv": "#2b6cb0", "fedify": "#dd6b20", "raw": "#718096"}
+SIDES = ("fedikv", "fedify", "raw", "raw-1conn", "c-client")
+SIDE_TITLES = {
+    "fedikv": "fedikv",
+    "fedify": "Fedify",
+    "raw": "raw driver",
+    "raw-1conn": "raw, 1 conn",
+    "c-client": "C client",
+}
+SIDE_COLOURS = {
+    "fedikv": "#2b6cb0",
+    "fedify": "#dd6b20",
+    "raw": "#718096",
+    "raw-1conn": "#a0aec0",
+    "c-client": "#38a169",
+}
+# The sides fedikv is divided by, in the table's order.
+OTHERS = SIDES[1:]
 BACKEND_ORDER = ("memory", "sqlite", "postgres", "postgres-unlogged", "mysql", "redis")
 OP_ORDER = ("set", "get_hit", "get_miss", "get_hit_c64", "cas", "list", "set_ttl", "delete")
 
@@ -110,16 +126,19 @@ def factor(value: float | None) -> str:
 
 def markdown(rows: list[Row], errors: list[dict]) -> str:
     """The Markdown table, and the errors below it."""
+    titles = [SIDE_TITLES[side] for side in SIDES]
     out = [
-        "| backend | op | fedikv ops/s | Fedify ops/s | raw driver ops/s | fedikv ÷ Fedify | fedikv ÷ raw |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| backend | op | "
+        + " | ".join(f"{title} ops/s" for title in titles)
+        + " | "
+        + " | ".join(f"fedikv ÷ {SIDE_TITLES[side]}" for side in OTHERS)
+        + " |",
+        "| --- | --- |" + " ---: |" * (len(SIDES) + len(OTHERS)),
     ]
     for row in rows:
-        out.append(
-            f"| {row.backend} | {row.op} | {number(row.medians.get('fedikv'))} | "
-            f"{number(row.medians.get('fedify'))} | {number(row.medians.get('raw'))} | "
-            f"{factor(row.ratio('fedify'))} | {factor(row.ratio('raw'))} |"
-        )
+        cells = [number(row.medians.get(side)) for side in SIDES]
+        cells += [factor(row.ratio(side)) for side in OTHERS]
+        out.append(f"| {row.backend} | {row.op} | " + " | ".join(cells) + " |")
     rounds = sorted({n for row in rows for n in row.rounds.values()})
     out.append("")
     out.append(
@@ -142,7 +161,7 @@ def svg(rows: list[Row]) -> str:
     high = 10 ** math.ceil(math.log10(max(values))) if values else 10
     if high <= low:
         high = low * 10
-    label_w, plot_w, bar_h, gap, top, right = 230, 620, 9, 10, 64, 90
+    label_w, plot_w, bar_h, gap, top, right = 230, 620, 7, 10, 64, 90
     group_h = bar_h * len(SIDES) + gap
     height = top + group_h * len(rows) + 40
     width = label_w + plot_w + right
@@ -160,7 +179,7 @@ def svg(rows: list[Row]) -> str:
         "ops/s (median, log scale; longer is faster)</text>",
     ]
     for i, side in enumerate(SIDES):
-        lx = label_w + i * 140
+        lx = label_w + i * 120
         parts.append(
             f'<rect x="{lx}" y="30" width="12" height="12" fill="{SIDE_COLOURS[side]}"/>'
             f'<text x="{lx + 16}" y="40">{escape(SIDE_TITLES[side])}</text>'

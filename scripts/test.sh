@@ -11,8 +11,8 @@
 #      of their own on free loopback ports (and stop only those), one fault
 #      test at a time. This script never stops or restarts the machine's
 #      servers;
-#   3. the benchmark table scripts' tests (scripts/test_bench_table.py,
-#      scripts/test_scale_table.py);
+#   3. the benchmark scripts' tests (scripts/test_bench_table.py,
+#      scripts/test_scale_table.py, scripts/test_bench_c_clients.py);
 #   4. the fuzz targets (scripts/fuzz.sh), FEDIKV_FUZZ_SECONDS (default 30)
 #      seconds each.
 # Server URLs can be overridden with the FEDIKV_TEST_*_URL variables.
@@ -30,9 +30,10 @@ export FEDIKV_TEST_REDIS_CLUSTER_URL="${FEDIKV_TEST_REDIS_CLUSTER_URL:-redis+clu
 export FEDIKV_TEST_DENOKV_URL="${FEDIKV_TEST_DENOKV_URL:-denokv+http://127.0.0.1:${FEDIKV_DENOKV_PORT:-4512}?token=${FEDIKV_DENOKV_TOKEN:-fedikv-test-token}}"
 export FEDIKV_TEST_REQUIRE_SERVERS=1
 
-echo "test.sh: scripts/test_bench_table.py, scripts/test_scale_table.py" >&2
+echo "test.sh: scripts/test_bench_table.py, scripts/test_scale_table.py, scripts/test_bench_c_clients.py" >&2
 python3 scripts/test_bench_table.py
 python3 scripts/test_scale_table.py
+python3 scripts/test_bench_c_clients.py
 
 echo "test.sh: cargo test --workspace --all-features" >&2
 cargo test --workspace --all-features

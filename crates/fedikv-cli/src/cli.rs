@@ -255,6 +255,22 @@ pub struct BenchArgs {
     /// Rows in the table for `--scenario large-table` (half of them expired).
     #[arg(long, value_name = "ROWS", default_value_t = 1_000_000)]
     pub rows: usize,
+    /// For scripts/bench_c_clients.py, instead of a benchmark: `fill` writes
+    /// the workload's documents and list keys to each PostgreSQL, MySQL or
+    /// Redis store's benchmark table or prefix and prints, per store, the
+    /// statements or key the server's own C client reads them with; `wipe`
+    /// removes them.
+    #[arg(long, value_enum, value_name = "ACTION", hide = true)]
+    pub c_client_fixture: Option<FixtureAction>,
+}
+
+/// What `fedikv bench --c-client-fixture` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixtureAction {
+    /// Write the data and print the statements.
+    Fill,
+    /// Remove the benchmark table or prefix.
+    Wipe,
 }
 
 /// The workloads of `fedikv bench`.

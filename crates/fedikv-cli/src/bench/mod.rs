@@ -5,14 +5,16 @@
 //!
 //! Stores run one after the other, each in a dedicated table, prefix or file
 //! ([`target`]) that is wiped before and after; with `--raw`, each SQL or
-//! Redis store is followed by its raw-driver floor ([`raw`]) on the same
-//! table or prefix. A store that fails gets an `_error` line and the next
+//! Redis store is followed by its raw-driver floors ([`raw`]) on the same
+//! table or prefix: `impl` "raw" with the store's connection count, and for
+//! PostgreSQL and MySQL also "raw-1conn" on one held connection. A store that fails gets an `_error` line and the next
 //! store still runs; the exit code is then 2.
 //!
 //! The workload runs the way a service calls a store: in a task spawned on
 //! the multi-threaded Tokio runtime, not on the thread that blocks on the
 //! runtime (whose every wake-up would be a cross-thread hop).
 
+mod fixture;
 mod large_table;
 mod output;
 mod raw;
@@ -106,6 +108,9 @@ async fn run_in_task(args: BenchArgs, stores: Vec<String>) -> Result<Outcome, Cl
             .join(", "),
         if args.raw { ", each with its raw-driver floor" } else { "" },
     ));
+    if let Some(action) = args.c_client_fixture {
+        return fixture::run(action, &targets, &workload, &mut sink).await;
+    }
     let mut context = Context {
         workload,
         scenario: args.scenario,
@@ -128,16 +133,21 @@ async fn run_in_task(args: BenchArgs, stores: Vec<String>) -> Result<Outcome, Cl
         );
         total += 1;
         failed += usize::from(!measure(&mut context, base, target.open()).await?);
-        if let Some(driver) = args.raw.then(|| target.raw_driver()).flatten() {
+        let floors = if args.raw {
+            target.raw_floors()
+        } else {
+            Vec::new()
+        };
+        for (kind, driver) in floors {
             let base = Base::new(
-                label,
-                "raw",
+                label.clone(),
+                kind.label(),
                 Some(driver),
                 target.server.clone(),
                 VALUE_BYTES,
             );
             total += 1;
-            failed += usize::from(!measure(&mut context, base, target.open_raw()).await?);
+            failed += usize::from(!measure(&mut context, base, target.open_raw(kind)).await?);
         }
         target.remove_files();
     }

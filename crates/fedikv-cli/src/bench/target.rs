@@ -43,7 +43,7 @@ use super::raw::mysql::RawMysql;
 use super::raw::postgres::RawPostgres;
 use super::raw::redis::RawRedis;
 use super::raw::sqlite::RawSqliteStore;
-use super::raw::unsupported;
+use super::raw::{Kind, Raw, unsupported};
 use crate::error::CliError;
 
 /// The table of SQL stores under benchmark.
@@ -293,44 +293,64 @@ impl Target {
         })
     }
 
-    /// The driver of this store's raw-driver floor, if it has one.
-    pub fn raw_driver(&self) -> Option<String> {
-        Some(match self.backend {
-            "sqlite" => format!(
-                "rusqlite {} alone, one connection",
-                env!("FEDIKV_LOCKED_RUSQLITE")
-            ),
-            "postgres" => format!(
+    /// The raw-driver floors of this store (see [`super::raw`]): their kind
+    /// and driver, none for a backend without floors.
+    pub fn raw_floors(&self) -> Vec<(Kind, String)> {
+        let pooled = |driver: String| {
+            vec![
+                (
+                    Kind::StoreCount,
+                    format!("{driver}, pool of the store's size"),
+                ),
+                (Kind::One, format!("{driver}, one connection held")),
+            ]
+        };
+        match self.backend {
+            "sqlite" => vec![(
+                Kind::StoreCount,
+                format!(
+                    "rusqlite {} alone, one connection",
+                    env!("FEDIKV_LOCKED_RUSQLITE")
+                ),
+            )],
+            "postgres" => pooled(format!(
                 "tokio-postgres {} + deadpool-postgres {} alone, no TLS",
                 env!("FEDIKV_LOCKED_TOKIO_POSTGRES"),
                 env!("FEDIKV_LOCKED_DEADPOOL_POSTGRES")
-            ),
-            "mysql" => format!("mysql_async {} alone", env!("FEDIKV_LOCKED_MYSQL_ASYNC")),
-            "redis" => format!(
-                "redis-rs {} MultiplexedConnection alone",
-                env!("FEDIKV_LOCKED_REDIS")
-            ),
-            _ => return None,
-        })
+            )),
+            "mysql" => pooled(format!(
+                "mysql_async {} alone",
+                env!("FEDIKV_LOCKED_MYSQL_ASYNC")
+            )),
+            "redis" => vec![(
+                Kind::StoreCount,
+                format!(
+                    "redis-rs {} MultiplexedConnection alone",
+                    env!("FEDIKV_LOCKED_REDIS")
+                ),
+            )],
+            _ => Vec::new(),
+        }
     }
 
-    /// Opens the raw-driver floor of this store (see [`super::raw`]) on the
-    /// same table, file or prefix. The store is opened too: it creates the
-    /// table (again after each wipe) and does the cleanup.
-    pub async fn open_raw(&self) -> KvResult<Opened> {
+    /// Opens the raw-driver floor of kind `kind` of this store (see
+    /// [`super::raw`]) on the same table, file or prefix. The store is
+    /// opened too: it creates the table (again after each wipe) and does the
+    /// cleanup.
+    pub async fn open_raw(&self, kind: Kind) -> KvResult<Opened> {
         let owner = self.open().await?;
         let store: Arc<dyn KvStore> = match (&owner.cleanup, self.backend) {
-            (Cleanup::DropTable(Table::Sqlite(store)), _) => Arc::new(RawSqliteStore::create(
+            (Cleanup::DropTable(Table::Sqlite(store)), _) => Arc::new(Raw(RawSqliteStore::create(
                 &store.path(),
                 &store.options().table,
-            )?),
+            )?)),
             (Cleanup::DropTable(Table::Postgres(store)), _) => {
-                Arc::new(RawPostgres::new(&self.url, store.table())?)
+                Arc::new(Raw(RawPostgres::new(&self.url, store.table(), kind).await?))
             }
             (Cleanup::DropTable(Table::Mysql(store)), _) => {
-                Arc::new(RawMysql::new(&self.url, store.table()).await?)
+                Arc::new(Raw(RawMysql::new(&self.url, store.table(), kind).await?))
             }
-            (_, "redis") => Arc::new(RawRedis::new(&self.url).await?),
+            (_, "redis") => Arc::new(Raw(RawRedis::new(&self.url).await?)),
             _ => return Err(unsupported(self.backend)),
         };
         let cleanup = match owner.cleanup {
@@ -342,6 +362,12 @@ impl Target {
             owner: owner.owner,
             cleanup,
         })
+    }
+
+    /// The URL opened, with the benchmark's table or prefix. It may hold a
+    /// password: never print it.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Deletes the temporary database file, if there is one.
@@ -402,6 +428,18 @@ impl Opened {
             owner: Arc::clone(&store),
             store,
             cleanup: Cleanup::DeleteEntries,
+        }
+    }
+
+    /// The table of a PostgreSQL or MySQL store.
+    pub fn server_table(&self) -> Option<&str> {
+        match &self.cleanup {
+            Cleanup::DropTable(Table::Postgres(store))
+            | Cleanup::Recreate(Table::Postgres(store)) => Some(store.table()),
+            Cleanup::DropTable(Table::Mysql(store)) | Cleanup::Recreate(Table::Mysql(store)) => {
+                Some(store.table())
+            }
+            _ => None,
         }
     }
 

@@ -23,9 +23,9 @@ const OPS: [&str; 8] = [
 ];
 
 /// Runs `fedikv bench --raw -n 50` on `store` (no phase capped); asserts that the store and
-/// its floor each wrote every operation's line, without errors, under one
-/// label.
-fn assert_raw_floor(store: &ServerStore, label: &str) {
+/// each of its floors (`floors`: their `impl`s, in order) wrote every
+/// operation's line, without errors, under one label.
+fn assert_raw_floors(store: &ServerStore, label: &str, floors: &[&str]) {
     let output = command(&[
         "bench",
         "--raw",
@@ -51,37 +51,143 @@ fn assert_raw_floor(store: &ServerStore, label: &str) {
             )
         })
         .collect();
-    let expected: Vec<(&str, &str, &str)> = ["fedikv", "raw"]
-        .into_iter()
-        .flat_map(|side| OPS.iter().map(move |op| (label, side, *op)))
+    let expected: Vec<(&str, &str, &str)> = std::iter::once(&"fedikv")
+        .chain(floors)
+        .flat_map(|side| OPS.iter().map(move |op| (label, *side, *op)))
         .collect();
     assert_eq!(rows, expected);
-    let raw = &lines[OPS.len()];
-    assert!(raw["driver"].as_str().unwrap().contains("alone"), "{raw}");
-    assert_eq!(
-        raw["harness"],
-        "tokio multi-thread runtime, workload in a spawned task"
-    );
-}
-
-#[test]
-fn postgres_has_a_raw_floor() {
-    if let Some(store) = ServerStore::table("FEDIKV_TEST_POSTGRES_URL", "bench_raw") {
-        assert_raw_floor(&store, "postgres");
+    for floor in 1..=floors.len() {
+        let raw = &lines[floor * OPS.len()];
+        assert!(raw["driver"].as_str().unwrap().contains("alone"), "{raw}");
+        assert_eq!(
+            raw["harness"],
+            "tokio multi-thread runtime, workload in a spawned task"
+        );
+    }
+    if floors.contains(&"raw-1conn") {
+        let held = &lines[2 * OPS.len()];
+        assert!(
+            held["driver"]
+                .as_str()
+                .unwrap()
+                .ends_with("one connection held"),
+            "{held}"
+        );
     }
 }
 
 #[test]
-fn mysql_has_a_raw_floor() {
+fn postgres_has_a_pooled_and_a_one_connection_raw_floor() {
+    if let Some(store) = ServerStore::table("FEDIKV_TEST_POSTGRES_URL", "bench_raw") {
+        assert_raw_floors(&store, "postgres", &["raw", "raw-1conn"]);
+    }
+}
+
+#[test]
+fn mysql_has_a_pooled_and_a_one_connection_raw_floor() {
     if let Some(store) = ServerStore::table("FEDIKV_TEST_MYSQL_URL", "bench_raw") {
-        assert_raw_floor(&store, "mysql");
+        assert_raw_floors(&store, "mysql", &["raw", "raw-1conn"]);
     }
 }
 
 #[test]
 fn redis_has_a_raw_floor() {
     if let Some(store) = ServerStore::redis_prefix("bench-raw") {
-        assert_raw_floor(&store, "redis");
+        assert_raw_floors(&store, "redis", &["raw"]);
+    }
+}
+
+/// The key of the workload's document 0, which the C clients read.
+const DOCUMENT_0: &str = r#"["_fedify","remoteDocument","https://example.com/users/0"]"#;
+
+/// Runs `fedikv bench -n 5 --c-client-fixture ACTION` on `store`.
+fn fixture(store: &ServerStore, action: &str) -> std::process::Output {
+    command(&[
+        "bench",
+        "-n",
+        "5",
+        "--c-client-fixture",
+        action,
+        "--store",
+        &store.store,
+    ])
+    .output()
+    .expect("the fedikv binary runs")
+}
+
+/// Fills `store` for the C clients: one line describing it, whose `get`
+/// part `check_get` checks and returns the store URL the data is under,
+/// with document 0 readable there through fedikv; then wipes it, after
+/// which document 0 is gone.
+fn assert_fixture(store: &ServerStore, backend: &str, check_get: impl Fn(&Value) -> String) {
+    let output = fixture(store, "fill");
+    assert_code(&output, 0);
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    assert_eq!(line["backend"], backend);
+    assert_eq!(line["n"], 5);
+    let filled = check_get(&line["get"]);
+    let get = |code| {
+        let output = command(&["--store", &filled, "get", DOCUMENT_0])
+            .output()
+            .expect("the fedikv binary runs");
+        assert_code(&output, code);
+        output
+    };
+    let read: Value = serde_json::from_slice(&get(0).stdout).expect("JSON");
+    assert_eq!(read, fedikv::bench_support::document(0));
+    assert_code(&fixture(store, "wipe"), 0);
+    get(1);
+}
+
+#[test]
+fn postgres_c_client_fixture_gives_fedikvs_statements_and_rows() {
+    if let Some(store) = ServerStore::table("FEDIKV_TEST_POSTGRES_URL", "bench_fixture") {
+        assert_fixture(&store, "postgres", |get| {
+            let statement = get["statement"].as_str().unwrap();
+            assert!(statement.starts_with("SELECT value FROM"), "{statement}");
+            assert!(statement.contains(&store.name) && statement.contains("key = $1"));
+            assert_eq!(
+                get["params"][0],
+                r#"{"_fedify","remoteDocument","https://example.com/users/0"}"#
+            );
+            store.store.clone()
+        });
+    }
+}
+
+#[test]
+fn mysql_c_client_fixture_gives_fedikvs_statement() {
+    if let Some(store) = ServerStore::table("FEDIKV_TEST_MYSQL_URL", "bench_fixture") {
+        assert_fixture(&store, "mysql", |get| {
+            let statement = get["statement"].as_str().unwrap();
+            assert!(statement.contains(&store.name) && statement.contains("`key` = ?"));
+            assert_eq!(get["params"][0], DOCUMENT_0);
+            store.store.clone()
+        });
+    }
+}
+
+#[test]
+fn redis_c_client_fixture_gives_fedikvs_key() {
+    if let Some(store) = ServerStore::redis_prefix("bench-fixture") {
+        assert_fixture(&store, "redis", |get| {
+            assert_eq!(
+                get["key"],
+                format!(
+                    "{}_fedify::remoteDocument::https_://example.com/users/0",
+                    store.name
+                )
+            );
+            // The benchmark's database (15 when the URL names none).
+            let db = get["db"].as_i64().unwrap();
+            format!(
+                "{}/{db}?prefix={}",
+                store.url.trim_end_matches('/'),
+                store.name
+            )
+        });
     }
 }
 

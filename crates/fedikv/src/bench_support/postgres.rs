@@ -49,6 +49,18 @@ pub fn statements(table: &str) -> KvResult<Statements> {
     })
 }
 
+/// The store's first-page statement of a prefix listing (parameters as
+/// [`Statements::list_prefix_first`]), with pages of `page_size` rows
+/// instead of [`PAGE_SIZE`]: one query for a whole listing, the reference a
+/// C client runs.
+pub fn list_prefix_first_page(table: &str, page_size: usize) -> KvResult<String> {
+    let table = TableName::parse(table)?;
+    Ok(
+        sql::Statements::new(&table, page_size, SweepPolicy::default().batch_size)
+            .list_prefix_first,
+    )
+}
+
 /// The driver configuration and pool size a store opened from `url` uses
 /// (fedikv's own query options removed; TLS settings are not included).
 pub fn driver_config(url: &str) -> KvResult<(tokio_postgres::Config, usize)> {
@@ -69,4 +81,22 @@ pub fn upper_bound(prefix: &KvKey) -> KvResult<Vec<Option<String>>> {
 /// A TTL as the store binds it (`interval` of whole milliseconds).
 pub fn ttl(ttl: Duration) -> impl ToSql + Send + Sync {
     Interval::from_ttl(ttl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_one_page_listing_is_the_stores_first_page_with_another_limit() {
+        let store = statements("t").unwrap().list_prefix_first;
+        assert_eq!(list_prefix_first_page("t", PAGE_SIZE).unwrap(), store);
+        let whole = list_prefix_first_page("t", 1000).unwrap();
+        assert_eq!(
+            whole,
+            store.replace(&format!("LIMIT {PAGE_SIZE})"), "LIMIT 1000)")
+        );
+        assert_ne!(whole, store);
+        assert!(list_prefix_first_page("bad name", 1000).is_err());
+    }
 }

@@ -4,16 +4,16 @@
 //! `MultiplexedConnection` (the store wraps one in a `ConnectionManager`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use fedikv::bench_support::redis::redis::aio::MultiplexedConnection;
 use fedikv::bench_support::redis::redis::{self, Client, Script, Value as Reply};
 use fedikv::bench_support::redis::{CAS_SCRIPT, Keys, MGET_BATCH, SCAN_COUNT, connection};
-use fedikv::{KvEntry, KvError, KvKey, KvResult, KvStore, KvStream, SetOptions};
-use futures::StreamExt;
+use fedikv::{KvEntry, KvError, KvKey, KvResult, KvStream};
 use serde_json::Value;
 
-use super::{pages, parse, unsupported};
+use super::{Floor, failed, pages, parse};
 
 /// The Redis backend's commands through the bare driver.
 pub struct RawRedis {
@@ -90,7 +90,9 @@ async fn list_page(
 }
 
 #[async_trait]
-impl KvStore for RawRedis {
+impl Floor for RawRedis {
+    const BACKEND: &'static str = "redis";
+
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
         let raw = self.keys.encode(key)?;
         let bytes: Option<Vec<u8>> = redis::cmd("GET")
@@ -103,11 +105,11 @@ impl KvStore for RawRedis {
             .transpose()
     }
 
-    async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
+    async fn set(&self, key: &KvKey, value: &Value, ttl: Option<Duration>) -> KvResult<()> {
         let raw = self.keys.encode(key)?;
         let mut cmd = redis::cmd("SET");
         cmd.arg(&raw).arg(value.to_string());
-        if let Some(ttl) = options.ttl {
+        if let Some(ttl) = ttl {
             cmd.arg("PX").arg(ttl.as_millis().max(1) as u64);
         }
         cmd.query_async::<()>(&mut self.conn.clone())
@@ -126,16 +128,7 @@ impl KvStore for RawRedis {
 
     /// The store's script, once, with the expected value's bytes as the
     /// guess.
-    async fn cas(
-        &self,
-        key: &KvKey,
-        expected: Option<&Value>,
-        new: Option<&Value>,
-        options: SetOptions,
-    ) -> KvResult<bool> {
-        let (Some(expected), Some(new), None) = (expected, new, options.ttl) else {
-            return Err(unsupported("cas other than value to value without TTL"));
-        };
+    async fn swap(&self, key: &KvKey, expected: &Value, new: &Value) -> KvResult<bool> {
         let reply: Reply = self
             .cas
             .key(self.keys.encode(key)?)
@@ -151,26 +144,15 @@ impl KvStore for RawRedis {
 
     /// The store's commands, without its pipelining: `SCAN MATCH` pages,
     /// each followed by `MGET`s of what it found.
-    fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        let pattern = prefix
-            .ok_or_else(|| unsupported("list without a prefix"))
-            .and_then(|prefix| self.keys.pattern(prefix));
-        let pattern = match pattern {
+    fn list(&self, prefix: &KvKey) -> KvStream {
+        let pattern = match self.keys.pattern(prefix) {
             Ok(pattern) => Arc::new(pattern),
-            Err(error) => return futures::stream::iter([Err(error)]).boxed(),
+            Err(error) => return failed(error),
         };
         let (conn, keys) = (self.conn.clone(), Arc::clone(&self.keys));
         pages(0, move |cursor| {
             let (conn, keys, pattern) = (conn.clone(), Arc::clone(&keys), Arc::clone(&pattern));
             async move { list_page(conn, &keys, &pattern, cursor).await }
         })
-    }
-
-    async fn sweep(&self) -> KvResult<u64> {
-        Err(unsupported("sweep"))
-    }
-
-    fn backend(&self) -> &'static str {
-        "redis"
     }
 }

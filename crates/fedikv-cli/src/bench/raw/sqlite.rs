@@ -11,12 +11,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use fedikv::bench_support::sqlite::{Statements, statements};
 use fedikv::bench_support::{PAGE_SIZE, key_range};
-use fedikv::{KvEntry, KvError, KvKey, KvResult, KvStore, KvStream, SetOptions};
-use futures::StreamExt;
+use fedikv::{KvEntry, KvError, KvKey, KvResult, KvStream};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-use super::{pages, parse, parse_key, unsupported};
+use super::{Floor, pages, parse, parse_key};
 
 /// The SQLite backend's statements through rusqlite alone.
 #[derive(Debug)]
@@ -152,19 +151,21 @@ fn list_page(
 }
 
 #[async_trait]
-impl KvStore for RawSqliteStore {
+impl Floor for RawSqliteStore {
+    const BACKEND: &'static str = "sqlite";
+
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
         read_live(&self.lock(), &self.sql, &key.to_json(), now_ms())
     }
 
-    async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()> {
+    async fn set(&self, key: &KvKey, value: &Value, ttl: Option<Duration>) -> KvResult<()> {
         upsert(
             &self.lock(),
             &self.sql,
             &key.to_json(),
             value,
             now_ms(),
-            options.ttl,
+            ttl,
         )
     }
 
@@ -177,16 +178,7 @@ impl KvStore for RawSqliteStore {
     }
 
     /// As the store: read and write in one `BEGIN IMMEDIATE` transaction.
-    async fn cas(
-        &self,
-        key: &KvKey,
-        expected: Option<&Value>,
-        new: Option<&Value>,
-        options: SetOptions,
-    ) -> KvResult<bool> {
-        let (Some(expected), Some(new)) = (expected, new) else {
-            return Err(unsupported("cas without an expected or a new value"));
-        };
+    async fn swap(&self, key: &KvKey, expected: &Value, new: &Value) -> KvResult<bool> {
         let mut connection = self.lock();
         let transaction = connection
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -197,15 +189,12 @@ impl KvStore for RawSqliteStore {
         if !fedikv::json_opt_eq(current.as_ref(), Some(expected)) {
             return Ok(false); // dropping the transaction rolls it back
         }
-        upsert(&transaction, &self.sql, &key, new, now, options.ttl)?;
+        upsert(&transaction, &self.sql, &key, new, now, None)?;
         transaction.commit().map_err(sqlite)?;
         Ok(true)
     }
 
-    fn list(&self, prefix: Option<&KvKey>) -> KvStream {
-        let Some(prefix) = prefix else {
-            return futures::stream::iter([Err(unsupported("list without a prefix"))]).boxed();
-        };
+    fn list(&self, prefix: &KvKey) -> KvStream {
         let (exact, from, to) = key_range(prefix);
         // Keys under the prefix sort after its text without the "]".
         let first = exact[..exact.len() - 1].to_owned();
@@ -215,13 +204,5 @@ impl KvStore for RawSqliteStore {
             let page = list_page(&lock(&connection), &sql, &range, &after);
             async move { page }
         })
-    }
-
-    async fn sweep(&self) -> KvResult<u64> {
-        Err(unsupported("sweep"))
-    }
-
-    fn backend(&self) -> &'static str {
-        "sqlite"
     }
 }
