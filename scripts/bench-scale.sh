@@ -33,11 +33,20 @@ table="fedikv_scale_$$"
 sqlite_file="$(mktemp -d)/scale.sqlite3"
 trap 'rm -rf "$(dirname "$sqlite_file")"' EXIT
 
+# `mysql` client arguments for BENCH_MYSQL_URL's host, port and user (the
+# password, if any, from MYSQL_PWD), and its database.
+my_authority="${my#mysql://}"; my_authority="${my_authority%%/*}"
+my_user="${my_authority%@*}"; [ "$my_user" = "$my_authority" ] && my_user=root; my_user="${my_user%%:*}"
+my_hostport="${my_authority##*@}"
+my_host="${my_hostport%%:*}"; my_port="${my_hostport##*:}"; [ "$my_port" = "$my_hostport" ] && my_port=3306
+my_db="${my#*://*/}"; my_db="${my_db%%\?*}"
+mysql_cli() { mysql --protocol=tcp -h"$my_host" -P"$my_port" -u"$my_user" "$@"; }
+
 # The servers' own cache counters, as one line of text.
 counters() {
   case "$1" in
     mysql)
-      mysql --protocol=tcp -h127.0.0.1 -uroot -N -e \
+      mysql_cli -N -e \
         "SELECT CONCAT('innodb_buffer_pool_size_mb=', @@innodb_buffer_pool_size DIV 1048576);
          SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_reads','Innodb_buffer_pool_read_requests','Innodb_data_written')" \
         2>/dev/null | tr '\t\n' '= ' || echo "(mysql client unavailable)"
@@ -78,7 +87,7 @@ for backend in $backends; do
   # Drop the bench table: a million rows is not something to leave behind.
   case "$backend" in
     postgres) psql "$pg" -qc "DROP TABLE IF EXISTS $table" 2>/dev/null || true ;;
-    mysql) mysql --protocol=tcp -h127.0.0.1 -uroot "$(basename "${my%%\?*}")" -e "DROP TABLE IF EXISTS $table" 2>/dev/null || true ;;
+    mysql) mysql_cli "$my_db" -e "DROP TABLE IF EXISTS $table" 2>/dev/null || true ;;
   esac
 done
 
