@@ -90,7 +90,7 @@ pub mod store_url {
     use crate::Scheme;
     use crate::error::KvResult;
 
-    /// Every check [`open`](crate::open) makes on `url` before it touches a
+    /// Every check [`open`](crate::open()) makes on `url` before it touches a
     /// file or the network: the scheme, then the backend's URL and option
     /// parsing and the names it validates (table, key prefix, access
     /// token), as each backend's `open_url` runs them.

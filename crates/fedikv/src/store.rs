@@ -190,7 +190,7 @@ pub trait KvStore: Send + Sync + Debug {
 
     /// Stores `value` under `key`, replacing any entry (O2). With
     /// `options.ttl` the entry expires that long after this write (at most
-    /// [`MAX_TTL`](crate::MAX_TTL): see [`SetOptions::effective_ttl`]);
+    /// [`MAX_TTL`]: see [`SetOptions::effective_ttl`]);
     /// without it the entry never expires, whatever expiry it had before.
     async fn set(&self, key: &KvKey, value: &Value, options: SetOptions) -> KvResult<()>;
 

@@ -6,7 +6,7 @@ use url::Url;
 use crate::error::{KvError, KvResult};
 
 /// The kind of store a URL names, from its scheme. [`Scheme::ALL`] is the one
-/// table of URL forms that [`open`](crate::open), its errors, the CLI's help
+/// table of URL forms that [`open`](crate::open()), its errors, the CLI's help
 /// and its commands take their lists from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -61,7 +61,7 @@ pub(crate) fn json_text_str(raw_key: impl FnOnce() -> String, text: &str) -> KvR
 
 /// [`json_text_str`] of text the caller owns: kept without a copy when it
 /// is already compact.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
 pub(crate) fn json_text_string(
     raw_key: impl FnOnce() -> String,
     text: String,

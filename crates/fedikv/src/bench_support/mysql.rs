@@ -27,7 +27,7 @@ pub struct Statements {
     /// expected text (the one-round-trip path of compare-and-swap).
     pub replace_live: String,
     /// `exact`, `children_from`, `children_to`, `after` → up to
-    /// [`PAGE_SIZE`] + 1 `(key, value, remaining ms)` rows in key order.
+    /// `PAGE_SIZE` (500) + 1 `(key, value, remaining ms)` rows in key order.
     pub list_prefix: String,
 }
 

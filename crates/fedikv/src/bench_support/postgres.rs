@@ -51,7 +51,7 @@ pub fn statements(table: &str) -> KvResult<Statements> {
 
 /// The store's first-page statement of a prefix listing (parameters as
 /// [`Statements::list_prefix_first`]), with pages of `page_size` rows
-/// instead of [`PAGE_SIZE`]: one query for a whole listing, the reference a
+/// instead of the store's `PAGE_SIZE`: one query for a whole listing, the reference a
 /// C client runs.
 pub fn list_prefix_first_page(table: &str, page_size: usize) -> KvResult<String> {
     let table = TableName::parse(table)?;

@@ -35,7 +35,7 @@ async fn page(backend: &dyn Backend, range: Range) -> KvResult<(Vec<Row>, Option
 /// Every live entry under `prefix` (all of them without one), in key order,
 /// with its remaining time to live. Each page's entries are those live when
 /// the page is read, and their TTLs count from then. A value with no JSON
-/// form is one [`KvError::Corrupt`] in its place, naming the key's JSON
+/// form is one [`KvError::Corrupt`](crate::KvError::Corrupt) in its place, naming the key's JSON
 /// text, and the listing goes on (rule V5). Keys with parts other than
 /// strings (another Deno program's) are no fedikv keys and are skipped.
 pub(crate) fn records(backend: Arc<dyn Backend>, prefix: Option<&KvKey>) -> KvRecordStream {

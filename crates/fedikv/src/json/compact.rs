@@ -15,7 +15,7 @@ pub(crate) enum Compacted {
     Rewritten(String),
 }
 
-/// Checks that `text` is one JSON value (as [`parse`](super::parse) reads
+/// Checks that `text` is one JSON value (as [`parse`](super::parse()) reads
 /// it: any depth, lone surrogates) and returns its compact form: what
 /// [`stringify()`](super::stringify) writes for the parsed value, except
 /// that object members keep their order (and duplicates) of the text. That

@@ -4,7 +4,7 @@
 //! Values are `serde_json::Value`s everywhere in fedikv's API. This module
 //! holds what `serde_json` does not do for them:
 //!
-//! - [`parse`] and [`stringify()`]: JSON text with lone surrogates (see
+//! - [`parse()`] and [`stringify()`]: JSON text with lone surrogates (see
 //!   [`js`](crate::js)) and without a depth limit; [`write_to`] writes the
 //!   text of [`stringify()`] to an `io::Write` without holding it whole;
 //! - [`json_eq`]: the deep equality of `cas` (rule O4), for any depth;

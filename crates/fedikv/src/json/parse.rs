@@ -1,6 +1,6 @@
 //! Reading JSON text as JavaScript's `JSON.parse` does: any nesting depth and
 //! any JavaScript string (lone surrogates in `\uXXXX` escapes), into
-//! `serde_json::Value` with the [`js`](crate::js) mapping.
+//! `serde_json::Value` with the [`js`] mapping.
 
 use std::fmt;
 
@@ -31,7 +31,7 @@ impl std::error::Error for JsonError {}
 /// - any nesting depth (no recursion: a value nested a million deep parses
 ///   with a heap stack; drop such values with [`drop_deep`](super::drop_deep));
 /// - lone surrogates in `\uXXXX` escapes (`"\ud800"`), and NUL, in strings
-///   and object keys, mapped as the [`js`](crate::js) module describes;
+///   and object keys, mapped as the [`js`] module describes;
 /// - numbers as `serde_json` reads them (integers as `i64`/`u64`, others as
 ///   `f64`); a number beyond `f64`'s range is an error, as it has no JSON form.
 ///
@@ -53,7 +53,7 @@ pub fn parse(text: &str) -> Result<Value, JsonError> {
 }
 
 /// Whether JSON `text` means the same read with or without the
-/// [`js`](crate::js) mapping, so `serde_json` may read it: it neither holds
+/// [`js`] mapping, so `serde_json` may read it: it neither holds
 /// U+10FFFF nor may escape it (`\udbff`). Lone surrogates make `serde_json`
 /// fail, which sends the text to [`parse`]'s own reader.
 pub(crate) fn is_plain_text(text: &str) -> bool {
@@ -61,7 +61,7 @@ pub(crate) fn is_plain_text(text: &str) -> bool {
 }
 
 /// Whether `text` may write U+10FFFF as an escaped pair (`\udbff\udfff`),
-/// which `serde_json` would read without the [`js`](crate::js) mapping.
+/// which `serde_json` would read without the [`js`] mapping.
 fn escapes_escape_char(text: &str) -> bool {
     // `contains` is a fast substring search; `match_indices` is not.
     text.contains("\\u")

@@ -37,7 +37,7 @@ use super::{JsonError, parse, stringify};
 pub struct JsonText(String);
 
 impl JsonText {
-    /// Checks that `text` is one JSON value ([`parse`](super::parse)'s
+    /// Checks that `text` is one JSON value ([`parse()`]'s
     /// grammar: any depth, lone surrogates in escapes) and keeps its
     /// compact form. When `text` is already compact it becomes the
     /// `JsonText` itself, without a copy; otherwise the compact form is
@@ -158,7 +158,7 @@ impl JsonText {
         self.0.is_empty()
     }
 
-    /// The value the text means, read by [`parse`](super::parse) (which
+    /// The value the text means, read by [`parse()`] (which
     /// reads any text a `JsonText` holds; the error is only ever that of a
     /// text changed behind the type's back, which safe code cannot do).
     /// Drop a value that may be nested thousands deep with

@@ -13,7 +13,7 @@ use crate::json::is_deeper_than;
 /// (recursive, fast) serializer; deeper ones by [`write_iteratively`].
 const SERDE_DEPTH: usize = 128;
 
-/// How lone surrogates (see [`js`](crate::js)) are written.
+/// How lone surrogates (see [`js`]) are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Surrogates {
     /// As `\udxxx` escapes, exactly as `JSON.stringify` writes them
@@ -250,7 +250,7 @@ pub fn write_to(out: &mut impl io::Write, value: &Value) -> io::Result<()> {
     serialize(out, value, Surrogates::Escape).map_err(io::Error::from)
 }
 
-/// `serde_json`'s compact formatter, writing the [`js`](crate::js)
+/// `serde_json`'s compact formatter, writing the [`js`]
 /// mapping's escapes as lone surrogates. `serde_json` hands string contents
 /// over in fragments that end only at bytes it escapes (ASCII), so an
 /// escape sequence of the mapping never spans two fragments.
