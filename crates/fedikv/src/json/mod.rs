@@ -27,6 +27,7 @@ mod write;
 
 #[cfg(test)]
 pub(crate) use deep::nested;
+
 pub use deep::{clone_deep, drop_deep, drop_shared, is_deeper_than};
 pub(crate) use eq::current_matches;
 pub use eq::{json_eq, json_opt_eq};
@@ -35,3 +36,31 @@ pub use parse::{JsonError, parse};
 pub use text::JsonText;
 pub(crate) use write::{Surrogates, write_serializable, write_value};
 pub use write::{stringify, with_lone_surrogates_replaced, write_to};
+
+/// Texts that are not one JSON value, which [`parse()`] and
+/// [`JsonText::from_text`] both refuse (their tests share it).
+#[cfg(test)]
+pub(crate) const NOT_JSON: &[&str] = &[
+    "",
+    " ",
+    "[",
+    "[1,]",
+    "{\"a\"}",
+    "{\"a\":1,}",
+    "01",
+    "1.",
+    "-",
+    "tru",
+    "\"a",
+    "\"\\x\"",
+    "\"\\u12\"",
+    "[1] 2",
+    "{1:2}",
+    "\"tab\there\"",
+    "1e400",
+    "NaN",
+    "[}",
+    "{]",
+    "{\"a\" 1}",
+    "[1 2]",
+];

@@ -430,25 +430,7 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_json() {
-        for text in [
-            "",
-            "[",
-            "[1,]",
-            "{\"a\"}",
-            "{\"a\":1,}",
-            "01",
-            "1.",
-            "-",
-            "tru",
-            "\"a",
-            "\"\\x\"",
-            "\"\\u12\"",
-            "[1] 2",
-            "{1:2}",
-            "\"tab\there\"",
-            "1e400",
-            "NaN",
-        ] {
+        for &text in crate::json::NOT_JSON {
             assert!(parse(text).is_err(), "{text:?} parsed");
         }
     }

@@ -348,6 +348,16 @@ mod tests {
         KvKey::new(["k", &format!("{i:05}")]).unwrap()
     }
 
+    /// Every live entry, in `list` order.
+    async fn listed(store: &MemoryKvStore) -> Vec<(KvKey, Value)> {
+        store
+            .list(None)
+            .map_ok(|entry| (entry.key, entry.value))
+            .try_collect()
+            .await
+            .unwrap()
+    }
+
     /// Enough deletes to prune the index, then some deleted keys written
     /// again: `list` yields exactly the live keys, in order, across pages.
     #[tokio::test]
@@ -360,8 +370,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let listed: Vec<_> = store.list(None).try_collect().await.unwrap();
-        assert_eq!(listed.len(), n);
+        assert_eq!(listed(&store).await.len(), n);
         for i in (0..n).filter(|i| i % 6 != 0) {
             store.delete(&key(i)).await.unwrap();
         }
@@ -375,13 +384,7 @@ mod tests {
             .filter(|i| i % 6 < 2)
             .map(|i| (key(i), json!(i)))
             .collect();
-        let listed: Vec<(KvKey, Value)> = store
-            .list(None)
-            .map_ok(|entry| (entry.key, entry.value))
-            .try_collect()
-            .await
-            .unwrap();
-        assert_eq!(listed, expected);
+        assert_eq!(listed(&store).await, expected);
         assert_eq!(store.len(), expected.len());
     }
 
@@ -450,17 +453,12 @@ mod tests {
                 store.delete(&key(i)).await.unwrap();
                 model.remove(&format!("{i:05}"));
             }
-            let listed: Vec<(KvKey, Value)> = store
-                .list(None)
-                .map_ok(|entry| (entry.key, entry.value))
-                .try_collect()
-                .await
-                .unwrap();
+            let entries = listed(&store).await;
             let expected: Vec<(KvKey, Value)> = model
                 .iter()
                 .map(|(name, value)| (KvKey::new(["k", name]).unwrap(), value.clone()))
                 .collect();
-            assert_eq!(listed, expected, "round {round}");
+            assert_eq!(entries, expected, "round {round}");
             assert_eq!(store.len(), model.len());
             let read = store.get_shared(&key(round)).await.unwrap();
             store

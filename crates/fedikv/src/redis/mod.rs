@@ -219,6 +219,14 @@ impl RedisKvStore {
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> KvResult<T> {
         self.conn.query(cmd).await
     }
+
+    /// `GET` of the Redis key `raw`: its bytes, `None` if absent; a key of
+    /// another Redis type is [`KvError::Corrupt`].
+    async fn get_bytes(&self, raw: &[u8]) -> KvResult<Option<Vec<u8>>> {
+        self.query(redis::cmd("GET").arg(raw))
+            .await
+            .map_err(|e| wrong_type(raw, e))
+    }
 }
 
 #[async_trait]
@@ -228,10 +236,7 @@ impl KvStore for RedisKvStore {
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
         let get = async {
             let raw = self.codec.encode(key)?;
-            let bytes: Option<Vec<u8>> = self
-                .query(redis::cmd("GET").arg(&raw))
-                .await
-                .map_err(|e| wrong_type(&raw, e))?;
+            let bytes = self.get_bytes(&raw).await?;
             bytes.map(|bytes| parse_value(&raw, &bytes)).transpose()
         };
         self.telemetry.observe(Op::Get, Some(key), get).await
@@ -259,10 +264,7 @@ impl KvStore for RedisKvStore {
     async fn get_json(&self, key: &KvKey) -> KvResult<Option<JsonText>> {
         let get = async {
             let raw = self.codec.encode(key)?;
-            let bytes: Option<Vec<u8>> = self
-                .query(redis::cmd("GET").arg(&raw))
-                .await
-                .map_err(|e| wrong_type(&raw, e))?;
+            let bytes = self.get_bytes(&raw).await?;
             bytes.map(|bytes| parse_text(&raw, bytes)).transpose()
         };
         self.telemetry.observe(Op::Get, Some(key), get).await
