@@ -92,9 +92,9 @@ pub(crate) fn stream<V: Send + 'static>(
         move |cursor| {
             let inner = Arc::clone(&inner);
             let range = range.clone();
-            async move { page(&inner, range.as_ref(), cursor).await }
+            async move { page(&inner, range.as_ref(), cursor, decode).await }
         },
-        move |page: RawPage| page.decode(decode),
+        Page::into_entries,
     )
 }
 
@@ -115,19 +115,32 @@ fn statement<'a>(
     })
 }
 
-/// A page's listed rows as they arrived, undecoded.
-#[derive(Default)]
-struct RawPage {
-    rows: Vec<Row>,
+/// A page's listed rows, each decoded as it arrived.
+struct Page<V> {
+    /// Each row's record, or the error it decodes to in its place (rule V5).
+    entries: Vec<KvResult<KvRecord<V>>>,
+    /// The last listed row (its key says where the next page starts).
+    last: Option<Row>,
+    /// The key of the first row past the page's range, when one was fetched
+    /// (to find the rows past the range); not a listed row.
+    next_key: Option<RawKey>,
     /// Why the listing stops after these rows, when it cannot go on.
     stopped: Option<KvError>,
 }
 
-impl RawPage {
-    /// Each row's record, or the error it decodes to in its place (rule
-    /// V5); then why the listing stopped, if it did.
-    fn decode<V>(self, value: ValueReader<V>) -> Vec<KvResult<KvRecord<V>>> {
-        let mut entries: Vec<_> = self.rows.iter().map(|row| page_row(row, value)).collect();
+impl<V> Page<V> {
+    fn empty() -> Self {
+        Self {
+            entries: Vec::new(),
+            last: None,
+            next_key: None,
+            stopped: None,
+        }
+    }
+
+    /// The records, then why the listing stopped, if it did.
+    fn into_entries(self) -> Vec<KvResult<KvRecord<V>>> {
+        let mut entries = self.entries;
         entries.extend(self.stopped.map(Err));
         entries
     }
@@ -139,68 +152,55 @@ fn is_next_key(row: &Row) -> bool {
     row.try_get::<_, bool>(3).unwrap_or(false)
 }
 
-/// Fetches the page at `cursor` and finds where the next one starts, from
-/// the rows' keys alone.
-async fn page(
+/// Fetches the page at `cursor`, decoding each row with `value` as it
+/// arrives, and finds where the next one starts, from the rows' keys alone.
+async fn page<V>(
     inner: &Inner,
     range: Option<&Range>,
     cursor: Cursor,
-) -> KvResult<(RawPage, Option<Cursor>)> {
+    value: ValueReader<V>,
+) -> KvResult<(Page<V>, Option<Cursor>)> {
     let Some((sql, params)) = statement(&inner.sql, range, &cursor) else {
         return match cursor {
             Cursor::Failed(e) => Err(e),
-            _ => Ok((RawPage::default(), None)),
+            _ => Ok((Page::empty(), None)),
         };
     };
-    let mut rows = inner.query(sql, &params).await?;
-    let next_key = match rows.iter().position(is_next_key) {
-        Some(i) => rows.remove(i).try_get::<_, RawKey>(0).ok(),
-        None => None,
-    };
+    let mut page = inner
+        .query_fold(sql, &params, Page::empty, |page, row| {
+            if is_next_key(&row) {
+                page.next_key = row.try_get::<_, RawKey>(0).ok();
+            } else {
+                page.entries.push(page_row(&row, value));
+                page.last = Some(row);
+            }
+        })
+        .await?;
     // Past the range: only keys that start with the prefix.
-    let past = next_key.filter(|key| range.is_some_and(|r| key.starts_with(&r.prefix)));
+    let past = page
+        .next_key
+        .take()
+        .filter(|key| range.is_some_and(|r| key.starts_with(&r.prefix)));
     let tail = match cursor {
         Cursor::Start => past,
         Cursor::After { tail, .. } => tail,
-        _ => {
-            return Ok((
-                RawPage {
-                    rows,
-                    stopped: None,
-                },
-                past.map(Cursor::Tail),
-            ));
-        }
+        _ => return Ok((page, past.map(Cursor::Tail))),
     };
-    if rows.len() < PAGE_SIZE {
-        return Ok((
-            RawPage {
-                rows,
-                stopped: None,
-            },
-            tail.map(Cursor::Tail),
-        ));
+    if page.entries.len() < PAGE_SIZE {
+        return Ok((page, tail.map(Cursor::Tail)));
     }
-    match rows.last().and_then(|row| row.try_get::<_, RawKey>(0).ok()) {
-        Some(last) => Ok((
-            RawPage {
-                rows,
-                stopped: None,
-            },
-            Some(Cursor::After { last, tail }),
-        )),
+    match page
+        .last
+        .take()
+        .and_then(|row| row.try_get::<_, RawKey>(0).ok())
+    {
+        Some(last) => Ok((page, Some(Cursor::After { last, tail }))),
         None => {
-            let stopped = KvError::backend(
+            page.stopped = Some(KvError::backend(
                 BACKEND,
                 "the listing stopped at a key that cannot be read as text[]; list a narrower prefix",
-            );
-            Ok((
-                RawPage {
-                    rows,
-                    stopped: Some(stopped),
-                },
-                None,
-            ))
+            ));
+            Ok((page, None))
         }
     }
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Client, Manager, Pool, QueueMode, Runtime};
+use futures::TryStreamExt;
 use serde_json::Value;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -264,6 +265,34 @@ impl Inner {
                     Some(value) => Self::fail_write(e, value),
                     None => map(e),
                 })
+        })
+        .await
+    }
+
+    /// Runs a cached prepared query and folds its rows into `init()` with
+    /// `each` as they arrive, so work on a row overlaps the server sending
+    /// the next ones. Where the table is recreated the query runs again
+    /// from a fresh `init()`.
+    async fn query_fold<A>(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        init: impl Fn() -> A,
+        each: impl Fn(&mut A, Row),
+    ) -> KvResult<A> {
+        self.recreating(|| async {
+            let client = self.client().await?;
+            let statement = client.prepare_cached(sql).await.map_err(map)?;
+            let rows = client
+                .query_raw(&statement, params.iter().copied())
+                .await
+                .map_err(map)?;
+            let mut rows = std::pin::pin!(rows);
+            let mut folded = init();
+            while let Some(row) = rows.try_next().await.map_err(map)? {
+                each(&mut folded, row);
+            }
+            Ok(folded)
         })
         .await
     }
