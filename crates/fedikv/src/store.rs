@@ -232,11 +232,7 @@ pub trait KvStore: Send + Sync + Debug {
     /// row and copy it once; the default (memory, Deno KV) writes the value
     /// `get` returns with [`JsonText::from_value`].
     async fn get_json(&self, key: &KvKey) -> KvResult<Option<JsonText>> {
-        Ok(self.get(key).await?.map(|value| {
-            let text = JsonText::from_value(&value);
-            drop_deep(value);
-            text
-        }))
+        Ok(self.get(key).await?.map(text_of))
     }
 
     /// [`set`](KvStore::set) of a value given as JSON text, with the same
@@ -310,15 +306,7 @@ pub trait KvStore: Send + Sync + Debug {
     /// [`JsonText::from_value`].
     fn scan_json(&self, prefix: Option<&KvKey>) -> KvRecordStream<JsonText> {
         self.scan(prefix)
-            .map(|item| {
-                item.map(|record| {
-                    record.map_value(|value| {
-                        let text = JsonText::from_value(&value);
-                        drop_deep(value);
-                        text
-                    })
-                })
-            })
+            .map(|item| item.map(|record| record.map_value(text_of)))
             .boxed()
     }
 
@@ -397,4 +385,12 @@ pub trait KvStore: Send + Sync + Debug {
     fn capabilities(&self) -> Capabilities {
         Capabilities::default()
     }
+}
+
+/// `value`'s [`JsonText`], the value then dropped at any depth: what the
+/// default `get_json` and `scan_json` return.
+fn text_of(value: Value) -> JsonText {
+    let text = JsonText::from_value(&value);
+    drop_deep(value);
+    text
 }

@@ -177,6 +177,18 @@ impl PostgresKvStore {
         list::explain(&self.inner, prefix, after).await
     }
 
+    /// `get`'s query: the live value under `key`, read by `read`.
+    async fn get_read<V>(&self, key: &KvKey, read: list::ValueReader<V>) -> KvResult<Option<V>> {
+        let components = codec::key(key)?;
+        let components = components.as_ref();
+        let row = self
+            .inner
+            .query_opt(&self.inner.sql.get, &[&components])
+            .await?;
+        row.map(|row| list::decode_column(&row, 0, key, read))
+            .transpose()
+    }
+
     /// Writes `value` under `key` in one round trip: `INSERT … ON CONFLICT
     /// DO UPDATE`, resetting `created`.
     async fn set_jsonb(&self, key: &KvKey, value: Jsonb, options: SetOptions) -> KvResult<()> {
@@ -345,16 +357,7 @@ fn pool_probe(pool: &Pool) -> crate::telemetry::metrics::PoolProbe {
 impl KvStore for PostgresKvStore {
     /// One round trip: the live row's value.
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
-        let get = async {
-            let components = codec::key(key)?;
-            let components = components.as_ref();
-            let row = self
-                .inner
-                .query_opt(&self.inner.sql.get, &[&components])
-                .await?;
-            row.map(|row| list::decode_column(&row, 0, key, list::read_value))
-                .transpose()
-        };
+        let get = self.get_read(key, list::read_value);
         self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
 
@@ -375,16 +378,7 @@ impl KvStore for PostgresKvStore {
     /// `jsonb`'s output (`{"a": 1}`, members in `jsonb`'s order: shorter
     /// keys first), compacted in one pass: one copy of the row's text.
     async fn get_json(&self, key: &KvKey) -> KvResult<Option<JsonText>> {
-        let get = async {
-            let components = codec::key(key)?;
-            let components = components.as_ref();
-            let row = self
-                .inner
-                .query_opt(&self.inner.sql.get, &[&components])
-                .await?;
-            row.map(|row| list::decode_column(&row, 0, key, list::read_text))
-                .transpose()
-        };
+        let get = self.get_read(key, list::read_text);
         self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
 

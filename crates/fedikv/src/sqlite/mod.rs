@@ -187,6 +187,32 @@ impl SqliteKvStore {
             .map_err(Failure::into_kv)
     }
 
+    /// `get`'s read of the live value under key text `key`. Inline reads
+    /// run on this thread, so `decode` reads the value straight from
+    /// SQLite's row, without a copy of its text; otherwise a connection
+    /// thread reads the text and `decode_owned` takes it over.
+    async fn get_read<V>(
+        &self,
+        key: &str,
+        decode: impl Fn(&str) -> KvResult<V>,
+        decode_owned: impl FnOnce(String) -> KvResult<V>,
+    ) -> KvResult<Option<V>> {
+        let inline = self
+            .inner
+            .inline
+            .with(|db| db.get_with(key, now_ms(), &decode));
+        if let Some(Ok(value)) = inline {
+            return value.transpose();
+        }
+        let text = self
+            .read(|reply| Read::Get {
+                key: key.to_owned(),
+                reply,
+            })
+            .await?;
+        text.map(decode_owned).transpose()
+    }
+
     /// Writes value text (already within [`MAX_TEXT_BYTES`]) under `key`.
     /// Text up to [`HANDED_OVER_BYTES`] is written on this thread when the
     /// writer is idle; larger text always goes to the writer thread, which
@@ -248,23 +274,12 @@ impl KvStore for SqliteKvStore {
     async fn get(&self, key: &KvKey) -> KvResult<Option<Value>> {
         let get = async {
             let key = key_text(key)?;
-            // Inline reads run on this thread, so the value is decoded straight
-            // from SQLite's row, without a copy of its text.
-            let inline = self
-                .inner
-                .inline
-                .with(|db| db.get_with(&key, now_ms(), |text| codec::decode_value(&key, text)));
-            if let Some(Ok(value)) = inline {
-                return value.transpose();
-            }
-            let text = self
-                .read(|reply| Read::Get {
-                    key: key.clone(),
-                    reply,
-                })
-                .await?;
-            text.map(|text| codec::decode_value(&key, &text))
-                .transpose()
+            self.get_read(
+                &key,
+                |text| codec::decode_value(&key, text),
+                |text| codec::decode_value(&key, &text),
+            )
+            .await
         };
         self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
@@ -289,21 +304,12 @@ impl KvStore for SqliteKvStore {
     async fn get_json(&self, key: &KvKey) -> KvResult<Option<JsonText>> {
         let get = async {
             let key = key_text(key)?;
-            let inline = self
-                .inner
-                .inline
-                .with(|db| db.get_with(&key, now_ms(), |text| codec::decode_json_text(&key, text)));
-            if let Some(Ok(text)) = inline {
-                return text.transpose();
-            }
-            let text = self
-                .read(|reply| Read::Get {
-                    key: key.clone(),
-                    reply,
-                })
-                .await?;
-            text.map(|text| crate::table::json_text_string(|| key.clone(), text))
-                .transpose()
+            self.get_read(
+                &key,
+                |text| codec::decode_json_text(&key, text),
+                |text| crate::table::json_text_string(|| key.clone(), text),
+            )
+            .await
         };
         self.inner.telemetry.observe(Op::Get, Some(key), get).await
     }
