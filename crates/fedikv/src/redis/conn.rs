@@ -25,7 +25,9 @@ use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::RoutingInfo;
-use redis::{Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, Value as Reply};
+use redis::{
+    Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, ScriptInvocation, Value as Reply,
+};
 
 use crate::error::KvResult;
 
@@ -102,12 +104,30 @@ impl Cluster {
 }
 
 impl Conn {
+    /// Whether this is a Redis Cluster connection.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self, Self::Cluster(_))
+    }
+
     /// Runs an idempotent command, once more if the connection was found
     /// dropped (the connection is reconnecting by then).
     pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> KvResult<T> {
         let mut conn = self.clone();
         match cmd.query_async(&mut conn).await {
             Err(e) if is_dropped(&e) => cmd.query_async(&mut conn).await.map_err(map),
+            other => other.map_err(map),
+        }
+    }
+
+    /// Runs an idempotent script (`EVALSHA`, loading it on `NOSCRIPT`),
+    /// once more if the connection was found dropped.
+    pub(crate) async fn invoke<T: FromRedisValue>(
+        &self,
+        script: &ScriptInvocation<'_>,
+    ) -> KvResult<T> {
+        let mut conn = self.clone();
+        match script.invoke_async(&mut conn).await {
+            Err(e) if is_dropped(&e) => script.invoke_async(&mut conn).await.map_err(map),
             other => other.map_err(map),
         }
     }

@@ -6,6 +6,7 @@
 //! its statements, sweeping, limits and tests — is in `docs/backends.md`.
 
 pub(crate) mod cas;
+mod chunked;
 pub(crate) mod cluster;
 pub(crate) mod codec;
 mod conn;
@@ -32,6 +33,7 @@ use crate::store::{Capabilities, KvRecordStream, KvStore, KvStream, SetOptions};
 use crate::store_url::invalid_url;
 use crate::telemetry::{Op, Telemetry};
 
+pub use chunked::{CHUNKED_ABOVE, TEMPORARY_KEY_PREFIX};
 pub use codec::{MAX_KEY_BYTES, MAX_PREFIX_BYTES};
 pub use options::{
     DEFAULT_CONNECTION_TIMEOUT, DEFAULT_PREFIX, DEFAULT_RESPONSE_TIMEOUT, RedisOptions,
@@ -199,11 +201,20 @@ impl RedisKvStore {
     }
 
     /// `SET key value [PX ms]`, or `DEL key` for a zero TTL; `value` is
-    /// dropped once the command holds its copy, before it is sent.
+    /// dropped once the command holds its copy, before it is sent. A value
+    /// above [`chunked::CHUNKED_ABOVE`] bytes is written in chunks through
+    /// a temporary key and renamed onto `key` (see `chunked.rs`), so that
+    /// its three copies in redis-rs's buffers never exist at once.
     async fn write(&self, key: &KvKey, value: Vec<u8>, options: SetOptions) -> KvResult<()> {
         let raw = self.codec.encode(key)?;
+        let expiry = Expiry::of(options.effective_ttl());
+        if let Some(expiry) = expiry
+            && value.len() > chunked::CHUNKED_ABOVE
+        {
+            return chunked::write(&self.conn, &raw, &value, expiry).await;
+        }
         let mut cmd = redis::cmd("SET");
-        match Expiry::of(options.effective_ttl()) {
+        match expiry {
             Some(Expiry::Never) => cmd.arg(&raw).arg(&value),
             Some(Expiry::Millis(ms)) => cmd.arg(&raw).arg(&value).arg("PX").arg(ms),
             None => {

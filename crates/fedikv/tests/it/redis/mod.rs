@@ -2,6 +2,7 @@
 
 mod bad_rows;
 mod faults;
+mod huge;
 mod interop;
 mod store;
 
@@ -59,6 +60,11 @@ impl TestPrefix {
             raw,
             client,
         }
+    }
+
+    /// The client of the raw connection.
+    pub fn client(&self) -> &redis::Client {
+        &self.client
     }
 
     /// The Redis key for `rest` under the prefix.

@@ -3,6 +3,7 @@
 //! prefixes of their own.
 
 mod faults;
+mod huge;
 mod store;
 
 use fedikv_conformance::server::{unique_name, with_options};

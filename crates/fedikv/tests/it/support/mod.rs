@@ -1,6 +1,7 @@
 //! What the backend modules share: the bad-row checks of rule V5
 //! ([`bad_rows`]), the Fedify interop driver and scenarios ([`interop`]),
-//! and throwaway server processes for the fault and TLS tests
+//! the chunked writes of huge values on Redis and Redis Cluster
+//! ([`huge_writes`]), and throwaway server processes for the fault and TLS tests
 //! ([`servers`]).
 
 #[cfg(any(
@@ -10,6 +11,8 @@
     feature = "redis"
 ))]
 pub mod bad_rows;
+#[cfg(feature = "redis")]
+pub mod huge_writes;
 #[cfg(any(
     feature = "sqlite",
     feature = "postgres",
