@@ -346,8 +346,8 @@ fn servers() -> Vec<Backend> {
         (
             "redis",
             "FEDIKV_TEST_REDIS_URL",
-            [3.3, 2.5, 2.5],
-            [3.3, 2.5, 2.5],
+            [2.3, 2.5, 2.5],
+            [2.3, 2.5, 2.5],
         ),
     ] {
         match std::env::var(var) {

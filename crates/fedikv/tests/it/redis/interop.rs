@@ -15,6 +15,7 @@ use super::{TestPrefix, server_url};
 use crate::support::interop::data::{base, under};
 use crate::support::interop::scenarios::{self, assert_live_checks_in_time, sleep_past_expiry};
 use crate::support::interop::{Capabilities, Fedify, check, got, op};
+use fedikv::redis::CHUNKED_ABOVE;
 use fedikv::{KvStore, SetOptions};
 use serde_json::json;
 
@@ -134,4 +135,27 @@ async fn millisecond_ttls() {
         .raw(redis::cmd("PTTL").arg(test.raw_key("_fedikv_interop::redis::Fedify")))
         .await;
     assert!((4000..=5000).contains(&pttl), "PTTL {pttl}");
+}
+
+/// A value above `CHUNKED_ABOVE`, which fedikv writes in chunks through a
+/// temporary key, is what Fedify reads, over a value Fedify wrote and with
+/// a TTL; and a huge value Fedify wrote reads back in fedikv.
+#[tokio::test]
+async fn huge_values() {
+    let Some((test, fedify)) = setup().await else {
+        return;
+    };
+    let key = under(&base("redis"), &["huge"]);
+    let huge = |c: &str| json!({"type": "Note", "content": c.repeat(CHUNKED_ABOVE + 12_345)});
+    check(&fedify.one(op::set(&key, &huge("f"), None)).await, "set");
+    assert_eq!(test.store.get(&key).await.unwrap(), Some(huge("f")));
+    test.store
+        .set(&key, &huge("k"), SetOptions::ttl(Duration::from_secs(600)))
+        .await
+        .unwrap();
+    assert_eq!(got(&fedify.one(op::get(&key)).await), Some(huge("k")));
+    let pttl: i64 = test
+        .raw(redis::cmd("PTTL").arg(test.raw_key("_fedikv_interop::redis::huge")))
+        .await;
+    assert!((1..=600_000).contains(&pttl), "PTTL {pttl}");
 }
