@@ -789,3 +789,59 @@ async fn lists_many_one_mib_values() {
     assert_eq!(entries.len(), 150);
     assert!(entries.iter().all(|e| e.value == big));
 }
+
+/// Pages cut by the listing script's byte budget (`list_script.rs`): the
+/// keys found but not fetched in one round trip are fetched by the next,
+/// each with its own expiry (`scan`), a key of another Redis type among
+/// them still one error, every entry once.
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_pages_cut_by_size_keep_expiries_and_errors() {
+    let Some(t) = TestPrefix::fresh().await else {
+        return;
+    };
+    let big = json!("y".repeat(100 * 1024));
+    let hour = Duration::from_secs(3600);
+    for i in 0..40_usize {
+        let options = if i.is_multiple_of(2) {
+            SetOptions::ttl(hour)
+        } else {
+            SetOptions::default()
+        };
+        t.store
+            .set(&key(&["paged", &i.to_string()]), &big, options)
+            .await
+            .unwrap();
+    }
+    let _: () = t
+        .raw(
+            redis::cmd("HSET")
+                .arg(t.raw_key("paged::hash"))
+                .arg("f")
+                .arg("v"),
+        )
+        .await;
+    let mut seen = BTreeSet::new();
+    let mut errors = Vec::new();
+    for item in t
+        .store
+        .scan(Some(&key(&["paged"])))
+        .collect::<Vec<_>>()
+        .await
+    {
+        match item {
+            Ok(record) => {
+                let i: usize = record.key.components()[1].parse().unwrap();
+                assert_eq!(record.value, big, "{}", record.key);
+                match record.expires_in {
+                    Some(left) => assert!(i.is_multiple_of(2) && left <= hour, "{i}: {left:?}"),
+                    None => assert!(!i.is_multiple_of(2), "{i} lost its expiry"),
+                }
+                assert!(seen.insert(i), "{i} twice");
+            }
+            Err(KvError::Corrupt { key, .. }) => errors.push(key),
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(seen.len(), 40);
+    assert_eq!(errors, [format!("{}paged::hash", t.prefix)]);
+}
