@@ -16,18 +16,8 @@ pub const CAS_SCRIPT: &str = crate::redis::cas::SOURCE;
 /// The `COUNT` hint of each `SCAN` of `list`.
 pub const SCAN_COUNT: usize = crate::redis::list::SCAN_COUNT;
 
-/// The script of each round trip of `list` on one server (its arguments and
-/// reply are documented in `redis/list_script.rs`).
-pub const LIST_SCRIPT: &str = crate::redis::list_script::SOURCE;
-
-/// Most `SCAN`s per run of [`LIST_SCRIPT`].
-pub const SCANS_PER_PAGE: usize = crate::redis::list_script::SCANS_PER_PAGE;
-
-/// Keys enough for a run of [`LIST_SCRIPT`] to stop scanning.
-pub const PAGE_KEYS: usize = crate::redis::list_script::PAGE_KEYS;
-
-/// The byte budget of values of a run of [`LIST_SCRIPT`].
-pub const PAGE_BYTES: usize = crate::redis::list_script::PAGE_BYTES;
+/// Most values one `MGET` of `list` fetches.
+pub const MGET_BATCH: usize = crate::redis::list::MGET_BATCH;
 
 /// Fedify's key layout under one prefix.
 #[derive(Debug)]

@@ -111,6 +111,17 @@ impl Conn {
             other => other.map_err(map),
         }
     }
+
+    /// Runs a read-only pipeline whose commands all go to one node (on a
+    /// cluster: keys of one hash slot), once more if the connection was
+    /// found dropped.
+    pub(crate) async fn query_pipeline(&self, pipe: &Pipeline) -> KvResult<Vec<Reply>> {
+        let mut conn = self.clone();
+        match pipe.query_async(&mut conn).await {
+            Err(e) if is_dropped(&e) => pipe.query_async(&mut conn).await.map_err(map),
+            other => other.map_err(map),
+        }
+    }
 }
 
 impl ConnectionLike for Conn {

@@ -1,38 +1,30 @@
-//! `list`: a `SCAN MATCH` walk whose keys' values are fetched as it goes,
-//! a page per round trip.
+//! `list`: `SCAN MATCH` pages whose values are fetched with `MGET`, one round
+//! trip per page.
 //!
-//! On one server a round trip is one run of a Lua script (see
-//! `list_script.rs`) that fetches the keys found before and not fetched yet,
-//! then scans on for more (a few `SCAN`s), and fetches their values up to a
-//! byte budget, so a small prefix among many keys takes a few round trips,
-//! not one per `SCAN`. The first page also fetches the key equal to the
-//! prefix. A key of another Redis type is reported by the script by its
-//! type.
-//!
-//! On a cluster a script may not touch undeclared keys, so a round trip is
-//! one `MGET` of the keys the previous `SCAN` found (at most [`MGET_BATCH`]
-//! of them) and, once those are all fetched, the next `SCAN`, sent
-//! concurrently: the `MGET` is split by hash slot by the cluster connection
-//! (a multi-key `MGET` across slots would fail), and the `SCAN` goes to the
-//! primary the [`Walk`] is at (see `cluster.rs`: every primary is scanned,
-//! in passes until the topology held still). Keys holding another Redis
-//! type come back as nil there; a `TYPE` of each nil key (one more round
-//! trip, only for a page with nils) tells them apart from keys gone.
-//!
-//! Keys whose entry vanished or expired in between are skipped. Rule V5: a
-//! key of another type, a value that is not JSON, and a key under the prefix
-//! that is not in this layout (a stray `:`, not UTF-8) are each one
+//! Each round trip is one `MGET` of the keys the previous `SCAN` found (at
+//! most [`MGET_BATCH`] of them; the first page also fetches the key equal to
+//! the prefix) and, once those are all fetched, the next `SCAN`. On one
+//! server both go in one pipeline. On a cluster they run concurrently: the
+//! `MGET` is split by hash slot by the cluster connection (a multi-key `MGET`
+//! across slots would fail), and the `SCAN` goes to the primary the
+//! [`Walk`] is at (see `cluster.rs`: every primary is scanned, in passes
+//! until the topology held still). Keys whose entry vanished or expired in
+//! between come back as nil and are skipped. Keys holding another Redis
+//! type come back as nil too; a `TYPE` of each nil key (one more round
+//! trip, only for a page with nils) tells them apart. Rule V5: a key of
+//! another type, a value that is not JSON, and a key under the prefix that
+//! is not in this layout (a stray `:`, not UTF-8) are each one
 //! [`KvError::Corrupt`] naming the whole Redis key, and the listing goes
-//! on. For `scan`, each fetched key's `PTTL` is asked as well (by the script
-//! with the value; on a cluster, one command per key, sent concurrently,
-//! since their keys are in different slots). The values of a round trip are
-//! parsed while the next round trip is under way (at most two pages held).
+//! on. For `scan`, each fetched key's `PTTL` is asked as well (in the
+//! same pipeline on one server; on a cluster, one command per key, sent
+//! concurrently, since their keys are in different slots). The values of a
+//! round trip are parsed while the next round trip is under way (at most two
+//! batches held).
 //!
-//! Order: `SCAN` order, i.e. none (as Fedify's). Memory: the keys found and
-//! not yet fetched (a few `SCAN` replies), two pages of values, and 16 bytes
-//! per listed key to drop the duplicates `SCAN` may return when Redis
-//! resizes its keyspace during the listing, or when a cluster pass is
-//! repeated (see [`SeenKeys`]).
+//! Order: `SCAN` order, i.e. none (as Fedify's). Memory: one `SCAN` batch of
+//! keys plus one page of values, and 16 bytes per listed key to drop the
+//! duplicates `SCAN` may return when Redis resizes its keyspace during the
+//! listing, or when a cluster pass is repeated (see [`SeenKeys`]).
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
@@ -40,7 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::try_join_all;
-use redis::Cmd;
+use redis::{Cmd, FromRedisValue, Value as Reply};
 
 use crate::error::{KvError, KvResult};
 use crate::key::KvKey;
@@ -52,7 +44,6 @@ use super::codec::KeyCodec;
 use super::conn::Conn;
 use super::corrupt;
 use super::error::BACKEND;
-use super::list_script::{self, Read};
 
 /// The `COUNT` hint of each `SCAN`: how many keyspace slots the server looks
 /// at per call, blocking other clients meanwhile (about a millisecond on a
@@ -61,10 +52,9 @@ use super::list_script::{self, Read};
 /// allocates each scanned key before matching it), not the round trips.
 pub(crate) const SCAN_COUNT: usize = 1000;
 
-/// Most values fetched per round trip on a cluster (a page of the stream).
-/// Smaller than the other backends' pages (`PAGE_SIZE`) so that a reply
-/// stays near 100 MiB even with 1 MiB values (V4), well within the reply
-/// timeout.
+/// Most values fetched per round trip (a page of the stream). Smaller than
+/// the other backends' pages (`PAGE_SIZE`) so that a reply stays near 100 MiB
+/// even with 1 MiB values (V4), well within the reply timeout.
 pub(crate) const MGET_BATCH: usize = 100;
 
 /// How far the `SCAN` is.
@@ -173,24 +163,6 @@ struct RawPage {
 }
 
 impl RawPage {
-    /// Adds what the listing script read of `key` (stored under `raw`):
-    /// its value, nothing for a key gone, or the error of a key of another
-    /// type.
-    fn take(&mut self, raw: Vec<u8>, key: KvKey, reply: Read, pttl: Option<i64>) {
-        match reply {
-            Read::Value(bytes) => {
-                if let Some(expires_in) = expires_in(pttl) {
-                    self.values.push((raw, key, bytes, expires_in));
-                }
-            }
-            Read::Gone => {}
-            Read::OtherType(kind) => self.errors.push(corrupt(
-                &raw,
-                format!("the Redis key holds a {kind}, not a string"),
-            )),
-        }
-    }
-
     /// The page's records, or the error of a value that is not JSON in its
     /// place (rule V5), then the other errors.
     fn decode<V>(self, parse: ValueParser<V>) -> Vec<KvResult<KvRecord<V>>> {
@@ -210,11 +182,8 @@ impl RawPage {
 
 impl Lister {
     /// Fetches the values of the next keys found and, once all found keys
-    /// are fetched, scans on (on a cluster; one server runs the script).
+    /// are fetched, scans on.
     async fn page(&self, mut cursor: Cursor) -> KvResult<(RawPage, Option<Cursor>)> {
-        if let Conn::Single(_) = self.conn {
-            return self.script_page(cursor).await;
-        }
         let batch: Vec<(Vec<u8>, KvKey)> = {
             let n = cursor.pending.len().min(MGET_BATCH);
             cursor.pending.drain(..n).collect()
@@ -237,6 +206,31 @@ impl Lister {
         };
         let scan_now = cursor.pending.is_empty();
         let ((values, ttls), found) = match (&mut cursor.scan, scan_now) {
+            (Scan::Single(at), _) => {
+                let mut pipe = redis::pipe();
+                for cmd in mget.iter().chain(&pttls) {
+                    pipe.add_command(cmd.clone());
+                }
+                if scan_now {
+                    pipe.add_command(self.scan_cmd(*at));
+                }
+                let mut replies = self.conn.query_pipeline(&pipe).await?.into_iter();
+                let values = match mget {
+                    Some(_) => parse(replies.next())?,
+                    None => Vec::new(),
+                };
+                let ttls = (0..pttls.len())
+                    .map(|_| parse(replies.next()).map(Some))
+                    .collect::<KvResult<_>>()?;
+                let found = if scan_now {
+                    let (next, keys): (u64, Vec<Vec<u8>>) = parse(replies.next())?;
+                    *at = next;
+                    Some((keys, next == 0))
+                } else {
+                    None
+                };
+                ((values, ttls), found)
+            }
             (Scan::Cluster(walk), true) => {
                 let (fetched, step) = futures::try_join!(
                     self.fetch(mget.as_ref(), &pttls),
@@ -284,53 +278,14 @@ impl Lister {
         Ok((page, (!done).then_some(cursor)))
     }
 
-    /// One run of the listing script (one server): fetches the keys found
-    /// before, scans on, fetches what it found up to the byte budget; the
-    /// keys left unfetched wait for the next run.
-    async fn script_page(&self, mut cursor: Cursor) -> KvResult<(RawPage, Option<Cursor>)> {
-        let (at, walking) = match cursor.scan {
-            Scan::Single(at) => (at, true),
-            _ => (0, false),
-        };
-        let pending = std::mem::take(&mut cursor.pending);
-        let raws: Vec<&[u8]> = pending.iter().map(|(raw, _)| raw.as_slice()).collect();
-        let run =
-            list_script::run(&self.conn, at, walking, &self.pattern, &raws, self.ttls).await?;
-        drop(raws);
-        cursor.scan = match run.next {
-            Some(at) => Scan::Single(at),
-            None => Scan::Done,
-        };
-        let mut fetched = run.fetched.into_iter();
-        let mut pttls = run.pttls.into_iter();
-        let mut page = RawPage {
-            values: Vec::with_capacity(fetched.len()),
-            errors: Vec::new(),
-        };
-        for (raw, key) in pending {
-            match fetched.next() {
-                Some(reply) => page.take(raw, key, reply, pttls.next()),
-                None => cursor.pending.push((raw, key)),
-            }
-        }
-        for raw in run.found {
-            // One reply per key found, wanted or not.
-            let reply = fetched.next();
-            let pttl = pttls.next();
-            let Some(decoded) = self.decode(&raw) else {
-                continue;
-            };
-            if !cursor.seen.insert(&raw) {
-                continue;
-            }
-            match (decoded, reply) {
-                (Err(reason), _) => page.errors.push(corrupt(&raw, reason.to_owned())),
-                (Ok(key), Some(reply)) => page.take(raw, key, reply, pttl),
-                (Ok(key), None) => cursor.pending.push((raw, key)),
-            }
-        }
-        let done = matches!(cursor.scan, Scan::Done) && cursor.pending.is_empty();
-        Ok((page, (!done).then_some(cursor)))
+    fn scan_cmd(&self, at: u64) -> Cmd {
+        redis::cmd("SCAN")
+            .arg(at)
+            .arg("MATCH")
+            .arg(&self.pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT)
+            .clone()
     }
 
     /// The values of one `MGET` (none without one), then the replies of the
@@ -373,8 +328,21 @@ impl Lister {
             .iter()
             .map(|raw| redis::cmd("TYPE").arg(raw).clone())
             .collect();
-        let types: Vec<String> =
-            try_join_all(commands.iter().map(|cmd| self.conn.query::<String>(cmd))).await?;
+        let types: Vec<String> = match &self.conn {
+            Conn::Single(_) => {
+                let mut pipe = redis::pipe();
+                for cmd in &commands {
+                    pipe.add_command(cmd.clone());
+                }
+                let mut replies = self.conn.query_pipeline(&pipe).await?.into_iter();
+                (0..commands.len())
+                    .map(|_| parse(replies.next()))
+                    .collect::<KvResult<_>>()?
+            }
+            Conn::Cluster(_) => {
+                try_join_all(commands.iter().map(|cmd| self.conn.query::<String>(cmd))).await?
+            }
+        };
         Ok(keys
             .iter()
             .zip(types)
@@ -416,6 +384,11 @@ impl SeenKeys {
         let fingerprint = (self.hashers.0.hash_one(raw), self.hashers.1.hash_one(raw));
         self.seen.insert(fingerprint)
     }
+}
+
+fn parse<T: FromRedisValue>(reply: Option<Reply>) -> KvResult<T> {
+    let reply = reply.ok_or_else(|| KvError::backend(BACKEND, "a pipeline reply is missing"))?;
+    T::from_redis_value(reply).map_err(|e| KvError::backend(BACKEND, e))
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ pub(crate) mod codec;
 mod conn;
 mod error;
 pub(crate) mod list;
-pub(crate) mod list_script;
 pub(crate) mod options;
 
 use std::fmt;
@@ -322,8 +321,7 @@ impl KvStore for RedisKvStore {
         self.telemetry.observe(Op::Cas, Some(key), cas).await
     }
 
-    /// `SCAN MATCH` pages with their values (one server: a script per
-    /// round trip; a cluster: `MGET`s); unordered. See `list.rs`.
+    /// `SCAN MATCH` + `MGET` pages; unordered. See the module docs.
     fn list(&self, prefix: Option<&KvKey>) -> KvStream {
         let entries = into_entries(list::list(
             self.conn.clone(),
@@ -335,8 +333,8 @@ impl KvStore for RedisKvStore {
         self.telemetry.stream(Op::List, prefix, entries)
     }
 
-    /// As `list`, with each key's `PTTL` read with its value (one server: by
-    /// the same script run, so atomically).
+    /// As `list`, with each key's `PTTL` asked in the same pipeline as its
+    /// value.
     fn scan(&self, prefix: Option<&KvKey>) -> KvRecordStream {
         let records = list::list(
             self.conn.clone(),

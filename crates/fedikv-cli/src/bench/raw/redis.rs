@@ -9,9 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fedikv::bench_support::redis::redis::aio::MultiplexedConnection;
 use fedikv::bench_support::redis::redis::{self, Client, Script, Value as Reply};
-use fedikv::bench_support::redis::{
-    CAS_SCRIPT, Keys, LIST_SCRIPT, PAGE_BYTES, PAGE_KEYS, SCAN_COUNT, SCANS_PER_PAGE, connection,
-};
+use fedikv::bench_support::redis::{CAS_SCRIPT, Keys, MGET_BATCH, SCAN_COUNT, connection};
 use fedikv::{KvEntry, KvError, KvKey, KvResult, KvStream};
 use serde_json::Value;
 
@@ -22,7 +20,6 @@ pub struct RawRedis {
     conn: MultiplexedConnection,
     keys: Arc<Keys>,
     cas: Script,
-    list: Arc<Script>,
 }
 
 impl std::fmt::Debug for RawRedis {
@@ -51,66 +48,45 @@ impl RawRedis {
             conn,
             keys: Arc::new(Keys::new(&prefix)?),
             cas: Script::new(CAS_SCRIPT),
-            list: Arc::new(Script::new(LIST_SCRIPT)),
         })
     }
 }
 
-/// Where a listing is: the next `SCAN` cursor, whether the walk goes on,
-/// and the keys found and not fetched yet.
-struct ListState {
-    cursor: u64,
-    walking: bool,
-    pending: Vec<Vec<u8>>,
-}
-
-/// One run of the store's listing script (without the store's
-/// duplicate tracking and error items): the values of the pending keys and
-/// of those it found, up to its byte budget.
+/// Where a listing is: the next `SCAN` cursor (`0` once it wrapped).
 async fn list_page(
     mut conn: MultiplexedConnection,
     keys: &Keys,
-    script: &Script,
     pattern: &[u8],
-    state: ListState,
-) -> KvResult<(Vec<KvEntry>, Option<ListState>)> {
-    let mut invocation = script.prepare_invoke();
-    invocation
-        .arg(state.cursor)
+    cursor: u64,
+) -> KvResult<(Vec<KvEntry>, Option<u64>)> {
+    let (next, found): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+        .arg(cursor)
+        .arg("MATCH")
         .arg(pattern)
+        .arg("COUNT")
         .arg(SCAN_COUNT)
-        .arg(if state.walking { "1" } else { "0" })
-        .arg(SCANS_PER_PAGE)
-        .arg(PAGE_KEYS)
-        .arg(PAGE_BYTES)
-        .arg("0");
-    for raw in &state.pending {
-        invocation.arg(raw);
-    }
-    type Reply = (u64, bool, Vec<Vec<u8>>, Vec<Option<Vec<u8>>>, Vec<i64>);
-    let (cursor, walking, found, values, _): Reply = invocation
-        .invoke_async(&mut conn)
+        .query_async(&mut conn)
         .await
         .map_err(redis_error)?;
-    let mut all = state.pending.into_iter().chain(found);
-    let mut entries = Vec::with_capacity(values.len());
-    for (raw, value) in all.by_ref().zip(values) {
-        let text = String::from_utf8_lossy(&raw);
-        let (Some(key), Some(value)) = (keys.decode(&raw), value) else {
-            continue;
-        };
-        entries.push(KvEntry {
-            key,
-            value: parse(&text, &value)?,
-        });
+    let mut entries = Vec::with_capacity(found.len());
+    for batch in found.chunks(MGET_BATCH) {
+        let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+            .arg(batch)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        for (raw, value) in batch.iter().zip(values) {
+            let text = String::from_utf8_lossy(raw);
+            let (Some(key), Some(value)) = (keys.decode(raw), value) else {
+                continue;
+            };
+            entries.push(KvEntry {
+                key,
+                value: parse(&text, &value)?,
+            });
+        }
     }
-    let pending: Vec<Vec<u8>> = all.collect();
-    let next = (walking || !pending.is_empty()).then_some(ListState {
-        cursor,
-        walking,
-        pending,
-    });
-    Ok((entries, next))
+    Ok((entries, (next != 0).then_some(next)))
 }
 
 #[async_trait]
@@ -166,31 +142,17 @@ impl Floor for RawRedis {
         Ok(matches!(reply, Reply::Int(1)))
     }
 
-    /// The store's script on one server, without its overlap of decoding
-    /// with the next round trip: one run per page.
+    /// The store's commands, without its pipelining: `SCAN MATCH` pages,
+    /// each followed by `MGET`s of what it found.
     fn list(&self, prefix: &KvKey) -> KvStream {
         let pattern = match self.keys.pattern(prefix) {
             Ok(pattern) => Arc::new(pattern),
             Err(error) => return failed(error),
         };
-        let (conn, keys, script) = (
-            self.conn.clone(),
-            Arc::clone(&self.keys),
-            Arc::clone(&self.list),
-        );
-        let first = ListState {
-            cursor: 0,
-            walking: true,
-            pending: Vec::new(),
-        };
-        pages(first, move |state| {
-            let (conn, keys, script, pattern) = (
-                conn.clone(),
-                Arc::clone(&keys),
-                Arc::clone(&script),
-                Arc::clone(&pattern),
-            );
-            async move { list_page(conn, &keys, &script, &pattern, state).await }
+        let (conn, keys) = (self.conn.clone(), Arc::clone(&self.keys));
+        pages(0, move |cursor| {
+            let (conn, keys, pattern) = (conn.clone(), Arc::clone(&keys), Arc::clone(&pattern));
+            async move { list_page(conn, &keys, &pattern, cursor).await }
         })
     }
 }
