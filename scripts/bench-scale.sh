@@ -20,15 +20,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rows="${1:-1000000}"
 out="${2:-docs/bench/$(date -u +%F)-scale}"
-n="${BENCH_N:-20000}"
-pg="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
-my="${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
 backends="${BENCH_BACKENDS:-sqlite postgres mysql}"
 mkdir -p "$out"
-
-cargo build --release -p fedikv-cli
-fedikv=target/release/fedikv
-sep() { case "$1" in *\?*) echo "&" ;; *) echo "?" ;; esac; }
+source scripts/bench-env.sh
 table="fedikv_scale_$$"
 sqlite_file="$(mktemp -d)/scale.sqlite3"
 trap 'rm -rf "$(dirname "$sqlite_file")"' EXIT
@@ -59,10 +53,7 @@ counters() {
   esac
 }
 
-{
-  echo "# $(date -u +%FT%TZ) on $(hostname), $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "# git $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"
-} > "$out/commands.txt"
+bench_header > "$out/commands.txt"
 
 for backend in $backends; do
   case "$backend" in
@@ -75,7 +66,7 @@ for backend in $backends; do
     --store "$url" --out "$out/scale-$backend.jsonl")
   rm -f "$out/scale-$backend.jsonl"
   {
-    printf '%q ' "${cmd[@]}" | sed -E 's#://([^:@/]+):[^@/]*@#://\1:***@#g'; echo
+    printf '%q ' "${cmd[@]}" | mask_passwords; echo
     echo "#   before: $(counters "$backend")"
   } >> "$out/commands.txt"
   echo "== $backend" >&2

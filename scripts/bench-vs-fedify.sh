@@ -21,22 +21,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rounds="${1:-3}"
 out="${2:-docs/bench/$(date -u +%F)}"
-n="${BENCH_N:-20000}"
-pg="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
-my="${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
-redis="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/15}"
 node=interop/node_modules/.bin/node
 [ -x "$node" ] || { echo "bench-vs-fedify: $node is missing: run scripts/interop-setup.sh" >&2; exit 2; }
 mkdir -p "$out"
-
-cargo build --release -p fedikv-cli
-fedikv=target/release/fedikv
+source scripts/bench-env.sh
 # @fedify/postgres creates UNLOGGED tables, so fedikv runs PostgreSQL both
 # ways (default logged, and unlogged: the row Fedify's is compared with).
 # Neither side uses TLS on loopback.
 # Tables of this run alone (other programs may benchmark the same servers);
 # the Redis prefix is unique to each run anyway.
-sep() { case "$1" in *\?*) echo "&" ;; *) echo "?" ;; esac; }
 table="table=fedikv_bench_$$"
 fedikv_cmd=("$fedikv" bench -n "$n" --raw
   --store memory:
@@ -52,13 +45,12 @@ c_cmd=(python3 scripts/bench_c_clients.py --fedikv "$fedikv" -n "$n"
   --postgres "$pg" --mysql "$my" --redis "$redis")
 
 {
-  echo "# $(date -u +%FT%TZ) on $(hostname), $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "# git $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"
+  bench_header
   echo "# rounds=$rounds; odd rounds run Fedify, fedikv, C clients; even rounds C clients, fedikv, Fedify"
   printf '%q ' "${fedikv_cmd[@]}" --out "$out/fedikv-ROUND.jsonl"; echo
   printf '%q ' "${fedify_cmd[@]}" --out "$out/fedify-ROUND.jsonl"; echo
   printf '%q ' "${c_cmd[@]}" --out "$out/c-clients-ROUND.jsonl"; echo
-} | sed -E 's#://([^:@/]+):[^@/]*@#://\1:***@#g' > "$out/commands.txt"
+} | mask_passwords > "$out/commands.txt"
 
 run_fedikv() {
   echo "== round $1: fedikv" >&2
