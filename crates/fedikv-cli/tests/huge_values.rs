@@ -340,8 +340,8 @@ fn servers() -> Vec<Backend> {
         (
             "mysql",
             "FEDIKV_TEST_MYSQL_URL",
-            [1.9, 2.0, 2.1],
-            [1.9, 2.0, 2.2],
+            [1.9, 2.0, 2.3],
+            [1.9, 2.0, 2.3],
         ),
         (
             "redis",
