@@ -340,8 +340,8 @@ fn servers() -> Vec<Backend> {
         (
             "mysql",
             "FEDIKV_TEST_MYSQL_URL",
-            [5.3, 3.9, 4.1],
-            [5.4, 3.9, 4.1],
+            [1.9, 2.0, 2.3],
+            [1.9, 2.0, 2.3],
         ),
         (
             "redis",

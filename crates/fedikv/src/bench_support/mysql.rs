@@ -8,6 +8,7 @@ pub use mysql_async;
 use crate::error::KvResult;
 use crate::mysql::codec;
 use crate::mysql::options;
+use crate::mysql::pieces::{PIECE_BYTES, Pieces};
 use crate::mysql::sql::{self, Dialect, validate_table_name};
 use crate::paging::PAGE_SIZE;
 use crate::sweep::SweepPolicy;
@@ -15,7 +16,8 @@ use crate::sweep::SweepPolicy;
 /// The statements `MysqlKvStore` runs on one table (parameters as each says).
 #[derive(Debug, Clone)]
 pub struct Statements {
-    /// `key` text → live `value`.
+    /// `key` text → live `value` (`NULL` when longer than 1 MiB, which the
+    /// store then reads in pieces).
     pub get: String,
     /// `key`, `value` → upsert without TTL.
     pub set: String,
@@ -27,7 +29,8 @@ pub struct Statements {
     /// expected text (the one-round-trip path of compare-and-swap).
     pub replace_live: String,
     /// `exact`, `children_from`, `children_to`, `after` → up to
-    /// `PAGE_SIZE` (500) + 1 `(key, value, remaining ms)` rows in key order.
+    /// `PAGE_SIZE` (500) + 1 `(key, value, remaining ms)` rows in key order
+    /// (`value` as in `get`).
     pub list_prefix: String,
 }
 
@@ -35,7 +38,15 @@ pub struct Statements {
 pub fn statements(table: &str, version: &str) -> KvResult<Statements> {
     validate_table_name(table)?;
     let dialect = Dialect::from_version(version);
-    let all = sql::Statements::new(table, dialect, PAGE_SIZE, SweepPolicy::default().batch_size);
+    // The floor never reads a value in pieces: any piece size serves.
+    let pieces = Pieces::new(PIECE_BYTES);
+    let all = sql::Statements::new(
+        table,
+        dialect,
+        PAGE_SIZE,
+        SweepPolicy::default().batch_size,
+        pieces,
+    );
     Ok(Statements {
         get: all.get,
         set: all.set.pick(false).to_owned(),

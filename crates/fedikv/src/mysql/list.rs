@@ -18,6 +18,7 @@ use super::codec::ValueReader;
 #[cfg(doc)]
 use super::codec::{decode_text, read_value};
 use super::error::{BACKEND, map};
+use super::pieces;
 use crate::error::{KvError, KvResult};
 use crate::jsonkey::JsonKeyRange;
 use crate::key::KvKey;
@@ -67,7 +68,7 @@ impl Lister {
     async fn query_page(&self, after: &str) -> KvResult<(Vec<Row>, Option<String>)> {
         let sql = &self.inner.sql;
         let mut conn = self.inner.conn().await?;
-        let mut rows: Vec<Row> = match &self.range {
+        let mut rows: Vec<PageRow> = match &self.range {
             Some(r) => {
                 let params = (
                     r.exact.as_str(),
@@ -80,7 +81,6 @@ impl Lister {
             None => conn.exec(sql.list_all.as_str(), (after,)).await,
         }
         .map_err(map)?;
-        conn.done();
         // The query asks for one row more than a page: if it came, another
         // page follows (and starts after this page's last key).
         let more = rows.len() > PAGE_SIZE;
@@ -88,12 +88,27 @@ impl Lister {
         let next = more
             .then(|| rows.last().map(|(key, _, _)| key.clone()))
             .flatten();
-        Ok((rows, next))
+        // Values longer than `PIECE_BYTES` came as NULL: read each in pieces
+        // (one gone since is no longer listed).
+        let mut page = Vec::with_capacity(rows.len());
+        for (key, value, remaining) in rows {
+            let value = match value {
+                Some(value) => Some(value),
+                None => pieces::read(&mut conn, sql, &key).await.map_err(map)?,
+            };
+            page.extend(value.map(|value| (key, value, remaining)));
+        }
+        conn.done();
+        Ok((page, next))
     }
 }
 
 /// A listed row: key text, value text, remaining milliseconds.
 type Row = (String, Vec<u8>, Option<i64>);
+
+/// A row as the page's query returns it: the value `NULL` when it is longer
+/// than [`PIECE_BYTES`](pieces::PIECE_BYTES).
+type PageRow = (String, Option<Vec<u8>>, Option<i64>);
 
 /// How many expired rows are under `prefix` (all rows for `None`).
 pub(crate) async fn count_expired(inner: &Inner, prefix: Option<&KvKey>) -> KvResult<u64> {

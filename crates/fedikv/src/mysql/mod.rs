@@ -11,6 +11,7 @@ mod error;
 mod list;
 mod ops;
 pub(crate) mod options;
+pub(crate) mod pieces;
 mod schema;
 pub(crate) mod sql;
 mod sweep;
@@ -121,6 +122,7 @@ impl MysqlKvStore {
             info.dialect,
             PAGE_SIZE,
             options.sweep.batch_size,
+            pieces::Pieces::new(info.max_allowed_packet),
         );
         let telemetry = Telemetry::new(info.dialect.system(), Some(&options.table));
         let inner = Inner {

@@ -11,9 +11,10 @@ use mysql_async::{Conn, Params};
 use serde_json::Value;
 
 use super::Inner;
-use super::codec::{ValueReader, json_text, value_params};
+use super::codec::{ValueReader, json_text, ttl_micros, value_params};
 use super::conns::Lease;
 use super::error::{BACKEND, DEADLOCK, NO_SUCH_TABLE, map, server_code};
+use super::pieces::{self, PIECE_BYTES};
 use crate::error::{KvError, KvResult};
 use crate::json::{self, JsonText};
 
@@ -126,24 +127,45 @@ impl Inner {
     /// The live value of the key with JSON text `key`, read by `read`
     /// ([`read_value`](super::codec::read_value) or
     /// [`decode_text`](super::codec::decode_text)).
+    /// A value longer than [`PIECE_BYTES`] is read in pieces (a second
+    /// statement, see [`pieces`](super::pieces)).
     pub(crate) async fn get<V>(&self, key: &str, read: ValueReader<V>) -> KvResult<Option<V>> {
         let mut conn = self.conn().await?;
-        let row: Option<Vec<u8>> = conn
+        let row: Option<Option<Vec<u8>>> = conn
             .exec_first(self.sql.get.as_str(), (key,))
             .await
             .map_err(map)?;
+        let bytes = match row {
+            Some(None) => pieces::read(&mut conn, &self.sql, key).await.map_err(map)?,
+            row => row.flatten(),
+        };
         conn.done();
-        row.map(|bytes| read(key, bytes)).transpose()
+        bytes.map(|bytes| read(key, bytes)).transpose()
     }
 
-    /// Upserts JSON text `value` under `key`, expiring after `ttl`.
+    /// Upserts JSON text `value` under `key`, expiring after `ttl`; a
+    /// value longer than [`PIECE_BYTES`] is sent in pieces first (see
+    /// [`pieces`](super::pieces)).
     pub(crate) async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> KvResult<()> {
-        let mut params = vec![mysql_async::Value::from(key)];
-        params.extend(value_params(value, ttl));
         let mut conn = self.conn().await?;
-        exec_write(&mut conn, self.sql.set.pick(ttl.is_some()), params)
-            .await
-            .map_err(map)?;
+        let has_ttl = ttl.is_some();
+        if value.len() > PIECE_BYTES {
+            pieces::send(&mut conn, &self.sql, value)
+                .await
+                .map_err(map)?;
+            let mut params = vec![mysql_async::Value::from(key)];
+            params.extend(ttl.map(|ttl| mysql_async::Value::from(ttl_micros(ttl))));
+            exec_write(&mut conn, self.sql.set_sent.pick(has_ttl), params)
+                .await
+                .map_err(map)?;
+            pieces::clear(&mut conn, &self.sql).await.map_err(map)?;
+        } else {
+            let mut params = vec![mysql_async::Value::from(key)];
+            params.extend(value_params(value, ttl));
+            exec_write(&mut conn, self.sql.set.pick(has_ttl), params)
+                .await
+                .map_err(map)?;
+        }
         conn.done();
         Ok(())
     }

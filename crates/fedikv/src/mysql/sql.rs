@@ -1,6 +1,7 @@
 //! The SQL text of every statement, built once per store from the validated
 //! table name and the server's dialect.
 
+use super::pieces::{PIECE_BYTES, Pieces, VALUE_VARIABLE};
 use crate::error::KvResult;
 
 /// Fedify's default table name.
@@ -66,6 +67,16 @@ impl Dialect {
         }
     }
 
+    /// An expression for the size of column `value` in bytes, without
+    /// reading it as text: MariaDB's `JSON` is `LONGTEXT`, whose length is
+    /// known; MySQL's binary JSON has a storage size (close to its text's).
+    fn value_size(self) -> &'static str {
+        match self {
+            Self::MariaDb => "LENGTH(`value`)",
+            Self::MySql => "JSON_STORAGE_SIZE(`value`)",
+        }
+    }
+
     /// An expression true iff column `value` holds the JSON text bound to the
     /// placeholder: the exact text on MariaDB, the same JSON value on MySQL.
     fn value_equals_param(self) -> &'static str {
@@ -116,10 +127,21 @@ pub(crate) struct Statements {
     pub(crate) create_table: String,
     pub(crate) create_index: String,
     pub(crate) drop_table: String,
-    /// `key` → live `value`.
+    /// `key` → live `value`, `NULL` if longer than
+    /// [`PIECE_BYTES`](super::pieces::PIECE_BYTES).
     pub(crate) get: String,
+    /// `key` → the live `value` as rows of pieces, in order.
+    pub(crate) get_pieces: String,
     /// `key`, `value`[, µs] → upsert.
     pub(crate) set: WithTtl,
+    /// `key`[, µs] → upsert of the value in the session variable.
+    pub(crate) set_sent: WithTtl,
+    /// `piece` → the session variable set to it.
+    pub(crate) start_value: String,
+    /// `piece` → appended to the session variable.
+    pub(crate) append_value: String,
+    /// → the session variable set to `NULL`.
+    pub(crate) clear_value: String,
     /// `key` → delete.
     pub(crate) delete: String,
     /// `key` → `value`, `live` of the row whatever its expiry.
@@ -132,7 +154,8 @@ pub(crate) struct Statements {
     pub(crate) replace_expired: WithTtl,
     /// `key`, `guard value` → delete a live row holding the guard.
     pub(crate) delete_live: String,
-    /// `exact`, `from`, `to`, `after` → one page of a prefix listing.
+    /// `exact`, `from`, `to`, `after` → one page of a prefix listing (values
+    /// longer than [`PIECE_BYTES`](super::pieces::PIECE_BYTES) as `NULL`).
     pub(crate) list_prefix: String,
     /// `after` → one page of a full listing.
     pub(crate) list_all: String,
@@ -147,12 +170,36 @@ pub(crate) struct Statements {
 impl Statements {
     /// The statements for `table` (already validated) on `dialect`, listing
     /// `page_size` rows per page (asking for one more, to know whether another
-    /// page follows) and sweeping `sweep_batch` rows per batch.
-    pub(crate) fn new(table: &str, dialect: Dialect, page_size: usize, sweep_batch: usize) -> Self {
+    /// page follows), sweeping `sweep_batch` rows per batch and reading long
+    /// values in `pieces`.
+    pub(crate) fn new(
+        table: &str,
+        dialect: Dialect,
+        page_size: usize,
+        sweep_batch: usize,
+        pieces: Pieces,
+    ) -> Self {
         let t = format!("`{table}`");
         let guard = dialect.value_equals_param();
         let in_prefix = "(`key` = ? OR (`key` >= ? AND `key` < ?))";
         let page_rows = page_size + 1;
+        // The value, or NULL (which no stored value is) when it is read in
+        // pieces.
+        let short_value = format!(
+            "IF({} > {PIECE_BYTES}, NULL, `value`)",
+            dialect.value_size()
+        );
+        // VALUES() is deprecated (not removed) since MySQL 8.0.20; its
+        // replacement (`AS new`) does not exist in MariaDB.
+        let upsert = |value: &str| {
+            WithTtl::new(|expires| {
+                format!(
+                    "INSERT INTO {t} (`key`, `value`, `expires`) VALUES (?, {value}, {expires}) \
+                     ON DUPLICATE KEY UPDATE `value` = VALUES(`value`), `expires` = VALUES(`expires`)"
+                )
+            })
+        };
+        let Pieces { chars, count } = pieces;
         Self {
             create_table: format!(
                 "CREATE TABLE IF NOT EXISTS {t} (\
@@ -164,15 +211,22 @@ impl Statements {
             ),
             create_index: format!("CREATE INDEX `idx_{table}_expires` ON {t} (`expires`)"),
             drop_table: format!("DROP TABLE IF EXISTS {t}"),
-            get: format!("SELECT `value` FROM {t} WHERE `key` = ? AND {LIVE}"),
-            // VALUES() is deprecated (not removed) since MySQL 8.0.20; its
-            // replacement (`AS new`) does not exist in MariaDB.
-            set: WithTtl::new(|expires| {
-                format!(
-                    "INSERT INTO {t} (`key`, `value`, `expires`) VALUES (?, ?, {expires}) \
-                     ON DUPLICATE KEY UPDATE `value` = VALUES(`value`), `expires` = VALUES(`expires`)"
-                )
-            }),
+            get: format!("SELECT {short_value} FROM {t} WHERE `key` = ? AND {LIVE}"),
+            // The row is read once (a primary-key lookup is a constant
+            // table), then cut at offsets 0, 1, ... < count pieces.
+            get_pieces: format!(
+                "SELECT SUBSTRING(v.`value`, o.n * {chars} + 1, {chars}) \
+                 FROM (SELECT `value` FROM {t} WHERE `key` = ? AND {LIVE}) v \
+                 JOIN (WITH RECURSIVE o (n) AS \
+                 (SELECT 0 UNION ALL SELECT n + 1 FROM o WHERE n + 1 < {count}) \
+                 SELECT n FROM o) o ON o.n * {chars} < CHAR_LENGTH(v.`value`) \
+                 ORDER BY o.n"
+            ),
+            set: upsert("?"),
+            set_sent: upsert(VALUE_VARIABLE),
+            start_value: format!("SET {VALUE_VARIABLE} = ?"),
+            append_value: format!("SET {VALUE_VARIABLE} = CONCAT({VALUE_VARIABLE}, ?)"),
+            clear_value: format!("SET {VALUE_VARIABLE} = NULL"),
             delete: format!("DELETE FROM {t} WHERE `key` = ?"),
             read_row: format!("SELECT `value`, {LIVE} FROM {t} WHERE `key` = ?"),
             insert: WithTtl::new(|expires| {
@@ -191,12 +245,12 @@ impl Statements {
             }),
             delete_live: format!("DELETE FROM {t} WHERE `key` = ? AND {guard} AND {LIVE}"),
             list_prefix: format!(
-                "SELECT `key`, `value`, {REMAINING_MS} FROM {t} \
+                "SELECT `key`, {short_value}, {REMAINING_MS} FROM {t} \
                  WHERE {in_prefix} AND `key` > ? AND {LIVE} \
                  ORDER BY `key` LIMIT {page_rows}"
             ),
             list_all: format!(
-                "SELECT `key`, `value`, {REMAINING_MS} FROM {t} WHERE `key` > ? AND {LIVE} \
+                "SELECT `key`, {short_value}, {REMAINING_MS} FROM {t} WHERE `key` > ? AND {LIVE} \
                  ORDER BY `key` LIMIT {page_rows}"
             ),
             count_expired_prefix: format!(
@@ -243,11 +297,16 @@ mod tests {
 
     #[test]
     fn guards_differ_by_dialect_only() {
-        let maria = Statements::new("t", Dialect::MariaDb, 500, 1000);
-        let mysql = Statements::new("t", Dialect::MySql, 500, 1000);
+        let maria = Statements::new("t", Dialect::MariaDb, 500, 1000, Pieces::new(1 << 24));
+        let mysql = Statements::new("t", Dialect::MySql, 500, 1000, Pieces::new(1 << 24));
         assert!(maria.delete_live.contains("`value` = ? AND"));
         assert!(mysql.delete_live.contains("`value` = CAST(? AS JSON) AND"));
-        assert_eq!(maria.get, mysql.get);
+        // Besides the guard, only how a value's size is taken differs.
+        assert_eq!(
+            maria.get.replace("LENGTH(", "JSON_STORAGE_SIZE("),
+            mysql.get
+        );
+        assert_eq!(maria.get_pieces, mysql.get_pieces);
         assert!(!maria.set.pick(false).contains("CAST"));
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::{TestTable, server_url, unique_table};
 use fedikv::mysql::{MAX_KEY_CHARS, MysqlKvStore, MysqlOptions};
-use fedikv::{KvError, KvKey, KvStore, KvStoreExt, SetOptions, SweepPolicy};
+use fedikv::{JsonText, KvError, KvKey, KvStore, KvStoreExt, SetOptions, SweepPolicy};
 use futures::{StreamExt, TryStreamExt};
 use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};
@@ -1274,6 +1274,122 @@ async fn large_values_work_and_oversized_values_are_typed() {
             .unwrap()
     );
     assert_eq!(t.store.get(&k).await.unwrap(), Some(largest));
+    t.cleanup().await;
+}
+
+/// A JSON string value of at least `bytes` bytes of text whose characters
+/// are 1 to 4 bytes long, so that pieces cut at byte offsets would split
+/// characters.
+fn mixed_text_value(bytes: usize) -> String {
+    let unit = "aé€😀\\\"";
+    let mut text = String::with_capacity(bytes + 16);
+    text.push('"');
+    while text.len() < bytes - 1 {
+        text.push_str(unit);
+    }
+    text.push('"');
+    text
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn values_longer_than_a_piece_are_sent_and_read_in_pieces_exactly() {
+    let Some(t) = TestTable::fresh().await else {
+        return;
+    };
+    // Around the 1 MiB piece threshold, and several pieces of mixed-width
+    // characters (read pieces are 2^20 characters, not bytes).
+    let mib = 1 << 20;
+    let sizes = [mib - 1, mib, mib + 1, 3 * mib + 7];
+    let prefix = key(&["p"]);
+    let mut lens = Vec::new();
+    for (i, bytes) in sizes.into_iter().enumerate() {
+        let text = if bytes == 3 * mib + 7 {
+            mixed_text_value(bytes)
+        } else {
+            format!("\"{}\"", "x".repeat(bytes - 2))
+        };
+        lens.push(text.len());
+        let k = key(&["p", &i.to_string()]);
+        let options = if i % 2 == 0 {
+            hour()
+        } else {
+            SetOptions::default()
+        };
+        t.store
+            .set_json(&k, JsonText::from_text(&text).unwrap(), options)
+            .await
+            .unwrap();
+        let stored: Vec<bool> = t
+            .rows(
+                "SELECT `value` = ? FROM {t} WHERE `key` = ?",
+                (text.as_str(), k.to_json()),
+            )
+            .await;
+        assert_eq!(stored, [true], "{bytes} bytes: stored text differs");
+        let read = t.store.get_json(&k).await.unwrap().expect("present");
+        assert!(read.as_str() == text, "{bytes} bytes: get_json differs");
+        let value = t.store.get(&k).await.unwrap().expect("present");
+        assert_eq!(value, serde_json::from_str::<Value>(&text).unwrap());
+        // With a TTL when even: the expiry is the write's.
+        let ttls: Vec<Option<String>> = t
+            .rows(
+                "SELECT CAST(`expires` AS CHAR) FROM {t} WHERE `key` = ?",
+                (k.to_json(),),
+            )
+            .await;
+        assert_eq!(ttls[0].is_some(), i % 2 == 0, "{bytes} bytes: expiry");
+    }
+    // Listed in key order, small values beside them.
+    t.store
+        .set(&key(&["p", "small"]), &json!(1), SetOptions::default())
+        .await
+        .unwrap();
+    let records: Vec<_> = t
+        .store
+        .scan_json(Some(&prefix))
+        .try_collect()
+        .await
+        .unwrap();
+    let listed: Vec<(String, usize)> = records
+        .iter()
+        .map(|r| (r.key.to_json(), r.value.len()))
+        .collect();
+    let expected: Vec<(String, usize)> = lens
+        .iter()
+        .enumerate()
+        .map(|(i, len)| (key(&["p", &i.to_string()]).to_json(), *len))
+        .chain([(key(&["p", "small"]).to_json(), 1)])
+        .collect();
+    assert_eq!(listed, expected);
+    let values: Vec<_> = t.store.list(Some(&prefix)).try_collect().await.unwrap();
+    assert_eq!(values.len(), sizes.len() + 1);
+    // Lone surrogates are replaced as in short values.
+    let k = key(&["p", "0"]);
+    let lone = format!("[\"\\ud800\",\"{}\"]", "y".repeat(2 * mib));
+    t.store
+        .set_json(
+            &k,
+            JsonText::from_text(&lone).unwrap(),
+            SetOptions::default(),
+        )
+        .await
+        .unwrap();
+    let read = t.store.get_json(&k).await.unwrap().expect("present");
+    assert!(read.as_str() == lone.replace("\\ud800", "\u{fffd}"));
+    // A table dropped by another program meanwhile: the long write is run
+    // again on the recreated table (its text is kept until it ran).
+    t.exec("DROP TABLE {t}", ()).await;
+    let text = mixed_text_value(2 * mib);
+    t.store
+        .set_json(
+            &k,
+            JsonText::from_text(&text).unwrap(),
+            SetOptions::default(),
+        )
+        .await
+        .unwrap();
+    let read = t.store.get_json(&k).await.unwrap().expect("present");
+    assert!(read.as_str() == text, "after recreation: differs");
     t.cleanup().await;
 }
 
