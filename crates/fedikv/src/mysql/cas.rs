@@ -37,7 +37,7 @@ use mysql_async::prelude::Queryable;
 use serde_json::Value;
 
 use super::Inner;
-use super::codec::{decode_value, json_text, value_params};
+use super::codec::{column, decode_value, json_text, value_params};
 use super::error::{DUPLICATE_ENTRY, map, server_code};
 use super::ops::exec_write;
 use crate::error::{KvError, KvResult};
@@ -132,18 +132,20 @@ impl Inner {
 
     /// Step 2: the row whatever its expiry.
     async fn read_row(&self, conn: &mut Conn, key: &str) -> KvResult<Row> {
-        let row: Option<(Vec<u8>, bool)> = conn
+        let row: Option<mysql_async::Row> = conn
             .exec_first(self.sql.read_row.as_str(), (key,))
             .await
             .map_err(map)?;
-        Ok(match row {
-            None => Row::Absent,
-            Some((_, false)) => Row::Expired,
-            Some((text, true)) => {
-                let value = decode_value(key, &text)?;
-                Row::Live { text, value }
-            }
-        })
+        let Some(mut row) = row else {
+            return Ok(Row::Absent);
+        };
+        let live: bool = column(&mut row, 1, key)?;
+        if !live {
+            return Ok(Row::Expired);
+        }
+        let text: Vec<u8> = column(&mut row, 0, key)?;
+        let value = decode_value(key, &text)?;
+        Ok(Row::Live { text, value })
     }
 
     /// Creates the row if no row (live or expired) exists.

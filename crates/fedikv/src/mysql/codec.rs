@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use mysql_async::Row;
+use mysql_async::prelude::FromValue;
 use serde_json::Value;
 
 use super::MAX_KEY_CHARS;
@@ -29,6 +31,40 @@ pub(crate) fn key_text(key: &KvKey) -> KvResult<String> {
         }
     }
     Ok(text)
+}
+
+/// Column `index` of a row as `T`, or [`KvError::Corrupt`] naming `key`
+/// when it does not have the type Fedify's table gives it (in a table
+/// another program created or altered: an `INT` value column, say). Never
+/// panics, unlike `mysql_async`'s own conversion of rows into tuples.
+pub(crate) fn column<T: FromValue>(row: &mut Row, index: usize, key: &str) -> KvResult<T> {
+    match row.take_opt(index) {
+        Some(Ok(value)) => Ok(value),
+        _ => Err(KvError::Corrupt {
+            key: key.to_owned(),
+            reason: format!(
+                "column {} of the row does not have the type of Fedify's table (key text, JSON text, DATETIME(6)): the table was created or altered by another program",
+                index + 1
+            ),
+        }),
+    }
+}
+
+/// The key column's text: the key's JSON text in a table of Fedify's
+/// shape. Otherwise (not UTF-8, not text at all) [`KvError::Corrupt`]
+/// naming what the column holds as well as text can show it.
+pub(crate) fn key_column(value: mysql_async::Value) -> Result<String, KvError> {
+    let shown = match value {
+        mysql_async::Value::Bytes(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => return Ok(text),
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        },
+        other => other.as_sql(true),
+    };
+    Err(KvError::Corrupt {
+        key: shown,
+        reason: "the key column does not hold UTF-8 text: the table was created or altered by another program".to_owned(),
+    })
 }
 
 /// How a stored value is read from its key text and bytes.

@@ -11,10 +11,11 @@
 
 use std::sync::Arc;
 
+use mysql_async::Value as Column;
 use mysql_async::prelude::Queryable;
 
 use super::Inner;
-use super::codec::ValueReader;
+use super::codec::{ValueReader, column, key_column};
 #[cfg(doc)]
 use super::codec::{decode_text, read_value};
 use super::error::{BACKEND, map};
@@ -48,37 +49,42 @@ pub(crate) fn stream<V: Send + 'static>(
     prefetched(
         BACKEND,
         // Every key's text starts with `[`, so every key sorts after "".
-        String::new(),
-        move |after: String| {
+        Column::from(""),
+        move |after: Column| {
             let lister = Arc::clone(&lister);
             async move { lister.page(&after).await }
         },
-        move |rows: Vec<Row>| rows.into_iter().map(|row| decode(row, read)).collect(),
+        move |rows: Vec<KvResult<Row>>| {
+            rows.into_iter()
+                .map(|row| row.and_then(|row| decode(row, read)))
+                .collect()
+        },
     )
 }
 
 impl Lister {
-    /// The rows of the page after key text `after`, undecoded, and the key
-    /// the next page starts after if one follows; the table is recreated if
-    /// it was dropped elsewhere.
-    async fn page(&self, after: &str) -> KvResult<(Vec<Row>, Option<String>)> {
+    /// The rows of the page after key column value `after`, undecoded (a
+    /// row whose columns are not of Fedify's types as its error), and the
+    /// key column value the next page starts after if one follows; the
+    /// table is recreated if it was dropped elsewhere.
+    async fn page(&self, after: &Column) -> KvResult<Page> {
         self.inner.recreating(|| self.query_page(after)).await
     }
 
-    async fn query_page(&self, after: &str) -> KvResult<(Vec<Row>, Option<String>)> {
+    async fn query_page(&self, after: &Column) -> KvResult<Page> {
         let sql = &self.inner.sql;
         let mut conn = self.inner.conn().await?;
-        let mut rows: Vec<PageRow> = match &self.range {
+        let mut rows: Vec<mysql_async::Row> = match &self.range {
             Some(r) => {
                 let params = (
                     r.exact.as_str(),
                     r.children_from.as_str(),
                     r.children_to.as_str(),
-                    after,
+                    after.clone(),
                 );
                 conn.exec(sql.list_prefix.as_str(), params).await
             }
-            None => conn.exec(sql.list_all.as_str(), (after,)).await,
+            None => conn.exec(sql.list_all.as_str(), (after.clone(),)).await,
         }
         .map_err(map)?;
         // The query asks for one row more than a page: if it came, another
@@ -86,29 +92,45 @@ impl Lister {
         let more = rows.len() > PAGE_SIZE;
         rows.truncate(PAGE_SIZE);
         let next = more
-            .then(|| rows.last().map(|(key, _, _)| key.clone()))
+            .then(|| rows.last().and_then(|row| row.as_ref(0).cloned()))
             .flatten();
         // Values longer than `PIECE_BYTES` came as NULL: read each in pieces
         // (one gone since is no longer listed).
         let mut page = Vec::with_capacity(rows.len());
-        for (key, value, remaining) in rows {
+        for mut row in rows {
+            let key = match key_column(row.take(0).unwrap_or(Column::NULL)) {
+                Ok(key) => key,
+                Err(corrupt) => {
+                    page.push(Err(corrupt));
+                    continue;
+                }
+            };
+            let columns = column(&mut row, 1, &key).and_then(|value: Option<Vec<u8>>| {
+                Ok((value, column::<Option<i64>>(&mut row, 2, &key)?))
+            });
+            let (value, remaining) = match columns {
+                Ok(columns) => columns,
+                Err(corrupt) => {
+                    page.push(Err(corrupt));
+                    continue;
+                }
+            };
             let value = match value {
                 Some(value) => Some(value),
                 None => pieces::read(&mut conn, sql, &key).await.map_err(map)?,
             };
-            page.extend(value.map(|value| (key, value, remaining)));
+            page.extend(value.map(|value| Ok((key, value, remaining))));
         }
         conn.done();
         Ok((page, next))
     }
 }
 
+/// A page's rows and the key column value the next page starts after.
+type Page = (Vec<KvResult<Row>>, Option<Column>);
+
 /// A listed row: key text, value text, remaining milliseconds.
 type Row = (String, Vec<u8>, Option<i64>);
-
-/// A row as the page's query returns it: the value `NULL` when it is longer
-/// than [`PIECE_BYTES`](pieces::PIECE_BYTES).
-type PageRow = (String, Option<Vec<u8>>, Option<i64>);
 
 /// How many expired rows are under `prefix` (all rows for `None`).
 pub(crate) async fn count_expired(inner: &Inner, prefix: Option<&KvKey>) -> KvResult<u64> {

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Params};
+use mysql_async::{Conn, Params, Row};
 use serde_json::Value;
 
 use super::Inner;
-use super::codec::{ValueReader, json_text, ttl_micros, value_params};
+use super::codec::{ValueReader, column, json_text, ttl_micros, value_params};
 use super::conns::Lease;
 use super::error::{BACKEND, DEADLOCK, NO_SUCH_TABLE, map, server_code};
 use super::pieces::{self, PIECE_BYTES};
@@ -131,10 +131,12 @@ impl Inner {
     /// statement, see [`pieces`](super::pieces)).
     pub(crate) async fn get<V>(&self, key: &str, read: ValueReader<V>) -> KvResult<Option<V>> {
         let mut conn = self.conn().await?;
-        let row: Option<Option<Vec<u8>>> = conn
+        let row: Option<Row> = conn
             .exec_first(self.sql.get.as_str(), (key,))
             .await
             .map_err(map)?;
+        let row: Option<Option<Vec<u8>>> =
+            row.map(|mut row| column(&mut row, 0, key)).transpose()?;
         let bytes = match row {
             Some(None) => pieces::read(&mut conn, &self.sql, key).await.map_err(map)?,
             row => row.flatten(),

@@ -184,9 +184,11 @@ impl Statements {
         let in_prefix = "(`key` = ? OR (`key` >= ? AND `key` < ?))";
         let page_rows = page_size + 1;
         // The value, or NULL (which no stored value is) when it is read in
-        // pieces.
+        // pieces. A NULL in the column (a table of another program's, where
+        // the column takes NULL) reads as the empty text: not JSON, so the
+        // row is reported instead of passing for a long value.
         let short_value = format!(
-            "IF({} > {PIECE_BYTES}, NULL, `value`)",
+            "IF({} > {PIECE_BYTES}, NULL, COALESCE(`value`, ''))",
             dialect.value_size()
         );
         // VALUES() is deprecated (not removed) since MySQL 8.0.20; its
@@ -228,7 +230,7 @@ impl Statements {
             append_value: format!("SET {VALUE_VARIABLE} = CONCAT({VALUE_VARIABLE}, ?)"),
             clear_value: format!("SET {VALUE_VARIABLE} = NULL"),
             delete: format!("DELETE FROM {t} WHERE `key` = ?"),
-            read_row: format!("SELECT `value`, {LIVE} FROM {t} WHERE `key` = ?"),
+            read_row: format!("SELECT COALESCE(`value`, ''), {LIVE} FROM {t} WHERE `key` = ?"),
             insert: WithTtl::new(|expires| {
                 format!("INSERT INTO {t} (`key`, `value`, `expires`) VALUES (?, ?, {expires})")
             }),

@@ -103,3 +103,78 @@ async fn a_bad_row_ending_a_page_is_listed_past() {
     delete_reported_rows(&t.store, Some(&key(&["m"])), &good).await;
     t.cleanup().await;
 }
+
+/// A table of another shape than Fedify's (bytes for keys, values that may
+/// be NULL): a key that is not UTF-8 and a NULL value are each reported in
+/// place, with the good rows around them listed, and `get`, `cas` and
+/// `delete_raw` of the NULL row work instead of panicking in the driver's
+/// row conversion.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_table_of_another_shape_reports_its_rows() {
+    let Some(url) = super::server_url() else {
+        return;
+    };
+    let table = super::unique_table();
+    let pool = super::pool(&url);
+    let mut conn = pool.get_conn().await.expect("conn");
+    conn.query_drop(format!(
+        "CREATE TABLE `{table}` (`key` VARBINARY(768) NOT NULL PRIMARY KEY, \
+         `value` BLOB NULL, `expires` DATETIME(6) NULL)"
+    ))
+    .await
+    .expect("create the foreign table");
+    let insert = format!("INSERT INTO `{table}` (`key`, `value`) VALUES (?, ?)");
+    let rows: [(&[u8], Option<&[u8]>); 4] = [
+        (br#"["p","a"]"#, Some(b"1")),
+        (br#"["p","b"]"#, None),
+        (br#"["p","c"]"#, Some(b"3")),
+        (b"[\"p\",\"\xff\"]", Some(b"4")),
+    ];
+    for (k, v) in rows {
+        conn.exec_drop(insert.as_str(), (k, v))
+            .await
+            .expect(&insert);
+    }
+    drop(conn);
+    let store = fedikv::mysql::MysqlKvStore::from_pool(
+        pool.clone(),
+        fedikv::mysql::MysqlOptions::default()
+            .table(&table)
+            .sweep(fedikv::SweepPolicy::disabled()),
+    )
+    .await
+    .expect("store on the foreign table");
+    let t = TestTable::adopt(&url, store, table, pool);
+
+    let items = listed(&t.store, Some(&key(&["p"]))).await;
+    assert_eq!(
+        items,
+        [
+            Item::Entry(key(&["p", "a"])),
+            Item::Corrupt(r#"["p","b"]"#.into()),
+            Item::Entry(key(&["p", "c"])),
+            Item::Corrupt("[\"p\",\"\u{fffd}\"]".into()),
+        ]
+    );
+    for result in [
+        t.store.get(&key(&["p", "b"])).await.map(|_| ()),
+        t.store
+            .cas(
+                &key(&["p", "b"]),
+                None,
+                Some(&json!(2)),
+                SetOptions::default(),
+            )
+            .await
+            .map(|_| ()),
+    ] {
+        match result {
+            Err(KvError::Corrupt { key, .. }) => assert_eq!(key, r#"["p","b"]"#),
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+    assert!(t.store.delete_raw(r#"["p","b"]"#).await.unwrap());
+    let items = listed(&t.store, Some(&key(&["p"]))).await;
+    assert_eq!(entries(&items), [key(&["p", "a"]), key(&["p", "c"])]);
+    t.cleanup().await;
+}
