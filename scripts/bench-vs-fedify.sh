@@ -52,20 +52,25 @@ c_cmd=(python3 scripts/bench_c_clients.py --fedikv "$fedikv" -n "$n"
   printf '%q ' "${c_cmd[@]}" --out "$out/c-clients-ROUND.jsonl"; echo
 } | mask_passwords > "$out/commands.txt"
 
+# A side's failed round, said on stderr and kept in commands.txt with the
+# data (the terminal's output is usually gone by the time the table is read).
+failed() {
+  echo "# $1 round $2 exited non-zero" | tee -a "$out/commands.txt" >&2
+}
 run_fedikv() {
   echo "== round $1: fedikv" >&2
   rm -f "$out/fedikv-$1.jsonl"
-  "${fedikv_cmd[@]}" --out "$out/fedikv-$1.jsonl" || echo "fedikv round $1 exited non-zero" >&2
+  "${fedikv_cmd[@]}" --out "$out/fedikv-$1.jsonl" || failed "fedikv" "$1"
 }
 run_fedify() {
   echo "== round $1: Fedify" >&2
   rm -f "$out/fedify-$1.jsonl"
-  "${fedify_cmd[@]}" --out "$out/fedify-$1.jsonl" || echo "Fedify round $1 exited non-zero" >&2
+  "${fedify_cmd[@]}" --out "$out/fedify-$1.jsonl" || failed "Fedify" "$1"
 }
 run_c_clients() {
   echo "== round $1: C clients" >&2
   rm -f "$out/c-clients-$1.jsonl"
-  "${c_cmd[@]}" --out "$out/c-clients-$1.jsonl" || echo "C clients round $1 exited non-zero" >&2
+  "${c_cmd[@]}" --out "$out/c-clients-$1.jsonl" || failed "C clients" "$1"
 }
 for round in $(seq 1 "$rounds"); do
   if (( round % 2 )); then run_fedify "$round"; run_fedikv "$round"; run_c_clients "$round"
