@@ -53,7 +53,7 @@ pub(crate) fn column<T: FromValue>(row: &mut Row, index: usize, key: &str) -> Kv
 /// The key column's text: the key's JSON text in a table of Fedify's
 /// shape. Otherwise (not UTF-8, not text at all) [`KvError::Corrupt`]
 /// naming what the column holds as well as text can show it.
-pub(crate) fn key_column(value: mysql_async::Value) -> Result<String, KvError> {
+pub(crate) fn key_column(value: mysql_async::Value) -> KvResult<String> {
     let shown = match value {
         mysql_async::Value::Bytes(bytes) => match String::from_utf8(bytes) {
             Ok(text) => return Ok(text),

@@ -97,18 +97,8 @@ impl Lister {
         // Values longer than `PIECE_BYTES` came as NULL: read each in pieces
         // (one gone since is no longer listed).
         let mut page = Vec::with_capacity(rows.len());
-        for mut row in rows {
-            let key = match key_column(row.take(0).unwrap_or(Column::NULL)) {
-                Ok(key) => key,
-                Err(corrupt) => {
-                    page.push(Err(corrupt));
-                    continue;
-                }
-            };
-            let columns = column(&mut row, 1, &key).and_then(|value: Option<Vec<u8>>| {
-                Ok((value, column::<Option<i64>>(&mut row, 2, &key)?))
-            });
-            let (value, remaining) = match columns {
+        for row in rows {
+            let (key, value, remaining) = match page_columns(row) {
                 Ok(columns) => columns,
                 Err(corrupt) => {
                     page.push(Err(corrupt));
@@ -124,6 +114,17 @@ impl Lister {
         conn.done();
         Ok((page, next))
     }
+}
+
+/// A page row's key text, value (`NULL` when it is longer than
+/// [`PIECE_BYTES`](pieces::PIECE_BYTES)) and remaining milliseconds;
+/// [`KvError::Corrupt`] naming the key when a column is not of Fedify's
+/// type.
+fn page_columns(mut row: mysql_async::Row) -> KvResult<(String, Option<Vec<u8>>, Option<i64>)> {
+    let key = key_column(row.take(0).unwrap_or(Column::NULL))?;
+    let value = column(&mut row, 1, &key)?;
+    let remaining = column(&mut row, 2, &key)?;
+    Ok((key, value, remaining))
 }
 
 /// A page's rows and the key column value the next page starts after.
