@@ -15,7 +15,8 @@
 # (scripts/interop-setup.sh), and pgbench, psql, mariadb-slap (or
 # mysqlslap), mariadb (or mysql), redis-benchmark and redis-cli on PATH.
 # Writes to OUT_DIR: fedikv-<round>.jsonl, fedify-<round>.jsonl,
-# c-clients-<round>.jsonl, commands.txt (what ran, and the machine's load),
+# c-clients-<round>.jsonl, each side's stderr as <side>-<round>.log,
+# commands.txt (what ran, and the machine's load),
 # table.md and chart.svg.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -53,24 +54,34 @@ c_cmd=(python3 scripts/bench_c_clients.py --fedikv "$fedikv" -n "$n"
 } | mask_passwords > "$out/commands.txt"
 
 # A side's failed round, said on stderr and kept in commands.txt with the
-# data (the terminal's output is usually gone by the time the table is read).
+# data, and what every side printed on stderr kept in <side>-<round>.log
+# (the terminal's output is usually gone by the time the table is read).
 failed() {
-  echo "# $1 round $2 exited non-zero" | tee -a "$out/commands.txt" >&2
+  echo "# $1 round $2 exited non-zero (its stderr: $3)" | tee -a "$out/commands.txt" >&2
+}
+# Runs the command after $1 (the side's file stem, e.g. fedikv-2) with its
+# stderr copied to $out/$1.log (passwords masked).
+logged() {
+  local log="$out/$1.log"; shift
+  "$@" 2> >(mask_passwords | tee "$log" >&2)
 }
 run_fedikv() {
   echo "== round $1: fedikv" >&2
   rm -f "$out/fedikv-$1.jsonl"
-  "${fedikv_cmd[@]}" --out "$out/fedikv-$1.jsonl" || failed "fedikv" "$1"
+  logged "fedikv-$1" "${fedikv_cmd[@]}" --out "$out/fedikv-$1.jsonl" \
+    || failed "fedikv" "$1" "fedikv-$1.log"
 }
 run_fedify() {
   echo "== round $1: Fedify" >&2
   rm -f "$out/fedify-$1.jsonl"
-  "${fedify_cmd[@]}" --out "$out/fedify-$1.jsonl" || failed "Fedify" "$1"
+  logged "fedify-$1" "${fedify_cmd[@]}" --out "$out/fedify-$1.jsonl" \
+    || failed "Fedify" "$1" "fedify-$1.log"
 }
 run_c_clients() {
   echo "== round $1: C clients" >&2
   rm -f "$out/c-clients-$1.jsonl"
-  "${c_cmd[@]}" --out "$out/c-clients-$1.jsonl" || failed "C clients" "$1"
+  logged "c-clients-$1" "${c_cmd[@]}" --out "$out/c-clients-$1.jsonl" \
+    || failed "C clients" "$1" "c-clients-$1.log"
 }
 for round in $(seq 1 "$rounds"); do
   if (( round % 2 )); then run_fedify "$round"; run_fedikv "$round"; run_c_clients "$round"
