@@ -124,6 +124,14 @@ where
             match fetching.finish(backend).await {
                 Ok((raw, next)) => {
                     state.next = next.map(|cursor| Next::Fetching((state.start)(cursor)));
+                    if state.next.is_some() {
+                        // A task spawned here waits in this worker's
+                        // next-to-run slot until this task yields, which it
+                        // would not do before its page is decoded and
+                        // consumed: yield once, so that the next page's
+                        // request is on its way while this one is decoded.
+                        tokio::task::yield_now().await;
+                    }
                     state.buffer.extend((state.decode)(raw));
                 }
                 Err(e) => return Some((Err(e), state)),
