@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A/B, 2026-12-06 21:16-21:24 UTC on vm (2 CPUs, load 1.1-1.4): paging::prefetched without (base, 7a3853b)
-# and with (yield, the commit that adds this directory) a yield after spawning the next page's fetch.
+# and with (yield, f2515ab) a yield after spawning the next page's fetch.
 # The two binaries, built first from each commit:
 #   git checkout 7a3853b && cargo build --release -p fedikv-cli && cp target/release/fedikv /tmp/fedikv-base
-#   git checkout <the yield commit> && cargo build --release -p fedikv-cli && cp target/release/fedikv /tmp/fedikv-yield
+#   git checkout f2515ab && cargo build --release -p fedikv-cli && cp target/release/fedikv /tmp/fedikv-yield
 # Medians: python3 docs/bench/2026-12-06-list-yield/medians.py docs/bench/2026-12-06-list-yield
 # After each round the machine's load was: 1.13, 1.09, 1.16, 1.42 (1-minute average).
 set -u
