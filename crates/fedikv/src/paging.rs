@@ -219,6 +219,34 @@ mod tests {
         assert!(matches!(&items[4], Err(KvError::Corrupt { key, .. }) if key == "4"));
     }
 
+    /// The next page's fetch starts before the current page is decoded and
+    /// handed out, not once the caller has consumed it (on a runtime of one
+    /// thread, where only a yield lets the spawned fetch run).
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_next_fetch_starts_before_the_current_page_is_consumed() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let started = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&started);
+        let mut pages = prefetched(
+            "test",
+            0u32,
+            move |page: u32| {
+                let counter = Arc::clone(&counter);
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    Ok((page, (page < 2).then_some(page + 1)))
+                }
+            },
+            |page: u32| vec![Ok(page)],
+        );
+        assert_eq!(pages.next().await.unwrap().unwrap(), 0);
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            2,
+            "page 1's fetch had not started when page 0 was handed out"
+        );
+    }
+
     #[tokio::test]
     async fn a_failed_fetch_is_the_last_item() {
         let items: Vec<_> = numbers(true).collect().await;
