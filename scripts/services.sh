@@ -49,6 +49,11 @@ missing=()
 command -v pg_ctlcluster >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/sbin/mariadbd ] && command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-server)
 command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis-server)
+# The servers' own benchmark clients (scripts/bench_c_clients.py and its
+# test); Debian's server packages bring them along.
+command -v pgbench >/dev/null 2>&1 || missing+=(postgresql)
+command -v mariadb-slap >/dev/null 2>&1 || command -v mysqlslap >/dev/null 2>&1 || missing+=(mariadb-client)
+command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
 if [ "${#missing[@]}" -gt 0 ]; then
   command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get: install them yourself"
   log "installing ${missing[*]} with apt-get"

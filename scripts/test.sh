@@ -12,7 +12,9 @@
 #      test at a time. This script never stops or restarts the machine's
 #      servers;
 #   3. the benchmark scripts' tests (scripts/test_bench_table.py,
-#      scripts/test_scale_table.py, scripts/test_bench_c_clients.py);
+#      scripts/test_scale_table.py, scripts/test_bench_c_clients.py, which
+#      runs the servers' own C clients on fedikv's data: pgbench,
+#      mariadb-slap, redis-benchmark);
 #   4. the fuzz targets (scripts/fuzz.sh), FEDIKV_FUZZ_SECONDS (default 30)
 #      seconds each.
 # Server URLs can be overridden with the FEDIKV_TEST_*_URL variables.
@@ -30,13 +32,15 @@ export FEDIKV_TEST_REDIS_CLUSTER_URL="${FEDIKV_TEST_REDIS_CLUSTER_URL:-redis+clu
 export FEDIKV_TEST_DENOKV_URL="${FEDIKV_TEST_DENOKV_URL:-denokv+http://127.0.0.1:${FEDIKV_DENOKV_PORT:-4512}?token=${FEDIKV_DENOKV_TOKEN:-fedikv-test-token}}"
 export FEDIKV_TEST_REQUIRE_SERVERS=1
 
+echo "test.sh: cargo test --workspace --all-features" >&2
+cargo test --workspace --all-features
+
+# After the cargo tests, which build target/debug/fedikv: the C-client
+# script's test runs it against the servers.
 echo "test.sh: scripts/test_bench_table.py, scripts/test_scale_table.py, scripts/test_bench_c_clients.py" >&2
 python3 scripts/test_bench_table.py
 python3 scripts/test_scale_table.py
-python3 scripts/test_bench_c_clients.py
-
-echo "test.sh: cargo test --workspace --all-features" >&2
-cargo test --workspace --all-features
+FEDIKV_BIN=target/debug/fedikv python3 scripts/test_bench_c_clients.py
 
 echo "test.sh: fuzz targets, ${FEDIKV_FUZZ_SECONDS:-30}s each" >&2
 scripts/fuzz.sh "${FEDIKV_FUZZ_SECONDS:-30}"

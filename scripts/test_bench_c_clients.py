@@ -1,11 +1,20 @@
 #!/usr/bin/env python3
 """Tests of scripts/bench_c_clients.py's parsing of the clients' outputs and
-of the scripts and literals it gives them (fixed inputs, no timing).
+of the scripts and literals it gives them (fixed inputs, no timing), and one
+short run of the whole script against the servers of FEDIKV_TEST_POSTGRES_URL,
+FEDIKV_TEST_MYSQL_URL and FEDIKV_TEST_REDIS_URL with the fedikv binary
+FEDIKV_BIN (its checks read fedikv's own statements and keys, so a change of
+those that the script no longer understands fails here, not in a sitting).
+Without those variables the run is skipped, saying so, unless
+FEDIKV_TEST_REQUIRE_SERVERS=1, which makes it fail.
 
-    python3 scripts/test_bench_c_clients.py     (run by scripts/test.sh)
+    FEDIKV_BIN=target/debug/fedikv python3 scripts/test_bench_c_clients.py     (run by scripts/test.sh)
 """
 
+import json
+import os
 import sys
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -79,6 +88,34 @@ class InputTest(unittest.TestCase):
     def test_url_options(self):
         self.assertEqual(bench_c_clients.with_option("redis://h/15", "prefix=p::"), "redis://h/15?prefix=p::")
         self.assertEqual(bench_c_clients.with_option("pg://h/db?a=1", "b=2"), "pg://h/db?a=1&b=2")
+
+
+class AgainstServersTest(unittest.TestCase):
+    def test_every_client_reads_fedikvs_data(self):
+        needed = ["FEDIKV_BIN", "FEDIKV_TEST_POSTGRES_URL", "FEDIKV_TEST_MYSQL_URL", "FEDIKV_TEST_REDIS_URL"]
+        missing = [name for name in needed if not os.environ.get(name)]
+        if missing:
+            if os.environ.get("FEDIKV_TEST_REQUIRE_SERVERS") == "1":
+                self.fail(f"FEDIKV_TEST_REQUIRE_SERVERS=1 but {', '.join(missing)} unset")
+            self.skipTest(f"{', '.join(missing)} unset: no run against the servers")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "c.jsonl"
+            bench_c_clients.main([
+                "--fedikv", os.environ["FEDIKV_BIN"], "-n", "200", "--out", str(out),
+                "--postgres", os.environ["FEDIKV_TEST_POSTGRES_URL"],
+                "--mysql", os.environ["FEDIKV_TEST_MYSQL_URL"],
+                "--redis", os.environ["FEDIKV_TEST_REDIS_URL"],
+            ])
+            lines = [json.loads(text) for text in out.read_text().splitlines()]
+        self.assertEqual(
+            sorted((line["backend"], line["op"]) for line in lines),
+            sorted([("postgres", "get_hit"), ("postgres", "list"),
+                    ("postgres-unlogged", "get_hit"), ("postgres-unlogged", "list"),
+                    ("mysql", "get_hit"), ("redis", "get_hit")]),
+        )
+        for line in lines:
+            self.assertEqual(line["impl"], "c-client")
+            self.assertGreater(line["ops_per_sec"], 0, line)
 
 
 if __name__ == "__main__":
