@@ -53,36 +53,20 @@ c_cmd=(python3 scripts/bench_c_clients.py --fedikv "$fedikv" -n "$n"
   printf '%q ' "${c_cmd[@]}" --out "$out/c-clients-ROUND.jsonl"; echo
 } | mask_passwords > "$out/commands.txt"
 
-# A side's failed round, said on stderr and kept in commands.txt with the
-# data, and what every side printed on stderr kept in <side>-<round>.log
+# One side's round: $1 the side's name, $2 its file stem, $3 the round, then
+# its command. Its stderr is copied to <stem>-<round>.log (passwords masked);
+# a failed round is said on stderr and kept in commands.txt with the data
 # (the terminal's output is usually gone by the time the table is read).
-failed() {
-  echo "# $1 round $2 exited non-zero (its stderr: $3)" | tee -a "$out/commands.txt" >&2
+run_side() {
+  local name="$1" file="$2-$3" round="$3"; shift 3
+  echo "== round $round: $name" >&2
+  rm -f "$out/$file.jsonl"
+  "$@" --out "$out/$file.jsonl" 2> >(mask_passwords | tee "$out/$file.log" >&2) \
+    || echo "# $name round $round exited non-zero (its stderr: $file.log)" | tee -a "$out/commands.txt" >&2
 }
-# Runs the command after $1 (the side's file stem, e.g. fedikv-2) with its
-# stderr copied to $out/$1.log (passwords masked).
-logged() {
-  local log="$out/$1.log"; shift
-  "$@" 2> >(mask_passwords | tee "$log" >&2)
-}
-run_fedikv() {
-  echo "== round $1: fedikv" >&2
-  rm -f "$out/fedikv-$1.jsonl"
-  logged "fedikv-$1" "${fedikv_cmd[@]}" --out "$out/fedikv-$1.jsonl" \
-    || failed "fedikv" "$1" "fedikv-$1.log"
-}
-run_fedify() {
-  echo "== round $1: Fedify" >&2
-  rm -f "$out/fedify-$1.jsonl"
-  logged "fedify-$1" "${fedify_cmd[@]}" --out "$out/fedify-$1.jsonl" \
-    || failed "Fedify" "$1" "fedify-$1.log"
-}
-run_c_clients() {
-  echo "== round $1: C clients" >&2
-  rm -f "$out/c-clients-$1.jsonl"
-  logged "c-clients-$1" "${c_cmd[@]}" --out "$out/c-clients-$1.jsonl" \
-    || failed "C clients" "$1" "c-clients-$1.log"
-}
+run_fedikv() { run_side fedikv fedikv "$1" "${fedikv_cmd[@]}"; }
+run_fedify() { run_side Fedify fedify "$1" "${fedify_cmd[@]}"; }
+run_c_clients() { run_side "C clients" c-clients "$1" "${c_cmd[@]}"; }
 for round in $(seq 1 "$rounds"); do
   if (( round % 2 )); then run_fedify "$round"; run_fedikv "$round"; run_c_clients "$round"
   else run_c_clients "$round"; run_fedikv "$round"; run_fedify "$round"; fi
