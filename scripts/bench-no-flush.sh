@@ -61,10 +61,12 @@ mariadb-install-db --no-defaults --datadir="$dir/my" --auth-root-authentication-
   --log-error="$dir/my.err" --port="$my_port" --bind-address=127.0.0.1 --user=root \
   --skip-name-resolve $my_settings &
 my_pid=$!
+my_up=
 for _ in $(seq 60); do
-  mariadb --protocol=tcp -h127.0.0.1 -P"$my_port" -uroot -e 'SELECT 1' test >/dev/null 2>&1 && break
+  mariadb --protocol=tcp -h127.0.0.1 -P"$my_port" -uroot -e 'SELECT 1' test >/dev/null 2>&1 && { my_up=1; break; }
   sleep 1
 done
+[ -n "$my_up" ] || { echo "bench-no-flush: the throwaway MariaDB did not answer within 60 s:" >&2; tail -5 "$dir/my.err" >&2; exit 1; }
 
 pg_store="postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable&table=fedikv_bench_$$"
 my_store="mysql://root@127.0.0.1:$my_port/test?table=fedikv_bench_$$"
