@@ -40,7 +40,7 @@ cargo test --workspace --all-features
 echo "test.sh: scripts/test_bench_table.py, scripts/test_scale_table.py, scripts/test_bench_c_clients.py" >&2
 python3 scripts/test_bench_table.py
 python3 scripts/test_scale_table.py
-FEDIKV_BIN=target/debug/fedikv python3 scripts/test_bench_c_clients.py
+FEDIKV_BIN="${CARGO_TARGET_DIR:-target}/debug/fedikv" python3 scripts/test_bench_c_clients.py
 
 echo "test.sh: fuzz targets, ${FEDIKV_FUZZ_SECONDS:-30}s each" >&2
 scripts/fuzz.sh "${FEDIKV_FUZZ_SECONDS:-30}"
